@@ -1,0 +1,27 @@
+//! paygate's common crate: the money and ledger domain, the store traits with their DynamoDB and
+//! in-memory adapters, and the small pieces every function shares (clock, ids).
+//!
+//! The domain speaks the payments domain's own words: an [`Account`] has a posted `balance` and an
+//! `available` balance (posted minus holds); a [`Payment`] holds funds while `pending` and is then
+//! captured (`succeeded`), `canceled` or `expired`; a capture posts exactly one debit and one
+//! credit [`LedgerEntry`]. Money is created only by funding from the per-currency treasury, so the
+//! sum of all balances, treasury included, is always exactly zero.
+
+pub mod account;
+pub mod clock;
+pub mod error;
+pub mod idempotency;
+pub mod ids;
+pub mod ledger;
+pub mod money;
+pub mod payment;
+pub mod store;
+
+pub use account::{Account, AccountKind, AccountLimits, AccountStatus};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use error::StoreError;
+pub use idempotency::{Fingerprint, IdempotencyKey, IdempotencyRecord};
+pub use ids::{AccountId, ClientId, EntryId, PaymentId};
+pub use ledger::{Direction, EntryCursor, EntryPage, EntryQuery, LedgerEntry};
+pub use money::{AmountPolicy, Currency, Money, MoneyError};
+pub use payment::{NewPayment, Payment, PaymentKind, PaymentStatus, ReleaseReason};

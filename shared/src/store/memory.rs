@@ -1,0 +1,266 @@
+//! The embedded store: everything in one process, no dependencies. Each operation runs under one
+//! lock from its first check to its last write, which gives it the same all-or-nothing semantics
+//! the DynamoDB adapter gets from `TransactWriteItems`.
+
+use std::{
+    collections::{BTreeMap, HashMap},
+    sync::{Mutex, MutexGuard},
+};
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+
+use super::{AccountStore, LedgerStore, PaymentOutcome, PaymentStore, check_funding};
+use crate::{
+    Account, AccountId, EntryId, EntryPage, EntryQuery, IdempotencyKey, IdempotencyRecord,
+    LedgerEntry, Money, Payment, PaymentId, PaymentStatus, ReleaseReason, StoreError,
+    ledger::{Posting, paginate},
+};
+
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    state: Mutex<State>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    accounts: HashMap<AccountId, Account>,
+    payments: HashMap<PaymentId, Payment>,
+    entries: BTreeMap<(AccountId, EntryId), LedgerEntry>,
+    idempotency: HashMap<IdempotencyKey, IdempotencyRecord>,
+}
+
+impl MemoryStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        // Every operation validates before it mutates, so a panic cannot leave a half-write
+        // behind and the state is safe to keep using.
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Every account, for audits and tests.
+    pub fn all_accounts(&self) -> Vec<Account> {
+        self.state().accounts.values().cloned().collect()
+    }
+
+    /// Every payment, for audits and tests.
+    pub fn all_payments(&self) -> Vec<Payment> {
+        self.state().payments.values().cloned().collect()
+    }
+}
+
+impl State {
+    fn account(&self, id: AccountId) -> Result<&Account, StoreError> {
+        self.accounts
+            .get(&id)
+            .ok_or(StoreError::AccountNotFound(id))
+    }
+
+    fn current_payment(&self, id: PaymentId) -> Result<&Payment, StoreError> {
+        self.payments
+            .get(&id)
+            .ok_or(StoreError::PaymentNotFound(id))
+    }
+
+    /// Applies a planned posting to both accounts and the ledger.
+    fn post(&mut self, posting: Posting) {
+        for entry in [posting.debit, posting.credit] {
+            if let Some(account) = self.accounts.get_mut(&entry.account_id) {
+                account.balance = entry.balance_after;
+                account.ledger_head = Some(entry.id);
+                if entry.direction == crate::Direction::Credit {
+                    account.available += entry.amount.amount;
+                }
+            }
+            self.entries.insert((entry.account_id, entry.id), entry);
+        }
+    }
+
+    fn release_hold(&mut self, payment: &Payment, now: OffsetDateTime) {
+        if let Some(source) = self.accounts.get_mut(&payment.source) {
+            source.apply_release(payment.amount.amount, payment.created_at.date(), now.date());
+        }
+    }
+}
+
+#[async_trait]
+impl AccountStore for MemoryStore {
+    async fn create_account(&self, account: &Account) -> Result<(), StoreError> {
+        let mut state = self.state();
+        if state.accounts.contains_key(&account.id) {
+            return Err(StoreError::DuplicateId(account.id.to_string()));
+        }
+        state.accounts.insert(account.id, account.clone());
+        Ok(())
+    }
+
+    async fn account(&self, id: AccountId) -> Result<Option<Account>, StoreError> {
+        Ok(self.state().accounts.get(&id).cloned())
+    }
+}
+
+#[async_trait]
+impl PaymentStore for MemoryStore {
+    async fn payment(&self, id: PaymentId) -> Result<Option<Payment>, StoreError> {
+        Ok(self.state().payments.get(&id).cloned())
+    }
+
+    async fn create_payment(
+        &self,
+        payment: &Payment,
+        idempotency: &IdempotencyRecord,
+        now: OffsetDateTime,
+    ) -> Result<PaymentOutcome, StoreError> {
+        let mut state = self.state();
+        if let Some(record) = state
+            .idempotency
+            .get(&idempotency.key)
+            .filter(|r| r.is_live(now))
+        {
+            return if record.matches(&idempotency.fingerprint) {
+                Ok(PaymentOutcome::Replayed(record.clone()))
+            } else {
+                Err(StoreError::IdempotencyKeyReused)
+            };
+        }
+        if state.payments.contains_key(&payment.id) {
+            return Err(StoreError::DuplicateId(payment.id.to_string()));
+        }
+        let today = now.date();
+        let source = state.account(payment.source)?;
+        source.check_hold(&payment.client_id, payment.amount, today)?;
+        let destination = state.account(payment.destination)?;
+        destination.check_receive(payment.amount.currency)?;
+        let posting = match payment.status() {
+            PaymentStatus::Pending => None,
+            PaymentStatus::Succeeded => Some(Posting::plan(payment, source, destination, now)?),
+            other => {
+                return Err(StoreError::Internal(format!(
+                    "cannot create a payment in state {}",
+                    other.as_str()
+                )));
+            }
+        };
+        if let Some(source) = state.accounts.get_mut(&payment.source) {
+            source.apply_hold(payment.amount.amount, today);
+        }
+        if let Some(posting) = posting {
+            state.post(posting);
+        }
+        state.payments.insert(payment.id, payment.clone());
+        state
+            .idempotency
+            .insert(idempotency.key.clone(), idempotency.clone());
+        Ok(PaymentOutcome::Created(payment.clone()))
+    }
+
+    async fn capture(&self, payment: &Payment, now: OffsetDateTime) -> Result<Payment, StoreError> {
+        let mut state = self.state();
+        let current = state.current_payment(payment.id)?.clone();
+        let captured = match current.capture(now) {
+            Err(StoreError::PaymentExpired(id)) => {
+                let expired = current.release(ReleaseReason::Expired, now)?;
+                state.release_hold(&current, now);
+                state.payments.insert(id, expired);
+                return Err(StoreError::PaymentExpired(id));
+            }
+            other => other?,
+        };
+        let posting = Posting::plan(
+            &captured,
+            state.account(captured.source)?,
+            state.account(captured.destination)?,
+            now,
+        )?;
+        state.post(posting);
+        state.payments.insert(captured.id, captured.clone());
+        Ok(captured)
+    }
+
+    async fn release(
+        &self,
+        payment: &Payment,
+        reason: ReleaseReason,
+        now: OffsetDateTime,
+    ) -> Result<Payment, StoreError> {
+        let mut state = self.state();
+        let current = state.current_payment(payment.id)?.clone();
+        let released = current.release(reason, now)?;
+        state.release_hold(&current, now);
+        state.payments.insert(released.id, released.clone());
+        Ok(released)
+    }
+
+    async fn overdue_payments(
+        &self,
+        now: OffsetDateTime,
+        limit: usize,
+    ) -> Result<Vec<Payment>, StoreError> {
+        let state = self.state();
+        let mut overdue: Vec<Payment> = state
+            .payments
+            .values()
+            .filter(|p| p.is_overdue(now))
+            .cloned()
+            .collect();
+        overdue.sort_by_key(|p| (p.expires_at, p.id));
+        overdue.truncate(limit);
+        Ok(overdue)
+    }
+}
+
+#[async_trait]
+impl LedgerStore for MemoryStore {
+    async fn fund(
+        &self,
+        account: AccountId,
+        amount: Money,
+        now: OffsetDateTime,
+    ) -> Result<Payment, StoreError> {
+        let mut state = self.state();
+        let destination = state.account(account)?;
+        check_funding(destination, amount)?;
+        let treasury_id = Account::treasury_id(amount.currency);
+        let treasury = state
+            .accounts
+            .entry(treasury_id)
+            .or_insert_with(|| Account::treasury(amount.currency, now))
+            .clone();
+        let payment = Payment::funding(treasury_id, account, amount, now);
+        let posting = Posting::plan(&payment, &treasury, state.account(account)?, now)?;
+        if let Some(treasury) = state.accounts.get_mut(&treasury_id) {
+            // The treasury holds nothing back: its available always equals its balance.
+            treasury.available = posting.debit.balance_after;
+        }
+        state.post(posting);
+        state.payments.insert(payment.id, payment.clone());
+        Ok(payment)
+    }
+
+    async fn entries(
+        &self,
+        account: AccountId,
+        query: &EntryQuery,
+    ) -> Result<EntryPage, StoreError> {
+        let state = self.state();
+        let Some((low, high)) = query.id_range() else {
+            return Ok(EntryPage {
+                entries: Vec::new(),
+                next_cursor: None,
+            });
+        };
+        let entries = state
+            .entries
+            .range((account, low)..=(account, high))
+            .rev()
+            .take(usize::from(query.limit) + 1)
+            .map(|(_, entry)| entry.clone())
+            .collect();
+        Ok(paginate(account, entries, query.limit))
+    }
+}

@@ -1,0 +1,122 @@
+//! Store traits, one small trait per capability, and their two adapters side by side:
+//! [`memory::MemoryStore`] (the embedded default) and, with the `dynamodb` feature,
+//! [`dynamodb::DynamoStore`]. Both keep the same promises, held to them by one contract suite:
+//!
+//! - every balance change is one atomic write that either fully happens or not at all;
+//! - no account but a treasury ever has a negative `available`; holds respect the per-payment
+//!   and daily outflow limits even under concurrency;
+//! - a payment moves out of `pending` exactly once;
+//! - each account's `balance` equals the sum of its ledger entries, and all balances of a
+//!   currency, treasury included, sum to zero.
+//!
+//! Operations take `now` from the caller's injected clock rather than reading time themselves.
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+
+use crate::{
+    Account, AccountId, EntryPage, EntryQuery, IdempotencyRecord, Money, Payment, PaymentId,
+    ReleaseReason, StoreError,
+};
+
+#[cfg(feature = "dynamodb")]
+pub mod dynamodb;
+pub mod memory;
+
+/// What creating a payment led to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PaymentOutcome {
+    /// The payment was written, with its hold (or its capture, for a one-step payment).
+    Created(Payment),
+    /// The idempotency key was used before with the same request: answer as it was answered.
+    Replayed(IdempotencyRecord),
+}
+
+#[async_trait]
+pub trait AccountStore: Send + Sync {
+    /// # Errors
+    /// [`StoreError::DuplicateId`] if the id is taken.
+    async fn create_account(&self, account: &Account) -> Result<(), StoreError>;
+
+    /// One consistent read. Callers check ownership on what comes back.
+    async fn account(&self, id: AccountId) -> Result<Option<Account>, StoreError>;
+}
+
+#[async_trait]
+pub trait PaymentStore: Send + Sync {
+    /// One consistent read.
+    async fn payment(&self, id: PaymentId) -> Result<Option<Payment>, StoreError>;
+
+    /// Writes `payment` with its idempotency record in one atomic operation: a `pending`
+    /// payment places a hold on its source; a `succeeded` one (a one-step payment) is held and
+    /// captured at once. The source must belong to `payment.client_id`.
+    ///
+    /// # Errors
+    /// A live record for the same key with another fingerprint gives
+    /// [`StoreError::IdempotencyKeyReused`]; otherwise every rule of
+    /// [`Account::check_hold`] and [`Account::check_receive`].
+    async fn create_payment(
+        &self,
+        payment: &Payment,
+        idempotency: &IdempotencyRecord,
+        now: OffsetDateTime,
+    ) -> Result<PaymentOutcome, StoreError>;
+
+    /// Captures a pending payment (`payment` is the caller's read of it; the stored state
+    /// decides): one debit, one credit, both balances, atomically.
+    ///
+    /// # Errors
+    /// [`StoreError::PaymentNotPending`] with the payment as it stands, or
+    /// [`StoreError::PaymentExpired`] after releasing the hold of an overdue payment.
+    async fn capture(&self, payment: &Payment, now: OffsetDateTime) -> Result<Payment, StoreError>;
+
+    /// Releases the hold of a pending payment: canceled by its owner, or expired when overdue.
+    ///
+    /// # Errors
+    /// [`StoreError::PaymentNotPending`] with the payment as it stands.
+    async fn release(
+        &self,
+        payment: &Payment,
+        reason: ReleaseReason,
+        now: OffsetDateTime,
+    ) -> Result<Payment, StoreError>;
+
+    /// Pending payments whose window closed at or before `now`, oldest deadline first.
+    async fn overdue_payments(
+        &self,
+        now: OffsetDateTime,
+        limit: usize,
+    ) -> Result<Vec<Payment>, StoreError>;
+}
+
+#[async_trait]
+pub trait LedgerStore: Send + Sync {
+    /// Moves `amount` from the currency's treasury into `account` (a funding payment with its
+    /// debit and credit), creating the treasury on first use.
+    async fn fund(
+        &self,
+        account: AccountId,
+        amount: Money,
+        now: OffsetDateTime,
+    ) -> Result<Payment, StoreError>;
+
+    /// One page of the account's ledger entries, newest first. Ownership is the caller's check.
+    async fn entries(
+        &self,
+        account: AccountId,
+        query: &EntryQuery,
+    ) -> Result<EntryPage, StoreError>;
+}
+
+/// Everything the endpoints need, as one object to inject.
+pub trait Store: AccountStore + PaymentStore + LedgerStore {}
+
+impl<T: AccountStore + PaymentStore + LedgerStore> Store for T {}
+
+/// Validates a funding amount: positive, in the account's currency.
+pub(crate) fn check_funding(account: &Account, amount: Money) -> Result<(), StoreError> {
+    if amount.amount <= 0 {
+        return Err(crate::MoneyError::NotPositive.into());
+    }
+    account.check_receive(amount.currency)
+}
