@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh machine: installs what it needs (moto's server for the
+# DynamoDB emulator), starts moto on a free local port, runs every test of the workspace against
+# it, and stops moto again, whatever happens.
+#
+#   bash tests/run.sh                 # everything
+#   bash tests/run.sh -- store_contract   # extra arguments go to `cargo test`
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '\033[1m[tests]\033[0m %s\n' "$*" >&2; }
+
+# --- moto ------------------------------------------------------------------------------------
+target_dir=${CARGO_TARGET_DIR:-$PWD/target}
+venv="$target_dir/test-venv"
+if python3 -c 'import moto.server, flask, flask_cors' 2>/dev/null; then
+  moto_python=python3
+elif [ -x "$venv/bin/python" ] && "$venv/bin/python" -c 'import moto.server' 2>/dev/null; then
+  moto_python="$venv/bin/python"
+else
+  log "installing moto[server] into $venv"
+  python3 -m venv "$venv"
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check 'moto[server]>=5,<6'
+  moto_python="$venv/bin/python"
+fi
+
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+moto_log="$target_dir/moto.log"
+mkdir -p "$target_dir"
+"$moto_python" -m moto.server -H 127.0.0.1 -p "$port" >"$moto_log" 2>&1 &
+moto_pid=$!
+trap 'kill "$moto_pid" 2>/dev/null || true; wait "$moto_pid" 2>/dev/null || true' EXIT
+
+for _ in $(seq 1 100); do
+  if python3 -c "import socket; socket.create_connection(('127.0.0.1', $port), 0.2)" 2>/dev/null; then
+    break
+  fi
+  if ! kill -0 "$moto_pid" 2>/dev/null; then
+    log "moto failed to start:"; cat "$moto_log" >&2; exit 1
+  fi
+  sleep 0.1
+done
+export PAYGATE_TEST_DYNAMODB_ENDPOINT="http://127.0.0.1:$port"
+export AWS_EC2_METADATA_DISABLED=true
+log "moto (DynamoDB emulator) on $PAYGATE_TEST_DYNAMODB_ENDPOINT"
+
+# --- tests -----------------------------------------------------------------------------------
+if [ "${1:-}" = "--" ]; then shift; fi
+cargo test --workspace --all-features --locked "$@"
