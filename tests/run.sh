@@ -27,7 +27,15 @@ fi
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 moto_log="$target_dir/moto.log"
 mkdir -p "$target_dir"
-"$moto_python" -m moto.server -H 127.0.0.1 -p "$port" >"$moto_log" 2>&1 &
+# Served single-threaded: moto's TransactWriteItems takes no lock and rolls back by restoring a
+# copy of the table, so under moto_server's default threading concurrent transactions are not
+# isolated (the concurrency contract test catches exactly that). One thread makes them atomic.
+"$moto_python" -c '
+import sys
+from werkzeug.serving import run_simple
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+run_simple("127.0.0.1", int(sys.argv[1]), DomainDispatcherApplication(create_backend_app), threaded=False)
+' "$port" >"$moto_log" 2>&1 &
 moto_pid=$!
 trap 'kill "$moto_pid" 2>/dev/null || true; wait "$moto_pid" 2>/dev/null || true' EXIT
 

@@ -131,7 +131,8 @@ impl PaymentStore for MemoryStore {
         if state.payments.contains_key(&payment.id) {
             return Err(StoreError::DuplicateId(payment.id.to_string()));
         }
-        let today = now.date();
+        // The hold's day is the payment's own, so its release finds the same day's budget.
+        let today = payment.created_at.date();
         let source = state.account(payment.source)?;
         source.check_hold(&payment.client_id, payment.amount, today)?;
         let destination = state.account(payment.destination)?;

@@ -233,7 +233,8 @@ impl DynamoStore {
         record: &IdempotencyRecord,
         now: OffsetDateTime,
     ) -> Result<PaymentOutcome, StoreError> {
-        let today = now.date();
+        // The hold's day is the payment's own, so its release finds the same day's budget.
+        let today = payment.created_at.date();
         let currency = payment.amount.currency.code();
         self.with_retries(|| async {
             let items = vec![
@@ -282,7 +283,8 @@ impl DynamoStore {
         record: &IdempotencyRecord,
         now: OffsetDateTime,
     ) -> Result<PaymentOutcome, StoreError> {
-        let today = now.date();
+        // The hold's day is the payment's own, so its release finds the same day's budget.
+        let today = payment.created_at.date();
         let currency = payment.amount.currency.code();
         self.with_retries(|| async {
             let found = self
