@@ -8,7 +8,13 @@
 //! sum of all balances, treasury included, is always exactly zero.
 
 pub mod account;
+#[cfg(feature = "http")]
+pub mod api;
+#[cfg(feature = "auth")]
+pub mod auth;
+pub mod client;
 pub mod clock;
+pub mod config;
 pub mod error;
 pub mod idempotency;
 pub mod ids;
@@ -16,6 +22,8 @@ pub mod ledger;
 pub mod money;
 pub mod payment;
 pub mod store;
+#[cfg(feature = "lambda")]
+pub mod wiring;
 
 pub use account::{Account, AccountKind, AccountLimits, AccountStatus};
 pub use clock::{Clock, ManualClock, SystemClock};

@@ -10,10 +10,12 @@ use std::{
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
-use super::{AccountStore, LedgerStore, PaymentOutcome, PaymentStore, check_funding};
+use super::{AccountStore, ClientStore, LedgerStore, PaymentOutcome, PaymentStore, check_funding};
 use crate::{
-    Account, AccountId, EntryId, EntryPage, EntryQuery, IdempotencyKey, IdempotencyRecord,
-    LedgerEntry, Money, Payment, PaymentId, PaymentStatus, ReleaseReason, StoreError,
+    Account, AccountId, ClientId, EntryId, EntryPage, EntryQuery, IdempotencyKey,
+    IdempotencyRecord, LedgerEntry, Money, Payment, PaymentId, PaymentStatus, ReleaseReason,
+    StoreError,
+    client::ClientRecord,
     ledger::{Posting, paginate},
 };
 
@@ -28,6 +30,7 @@ struct State {
     payments: HashMap<PaymentId, Payment>,
     entries: BTreeMap<(AccountId, EntryId), LedgerEntry>,
     idempotency: HashMap<IdempotencyKey, IdempotencyRecord>,
+    clients: HashMap<ClientId, ClientRecord>,
 }
 
 impl MemoryStore {
@@ -101,6 +104,24 @@ impl AccountStore for MemoryStore {
 
     async fn account(&self, id: AccountId) -> Result<Option<Account>, StoreError> {
         Ok(self.state().accounts.get(&id).cloned())
+    }
+}
+
+#[async_trait]
+impl ClientStore for MemoryStore {
+    async fn create_client(&self, client: &ClientRecord) -> Result<(), StoreError> {
+        let mut state = self.state();
+        if state.clients.contains_key(&client.client_id) {
+            return Err(StoreError::DuplicateId(client.client_id.to_string()));
+        }
+        state
+            .clients
+            .insert(client.client_id.clone(), client.clone());
+        Ok(())
+    }
+
+    async fn client(&self, id: &ClientId) -> Result<Option<ClientRecord>, StoreError> {
+        Ok(self.state().clients.get(id).cloned())
     }
 }
 

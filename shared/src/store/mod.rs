@@ -15,8 +15,8 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 
 use crate::{
-    Account, AccountId, EntryPage, EntryQuery, IdempotencyRecord, Money, Payment, PaymentId,
-    ReleaseReason, StoreError,
+    Account, AccountId, ClientId, EntryPage, EntryQuery, IdempotencyRecord, Money, Payment,
+    PaymentId, ReleaseReason, StoreError, client::ClientRecord,
 };
 
 #[cfg(feature = "dynamodb")]
@@ -106,6 +106,17 @@ pub trait LedgerStore: Send + Sync {
         account: AccountId,
         query: &EntryQuery,
     ) -> Result<EntryPage, StoreError>;
+}
+
+/// OAuth client registrations, read by the token endpoint.
+#[async_trait]
+pub trait ClientStore: Send + Sync {
+    /// # Errors
+    /// [`StoreError::DuplicateId`] if the client id is taken.
+    async fn create_client(&self, client: &ClientRecord) -> Result<(), StoreError>;
+
+    /// One consistent read.
+    async fn client(&self, id: &ClientId) -> Result<Option<ClientRecord>, StoreError>;
 }
 
 /// Everything the endpoints need, as one object to inject.

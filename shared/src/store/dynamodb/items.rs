@@ -4,6 +4,7 @@
 //! | item        | table        | pk                               | sk                 |
 //! |-------------|--------------|----------------------------------|--------------------|
 //! | account     | accounts     | `ACCOUNT#acc_…`                  | —                  |
+//! | client      | accounts     | `CLIENT#<client id>`             | —                  |
 //! | payment     | transactions | `PAYMENT#pay_…`                  | `PAYMENT`          |
 //! | entry       | transactions | `ACCOUNT#acc_…`                  | `ENTRY#txn_…`      |
 //! | idempotency | transactions | `IDEMPOTENCY#<client>#<key>`     | `IDEMPOTENCY`      |
@@ -17,9 +18,12 @@ use time::{
 
 use super::schema::PENDING_SHARDS;
 use crate::{
-    Account, AccountId, AccountKind, AccountLimits, AccountStatus, Direction, EntryId, Fingerprint,
-    IdempotencyKey, IdempotencyRecord, LedgerEntry, Money, Payment, PaymentKind, PaymentStatus,
-    StoreError, account::DailyOutflow, money::parse_currency,
+    Account, AccountId, AccountKind, AccountLimits, AccountStatus, ClientId, Direction, EntryId,
+    Fingerprint, IdempotencyKey, IdempotencyRecord, LedgerEntry, Money, Payment, PaymentKind,
+    PaymentStatus, StoreError,
+    account::DailyOutflow,
+    client::{ClientRecord, ClientStatus, SecretHash},
+    money::parse_currency,
 };
 
 pub(crate) type Item = HashMap<String, AttributeValue>;
@@ -74,6 +78,38 @@ pub(crate) fn idempotency_key(key: &IdempotencyKey) -> Item {
 
 pub(crate) fn entry_sort_key(id: EntryId) -> String {
     format!("ENTRY#{id}")
+}
+
+pub(crate) fn client_key(id: &ClientId) -> Item {
+    HashMap::from([("pk".to_owned(), s(format!("CLIENT#{id}")))])
+}
+
+pub(crate) fn client_item(c: &ClientRecord) -> Item {
+    let mut item = client_key(&c.client_id);
+    item.extend([
+        ("type".to_owned(), s("client")),
+        ("client_id".to_owned(), s(c.client_id.as_str())),
+        ("secret_hash".to_owned(), s(c.secret_hash.as_str())),
+        ("scopes".to_owned(), s(c.scopes.join(" "))),
+        ("status".to_owned(), s(c.status.as_str())),
+        ("created_at".to_owned(), s(timestamp(c.created_at))),
+    ]);
+    item
+}
+
+pub(crate) fn client_from(item: &Item) -> Result<ClientRecord, StoreError> {
+    let r = Reader(item);
+    Ok(ClientRecord {
+        client_id: r.parse("client_id")?,
+        secret_hash: SecretHash::from_stored(r.str("secret_hash")?.to_owned()),
+        scopes: r
+            .str("scopes")?
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect(),
+        status: r.enumerated("status", ClientStatus::parse)?,
+        created_at: r.time("created_at")?,
+    })
 }
 
 pub(crate) fn account_item(a: &Account) -> Item {

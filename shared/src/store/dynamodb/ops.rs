@@ -13,19 +13,21 @@ use time::{Date, Duration, OffsetDateTime};
 use super::{
     DynamoStore,
     items::{
-        self, Item, account_from, account_item, account_key, entry_from, entry_item,
-        entry_sort_key, idempotency_from, idempotency_item, idempotency_key, n, outflow_attribute,
-        payment_from, payment_item, payment_key, s, timestamp,
+        self, Item, account_from, account_item, account_key, client_from, client_item, client_key,
+        entry_from, entry_item, entry_sort_key, idempotency_from, idempotency_item,
+        idempotency_key, n, outflow_attribute, payment_from, payment_item, payment_key, s,
+        timestamp,
     },
     retry::Backoff,
     schema::{PENDING_INDEX, PENDING_SHARDS},
     tx::{Expr, TxOutcome, failed_at, put_new, residual, sdk_error},
 };
 use crate::{
-    Account, AccountId, AccountKind, EntryPage, EntryQuery, IdempotencyRecord, Money, Payment,
-    PaymentId, PaymentStatus, ReleaseReason, StoreError,
+    Account, AccountId, AccountKind, ClientId, EntryPage, EntryQuery, IdempotencyRecord, Money,
+    Payment, PaymentId, PaymentStatus, ReleaseReason, StoreError,
+    client::ClientRecord,
     ledger::{Posting, paginate},
-    store::{AccountStore, LedgerStore, PaymentOutcome, PaymentStore, check_funding},
+    store::{AccountStore, ClientStore, LedgerStore, PaymentOutcome, PaymentStore, check_funding},
 };
 
 /// What one attempt of an operation concluded.
@@ -410,26 +412,12 @@ impl DynamoStore {
 #[async_trait]
 impl AccountStore for DynamoStore {
     async fn create_account(&self, account: &Account) -> Result<(), StoreError> {
-        let result = self
-            .client
-            .put_item()
-            .table_name(self.accounts_table())
-            .set_item(Some(account_item(account)))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e)
-                if matches!(
-                    e.as_service_error(),
-                    Some(PutItemError::ConditionalCheckFailedException(_))
-                ) =>
-            {
-                Err(StoreError::DuplicateId(account.id.to_string()))
-            }
-            Err(e) => Err(sdk_error(e)),
-        }
+        self.put_new_item(
+            self.accounts_table(),
+            account_item(account),
+            account.id.to_string(),
+        )
+        .await
     }
 
     async fn account(&self, id: AccountId) -> Result<Option<Account>, StoreError> {
@@ -437,6 +425,26 @@ impl AccountStore for DynamoStore {
             .await?
             .as_ref()
             .map(account_from)
+            .transpose()
+    }
+}
+
+#[async_trait]
+impl ClientStore for DynamoStore {
+    async fn create_client(&self, client: &ClientRecord) -> Result<(), StoreError> {
+        self.put_new_item(
+            self.accounts_table(),
+            client_item(client),
+            client.client_id.to_string(),
+        )
+        .await
+    }
+
+    async fn client(&self, id: &ClientId) -> Result<Option<ClientRecord>, StoreError> {
+        self.get(self.accounts_table(), client_key(id))
+            .await?
+            .as_ref()
+            .map(client_from)
             .transpose()
     }
 }
@@ -722,6 +730,30 @@ impl LedgerStore for DynamoStore {
 }
 
 impl DynamoStore {
+    /// Puts an item that must not exist yet.
+    async fn put_new_item(&self, table: &str, item: Item, id: String) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e)
+                if matches!(
+                    e.as_service_error(),
+                    Some(PutItemError::ConditionalCheckFailedException(_))
+                ) =>
+            {
+                Err(StoreError::DuplicateId(id))
+            }
+            Err(e) => Err(sdk_error(e)),
+        }
+    }
+
     /// Creates the treasury of `currency` unless another writer already did.
     async fn create_treasury(
         &self,

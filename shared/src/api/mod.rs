@@ -1,0 +1,17 @@
+//! The HTTP side shared by every endpoint Lambda: who the caller is, reading requests, the one
+//! error-to-problem mapping, response views and the per-request log line. Handlers stay plain
+//! async functions over these and the injected store, clock and keys.
+
+pub mod caller;
+pub mod owned;
+pub mod problem;
+pub mod request;
+pub mod response;
+pub mod serve;
+pub mod views;
+
+pub use caller::{Authenticator, Caller};
+pub use problem::{ApiError, Problem};
+pub use request::Route;
+pub use response::RequestLog;
+pub use serve::{ApiDeps, Call, serve};

@@ -1,0 +1,279 @@
+//! The one mapping from errors to HTTP answers: RFC 9457 `application/problem+json` with a
+//! stable machine `code`. Client errors say precisely what was wrong; internal errors are
+//! logged once here and answered generically, with nothing of their internals.
+
+use lambda_http::{
+    Body, Response,
+    http::{StatusCode, header},
+};
+use serde::Serialize;
+
+use crate::{MoneyError, StoreError};
+
+/// Everything a request can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// Malformed input: 400 with a specific code and a detail naming the field.
+    #[error("{detail}")]
+    Invalid { code: &'static str, detail: String },
+    #[error("the request body exceeds {limit} bytes")]
+    PayloadTooLarge { limit: usize },
+    /// No usable bearer token: 401.
+    #[error("{0}")]
+    Unauthenticated(&'static str),
+    /// The token lacks the scope the route needs: 403.
+    #[error("this request needs the `{0}` scope")]
+    MissingScope(&'static str),
+    #[error("no route for {method} {path}")]
+    NoRoute { method: String, path: String },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A dependency (signing keys, the store) cannot be reached: 503, safe to retry.
+    #[error("{0}")]
+    Unavailable(String),
+    /// A bug: logged, answered with a generic 500.
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn invalid(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::Invalid {
+            code,
+            detail: detail.into(),
+        }
+    }
+}
+
+/// An RFC 9457 problem document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub type_uri: String,
+    pub title: &'static str,
+    pub status: u16,
+    pub detail: String,
+    pub code: &'static str,
+    pub request_id: String,
+    #[serde(skip)]
+    retry_after: Option<u32>,
+    #[serde(skip)]
+    www_authenticate: Option<&'static str>,
+}
+
+/// Where the problem types are documented (`docs/openapi.yaml` lists every code).
+pub const PROBLEM_BASE: &str = "https://paygate.dev/problems/";
+
+struct Shape {
+    status: StatusCode,
+    code: &'static str,
+    title: &'static str,
+}
+
+const fn shape(status: StatusCode, code: &'static str, title: &'static str) -> Shape {
+    Shape {
+        status,
+        code,
+        title,
+    }
+}
+
+fn store_shape(error: &StoreError) -> Shape {
+    use StatusCode as S;
+    use StoreError as E;
+    match error {
+        E::AccountNotFound(_) => shape(S::NOT_FOUND, "account_not_found", "Account not found"),
+        E::PaymentNotFound(_) => shape(S::NOT_FOUND, "payment_not_found", "Payment not found"),
+        E::AccountInactive { .. } => shape(
+            S::UNPROCESSABLE_ENTITY,
+            "account_inactive",
+            "Account is not active",
+        ),
+        E::CurrencyMismatch { .. } | E::Money(MoneyError::CurrencyMismatch { .. }) => shape(
+            S::UNPROCESSABLE_ENTITY,
+            "currency_mismatch",
+            "Currency mismatch",
+        ),
+        E::SameAccount(_) => shape(
+            S::UNPROCESSABLE_ENTITY,
+            "same_account",
+            "Source and destination are the same",
+        ),
+        E::InsufficientFunds { .. } => shape(
+            S::UNPROCESSABLE_ENTITY,
+            "insufficient_funds",
+            "Insufficient funds",
+        ),
+        E::PerPaymentLimitExceeded { .. } => shape(
+            S::UNPROCESSABLE_ENTITY,
+            "per_payment_limit_exceeded",
+            "Per-payment limit exceeded",
+        ),
+        E::DailyLimitExceeded { .. } => shape(
+            S::UNPROCESSABLE_ENTITY,
+            "daily_limit_exceeded",
+            "Daily outflow limit exceeded",
+        ),
+        E::PaymentNotPending(_) => shape(
+            S::CONFLICT,
+            "payment_not_pending",
+            "Payment is no longer pending",
+        ),
+        E::PaymentExpired(_) => shape(S::CONFLICT, "payment_expired", "Payment expired"),
+        E::IdempotencyKeyReused => shape(
+            S::UNPROCESSABLE_ENTITY,
+            "idempotency_key_reused",
+            "Idempotency key reused with a different request",
+        ),
+        E::IdempotencyKeyInFlight => shape(
+            S::CONFLICT,
+            "idempotency_key_in_use",
+            "A request with this idempotency key is in progress",
+        ),
+        E::InvalidCursor => shape(S::BAD_REQUEST, "invalid_cursor", "Invalid cursor"),
+        E::Money(MoneyError::UnsupportedCurrency(_)) => {
+            shape(S::BAD_REQUEST, "invalid_currency", "Unsupported currency")
+        }
+        E::Money(_) => shape(S::BAD_REQUEST, "invalid_amount", "Invalid amount"),
+        E::Id(_) => shape(S::BAD_REQUEST, "invalid_id", "Invalid identifier"),
+        E::Conflict => shape(S::CONFLICT, "concurrent_update", "Concurrent update, retry"),
+        E::Unavailable(_) => shape(
+            S::SERVICE_UNAVAILABLE,
+            "service_unavailable",
+            "Service unavailable",
+        ),
+        E::DuplicateId(_) | E::Internal(_) => internal_shape(),
+    }
+}
+
+const fn internal_shape() -> Shape {
+    shape(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal_error",
+        "Internal error",
+    )
+}
+
+/// The detail shown to the client. Store errors about another client's account never reveal
+/// its state: the caller learns only that it cannot be used.
+fn store_detail(error: &StoreError) -> String {
+    match error {
+        StoreError::AccountInactive { account, .. } => {
+            format!("account {account} is not active and cannot be used")
+        }
+        StoreError::CurrencyMismatch {
+            account,
+            payment_currency,
+            ..
+        } => {
+            format!(
+                "account {account} does not hold {}",
+                payment_currency.code()
+            )
+        }
+        StoreError::Unavailable(_) => "the service is temporarily unavailable; retry".to_owned(),
+        StoreError::DuplicateId(_) | StoreError::Internal(_) => internal_detail(),
+        other => other.to_string(),
+    }
+}
+
+fn internal_detail() -> String {
+    "an internal error occurred; it has been logged".to_owned()
+}
+
+impl ApiError {
+    /// Renders the problem document for the request `request_id`, logging internal errors.
+    pub fn to_problem(&self, request_id: &str) -> Problem {
+        let (shape, detail) = match self {
+            Self::Invalid { code, detail } => (
+                shape(StatusCode::BAD_REQUEST, code, "Invalid request"),
+                detail.clone(),
+            ),
+            Self::PayloadTooLarge { .. } => (
+                shape(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "payload_too_large",
+                    "Payload too large",
+                ),
+                self.to_string(),
+            ),
+            Self::Unauthenticated(_) => (
+                shape(
+                    StatusCode::UNAUTHORIZED,
+                    "invalid_token",
+                    "Authentication required",
+                ),
+                self.to_string(),
+            ),
+            Self::MissingScope(_) => (
+                shape(
+                    StatusCode::FORBIDDEN,
+                    "insufficient_scope",
+                    "Insufficient scope",
+                ),
+                self.to_string(),
+            ),
+            Self::NoRoute { .. } => (
+                shape(StatusCode::NOT_FOUND, "route_not_found", "Not found"),
+                self.to_string(),
+            ),
+            Self::Store(error) => (store_shape(error), store_detail(error)),
+            Self::Unavailable(_) => (
+                shape(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "service_unavailable",
+                    "Service unavailable",
+                ),
+                "the service is temporarily unavailable; retry".to_owned(),
+            ),
+            Self::Internal(_) => (internal_shape(), internal_detail()),
+        };
+        if shape.status.is_server_error() {
+            // Logged exactly once, here; the client sees only the generic detail.
+            tracing::error!(request_id, error = %self, "request failed");
+        }
+        let retryable = shape.status == StatusCode::SERVICE_UNAVAILABLE
+            || matches!(
+                self,
+                Self::Store(StoreError::Conflict | StoreError::IdempotencyKeyInFlight)
+            );
+        let www_authenticate = match self {
+            Self::Unauthenticated(_) => Some("Bearer realm=\"paygate\", error=\"invalid_token\""),
+            Self::MissingScope(_) => Some("Bearer realm=\"paygate\", error=\"insufficient_scope\""),
+            _ => None,
+        };
+        Problem {
+            type_uri: format!("{PROBLEM_BASE}{}", shape.code),
+            title: shape.title,
+            status: shape.status.as_u16(),
+            detail,
+            code: shape.code,
+            request_id: request_id.to_owned(),
+            retry_after: retryable.then_some(1),
+            www_authenticate,
+        }
+    }
+
+    pub fn into_response(self, request_id: &str) -> Response<Body> {
+        self.to_problem(request_id).into_response()
+    }
+}
+
+impl Problem {
+    pub fn into_response(self) -> Response<Body> {
+        let mut builder = Response::builder()
+            .status(self.status)
+            .header(header::CONTENT_TYPE, "application/problem+json")
+            .header(header::CACHE_CONTROL, "no-store");
+        if let Some(seconds) = self.retry_after {
+            builder = builder.header(header::RETRY_AFTER, seconds);
+        }
+        if let Some(challenge) = self.www_authenticate {
+            builder = builder.header(header::WWW_AUTHENTICATE, challenge);
+        }
+        let body = serde_json::to_string(&self).unwrap_or_default();
+        builder
+            .body(Body::Text(body))
+            .unwrap_or_else(|_| Response::new(Body::Empty))
+    }
+}

@@ -1,0 +1,74 @@
+//! The request pipeline every authenticated endpoint shares: match the route, find the caller,
+//! run the handler, map any error to a problem, write one log line.
+
+use std::sync::Arc;
+
+use lambda_http::{Body, Request, Response};
+use time::OffsetDateTime;
+
+use super::{
+    ApiError, Authenticator, Caller, RequestLog,
+    request::{Route, match_route, request_id, route_path},
+};
+use crate::{Clock, config::PaymentSettings, store::Store};
+
+/// Counts the store's round trips (DynamoDB HTTP calls) for the log line.
+pub type RoundTrips = Arc<dyn Fn() -> u64 + Send + Sync>;
+
+/// What the account and payment endpoints are built from: injected, so the same handler code
+/// serves Lambda, `cargo lambda watch`, the local gateway and the tests.
+#[derive(Clone)]
+pub struct ApiDeps {
+    pub store: Arc<dyn Store>,
+    pub auth: Authenticator,
+    pub clock: Arc<dyn Clock>,
+    pub payments: PaymentSettings,
+    pub round_trips: Option<RoundTrips>,
+}
+
+/// One matched, authenticated request.
+pub struct Call<'r> {
+    pub req: &'r Request,
+    /// Index into the routes given to [`serve`].
+    pub route: usize,
+    /// Captured path segments, in pattern order.
+    pub params: Vec<String>,
+    pub caller: Caller,
+    pub now: OffsetDateTime,
+}
+
+/// Runs `handler` for `req` if it matches one of `routes`.
+pub async fn serve<H>(deps: &ApiDeps, req: Request, routes: &[Route], handler: H) -> Response<Body>
+where
+    H: AsyncFnOnce(Call<'_>) -> Result<Response<Body>, ApiError>,
+{
+    let mut log = RequestLog::start(request_id(&req));
+    let before = deps.round_trips.as_ref().map(|count| count());
+    let outcome = async {
+        let path = route_path(&req);
+        let (route, params) =
+            match_route(routes, req.method(), &path).ok_or_else(|| ApiError::NoRoute {
+                method: req.method().to_string(),
+                path: super::request::truncate(&path, 200),
+            })?;
+        log.route = routes[route].pattern;
+        let now = deps.clock.now();
+        let caller = deps.auth.caller(&req, now).await?;
+        log.client_id = Some(caller.client_id.to_string());
+        handler(Call {
+            req: &req,
+            route,
+            params,
+            caller,
+            now,
+        })
+        .await
+    }
+    .await;
+    let spent = deps
+        .round_trips
+        .as_ref()
+        .zip(before)
+        .map(|(count, before)| count() - before);
+    log.finish(outcome, spent)
+}

@@ -1,0 +1,84 @@
+//! Production wiring, done once per sandbox before the first request: typed configuration from
+//! the environment, AWS SDK clients, the DynamoDB store and the key cache. Mains call one
+//! function from here and hand the result to their handler.
+
+use std::sync::Arc;
+
+use aws_config::{BehaviorVersion, SdkConfig};
+
+use crate::{
+    SystemClock,
+    api::{ApiDeps, Authenticator},
+    auth::{Expectations, KeyCache, SecretsManagerPublicKeys},
+    config::{ConfigError, PaymentSettings, Resources, TokenSettings, process_env},
+    store::dynamodb::{DynamoStore, TableNames},
+};
+
+/// The shared SDK configuration, with `endpoint` overriding the service endpoint when given
+/// (moto, a local emulator).
+pub fn with_endpoint(base: &SdkConfig, endpoint: Option<&str>) -> SdkConfig {
+    match endpoint {
+        Some(endpoint) => base.to_builder().endpoint_url(endpoint).build(),
+        None => base.clone(),
+    }
+}
+
+/// Loads the region and credentials from the Lambda environment.
+pub async fn aws_base_config() -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest()).load().await
+}
+
+/// The DynamoDB store named by the environment.
+pub fn dynamo_store(base: &SdkConfig, resources: &Resources) -> DynamoStore {
+    DynamoStore::new(
+        &with_endpoint(base, resources.dynamodb_endpoint.as_deref()),
+        TableNames {
+            accounts: resources.accounts_table.clone(),
+            transactions: resources.transactions_table.clone(),
+        },
+    )
+}
+
+/// A key cache over the public verification keys (`PAYGATE_PUBLIC_KEYS_SECRET`): what every
+/// function but the token endpoint verifies with.
+///
+/// # Errors
+/// When the variable is missing.
+pub fn public_key_cache(
+    base: &SdkConfig,
+    resources: &Resources,
+    tokens: &TokenSettings,
+) -> Result<Arc<KeyCache>, ConfigError> {
+    let secret = process_env().required("PAYGATE_PUBLIC_KEYS_SECRET")?;
+    let client = aws_sdk_secretsmanager::Client::new(&with_endpoint(
+        base,
+        resources.secrets_endpoint.as_deref(),
+    ));
+    let source = SecretsManagerPublicKeys::new(client, secret);
+    Ok(Arc::new(KeyCache::new(
+        Arc::new(source),
+        tokens.key_cache_ttl,
+    )))
+}
+
+/// Everything the account and payment endpoints need, from the environment.
+///
+/// # Errors
+/// A [`ConfigError`] naming the missing or malformed variable.
+pub async fn api_deps_from_env() -> Result<ApiDeps, ConfigError> {
+    let env = process_env();
+    let resources = Resources::from_env(&env)?;
+    let tokens = TokenSettings::from_env(&env)?;
+    let payments = PaymentSettings::from_env(&env)?;
+    let base = aws_base_config().await;
+    let store = dynamo_store(&base, &resources);
+    let keys = public_key_cache(&base, &resources, &tokens)?;
+    let counter = store.clone();
+    Ok(ApiDeps {
+        store: Arc::new(store),
+        auth: Authenticator::new(keys, Expectations::new(tokens.issuer, tokens.audience)),
+        clock: Arc::new(SystemClock),
+        payments,
+        round_trips: Some(Arc::new(move || counter.round_trips())),
+    })
+}
