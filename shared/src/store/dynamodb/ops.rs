@@ -20,7 +20,7 @@ use super::{
     },
     retry::Backoff,
     schema::{PENDING_INDEX, PENDING_SHARDS},
-    tx::{Expr, TxOutcome, failed_at, put_new, residual, sdk_error},
+    tx::{Expr, Reason, TxOutcome, failed_at, put_new, residual, sdk_error},
 };
 use crate::{
     Account, AccountId, AccountKind, ClientId, EntryPage, EntryQuery, IdempotencyRecord, Money,
@@ -255,6 +255,10 @@ impl DynamoStore {
             if let Some(old) = failed_at(&reasons, 3) {
                 return Ok(Self::explain_idempotency(old, record));
             }
+            if matches!(reasons.get(3), Some(Reason::Conflict)) {
+                // Another request with this key is being written this very moment.
+                return Ok(Verdict::Done(Err(StoreError::IdempotencyKeyInFlight)));
+            }
             if let Some(old) = failed_at(&reasons, 0) {
                 let check = |a: &Account| a.check_hold(&payment.client_id, payment.amount, today);
                 if let Some(e) = Self::explain_account(old, payment.source, check) {
@@ -338,6 +342,9 @@ impl DynamoStore {
             };
             if let Some(old) = failed_at(&reasons, 5) {
                 return Ok(Self::explain_idempotency(old, record));
+            }
+            if matches!(reasons.get(5), Some(Reason::Conflict)) {
+                return Ok(Verdict::Done(Err(StoreError::IdempotencyKeyInFlight)));
             }
             if failed_at(&reasons, 2).is_some() {
                 return Ok(Verdict::Done(Err(StoreError::DuplicateId(payment.id.to_string()))));

@@ -1,0 +1,94 @@
+//! The confirm function: `POST /payments/{payment_id}/confirm` captures a pending payment
+//! (double-entry, atomic); `POST /payments/{payment_id}/cancel` releases its hold. Both are
+//! idempotent: confirming a succeeded payment, or canceling a canceled one, answers with it
+//! unchanged.
+
+use lambda_http::{
+    Body, Request, Response,
+    http::{Method, StatusCode},
+};
+use paygate_shared::{
+    Payment, PaymentStatus, ReleaseReason, StoreError,
+    api::{
+        ApiDeps, ApiError, Call, Route, owned::owned_payment, request::no_body, response::json,
+        serve, views::PaymentView,
+    },
+    auth::Scope,
+};
+
+const ROUTES: &[Route] = &[
+    Route {
+        method: Method::POST,
+        pattern: "/payments/{payment_id}/confirm",
+    },
+    Route {
+        method: Method::POST,
+        pattern: "/payments/{payment_id}/cancel",
+    },
+];
+
+/// What the caller asked for: the final state it wants the payment in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Intent {
+    Confirm,
+    Cancel,
+}
+
+impl Intent {
+    const fn target(self) -> PaymentStatus {
+        match self {
+            Self::Confirm => PaymentStatus::Succeeded,
+            Self::Cancel => PaymentStatus::Canceled,
+        }
+    }
+}
+
+pub async fn handle(deps: &ApiDeps, req: Request) -> Response<Body> {
+    serve(deps, req, ROUTES, async |call| {
+        let intent = if call.route == 0 {
+            Intent::Confirm
+        } else {
+            Intent::Cancel
+        };
+        settle(deps, call, intent).await
+    })
+    .await
+}
+
+async fn settle(
+    deps: &ApiDeps,
+    call: Call<'_>,
+    intent: Intent,
+) -> Result<Response<Body>, ApiError> {
+    call.caller.require(Scope::PaymentsWrite)?;
+    no_body(call.req)?;
+    let payment = owned_payment(deps, &call.caller, &call.params[0]).await?;
+    let outcome = match payment.status() {
+        PaymentStatus::Pending => match intent {
+            Intent::Confirm => deps.store.capture(&payment, call.now).await,
+            Intent::Cancel => {
+                deps.store
+                    .release(&payment, ReleaseReason::Canceled, call.now)
+                    .await
+            }
+        },
+        _ => Err(StoreError::PaymentNotPending(Box::new(payment))),
+    };
+    let settled = match outcome {
+        Ok(settled) => settled,
+        // Lost a race to, or retried after, the same request: the state it wanted is the answer.
+        Err(StoreError::PaymentNotPending(current)) => already_final(*current, intent)?,
+        Err(other) => return Err(other.into()),
+    };
+    json(StatusCode::OK, &PaymentView::from(&settled))
+}
+
+/// A payment that is no longer pending: fine if it is where `intent` wanted it, otherwise the
+/// conflict named precisely.
+fn already_final(current: Payment, intent: Intent) -> Result<Payment, ApiError> {
+    match current.status() {
+        status if status == intent.target() => Ok(current),
+        PaymentStatus::Expired => Err(StoreError::PaymentExpired(current.id).into()),
+        _ => Err(StoreError::PaymentNotPending(Box::new(current)).into()),
+    }
+}

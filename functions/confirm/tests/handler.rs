@@ -1,0 +1,148 @@
+//! The confirm function, in-process, with REST v1 events against the in-memory store.
+
+use paygate_shared::{
+    AccountId, Fingerprint, IdempotencyKey, IdempotencyRecord, Money, NewPayment, Payment,
+    idempotency::RETENTION, money::Currency, store::PaymentStore,
+};
+use paygate_testkit::{Answer, Event, NowUtc, TestApi, answer};
+
+const WRITE: &str = "payments:write";
+
+async fn hold(
+    api: &TestApi,
+    owner: &str,
+    source: AccountId,
+    destination: AccountId,
+    amount: i64,
+) -> Payment {
+    let now = api.clock.now_utc();
+    let new = NewPayment {
+        client_id: owner.parse().unwrap(),
+        source,
+        destination,
+        amount: Money::new(amount, Currency::CNY),
+        description: None,
+    };
+    let payment = Payment::pending(new, now, time::Duration::minutes(15)).unwrap();
+    let record = IdempotencyRecord {
+        key: IdempotencyKey::new(owner.parse().unwrap(), &payment.id.to_string()).unwrap(),
+        fingerprint: Fingerprint::of(&[b"test"]),
+        payment_id: payment.id,
+        response_status: 201,
+        response_body: "{}".into(),
+        created_at: now,
+        expires_at: now + RETENTION,
+    };
+    api.store
+        .create_payment(&payment, &record, now)
+        .await
+        .unwrap();
+    payment
+}
+
+async fn post(api: &TestApi, token: &str, id: &str, action: &'static str) -> Answer {
+    let resource = if action == "confirm" {
+        "/payments/{payment_id}/confirm"
+    } else {
+        "/payments/{payment_id}/cancel"
+    };
+    let event = Event::new("POST", resource, format!("/payments/{id}/{action}")).bearer(token);
+    answer(paygate_confirm::handle(&api.deps, event.request()).await)
+}
+
+async fn setup() -> (TestApi, AccountId, AccountId) {
+    let api = TestApi::new();
+    let alice = api.account("alice", Currency::CNY, 10_000).await;
+    let bob = api.account("bob", Currency::CNY, 0).await;
+    (api, alice, bob)
+}
+
+#[tokio::test]
+async fn confirm_captures_once_and_is_idempotent() {
+    let (api, alice, bob) = setup().await;
+    let payment = hold(&api, "alice", alice, bob, 3_000).await;
+    let token = api.token("alice", WRITE);
+    let id = payment.id.to_string();
+    let first = post(&api, &token, &id, "confirm").await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    assert_eq!(first.body["status"], "succeeded");
+    assert_eq!(api.balance(alice).await, (7_000, 7_000));
+    assert_eq!(api.balance(bob).await, (3_000, 3_000));
+    let again = post(&api, &token, &id, "confirm").await;
+    assert_eq!(again.status, 200);
+    assert_eq!(again.body, first.body, "unchanged");
+    assert_eq!(
+        api.balance(bob).await,
+        (3_000, 3_000),
+        "captured exactly once"
+    );
+    let cancel = post(&api, &token, &id, "cancel").await;
+    assert_eq!((cancel.status, cancel.code()), (409, "payment_not_pending"));
+}
+
+#[tokio::test]
+async fn cancel_releases_the_hold_and_is_idempotent() {
+    let (api, alice, bob) = setup().await;
+    let payment = hold(&api, "alice", alice, bob, 3_000).await;
+    assert_eq!(api.balance(alice).await, (10_000, 7_000));
+    let token = api.token("alice", WRITE);
+    let id = payment.id.to_string();
+    let canceled = post(&api, &token, &id, "cancel").await;
+    assert_eq!(
+        (canceled.status, canceled.body["status"].as_str()),
+        (200, Some("canceled"))
+    );
+    assert_eq!(api.balance(alice).await, (10_000, 10_000));
+    assert_eq!(post(&api, &token, &id, "cancel").await.status, 200);
+    let confirm = post(&api, &token, &id, "confirm").await;
+    assert_eq!(
+        (confirm.status, confirm.code()),
+        (409, "payment_not_pending")
+    );
+}
+
+#[tokio::test]
+async fn confirming_after_expiry_releases_and_answers_409() {
+    let (api, alice, bob) = setup().await;
+    let payment = hold(&api, "alice", alice, bob, 3_000).await;
+    api.clock.advance(time::Duration::minutes(15));
+    let token = api.token("alice", WRITE);
+    let id = payment.id.to_string();
+    let late = post(&api, &token, &id, "confirm").await;
+    assert_eq!((late.status, late.code()), (409, "payment_expired"));
+    assert_eq!(api.balance(alice).await, (10_000, 10_000), "hold released");
+    assert_eq!(
+        post(&api, &token, &id, "confirm").await.code(),
+        "payment_expired"
+    );
+    assert_eq!(
+        post(&api, &token, &id, "cancel").await.code(),
+        "payment_expired"
+    );
+}
+
+#[tokio::test]
+async fn only_the_owner_with_the_write_scope_may_settle() {
+    let (api, alice, bob) = setup().await;
+    let payment = hold(&api, "alice", alice, bob, 3_000).await;
+    let id = payment.id.to_string();
+    let bob_token = api.token("bob", WRITE);
+    let foreign = post(&api, &bob_token, &id, "confirm").await;
+    assert_eq!((foreign.status, foreign.code()), (404, "payment_not_found"));
+    let reader = api.token("alice", "payments:read");
+    assert_eq!(post(&api, &reader, &id, "confirm").await.status, 403);
+    assert_eq!(
+        post(&api, &bob_token, "pay_nope", "cancel").await.code(),
+        "invalid_id"
+    );
+    assert_eq!(api.balance(alice).await, (10_000, 7_000), "untouched");
+    let with_body = Event::new(
+        "POST",
+        "/payments/{payment_id}/confirm",
+        format!("/payments/{id}/confirm"),
+    )
+    .bearer(&api.token("alice", WRITE))
+    .json(&serde_json::json!({"amount": 1}));
+    let got = answer(paygate_confirm::handle(&api.deps, with_body.request()).await);
+    assert_eq!((got.status, got.code()), (400, "invalid_body"));
+}

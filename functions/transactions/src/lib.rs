@@ -1,0 +1,92 @@
+//! The transactions function: `GET /accounts/{account_id}/transactions`, the ledger entries of
+//! one of the caller's accounts, newest first, a page at a time.
+//!
+//! Query: `limit` (1–100, default 20), `cursor` (from the previous page; bound to this account),
+//! `from` (inclusive) and `to` (exclusive), RFC 3339. Anything else is refused, so a typo such
+//! as `limt=5` is an error rather than a silently ignored wish.
+
+use lambda_http::{
+    Body, Request, RequestExt, Response,
+    http::{Method, StatusCode},
+};
+use paygate_shared::{
+    AccountId, EntryCursor, EntryQuery,
+    api::{
+        ApiDeps, ApiError, Route, owned::owned_account, response::json, serve, views::EntryPageView,
+    },
+    auth::Scope,
+};
+use time::{OffsetDateTime, format_description::well_known::Rfc3339};
+
+const ROUTES: &[Route] = &[Route {
+    method: Method::GET,
+    pattern: "/accounts/{account_id}/transactions",
+}];
+
+const PARAMETERS: [&str; 4] = ["limit", "cursor", "from", "to"];
+
+pub async fn handle(deps: &ApiDeps, req: Request) -> Response<Body> {
+    serve(deps, req, ROUTES, async |call| {
+        call.caller.require(Scope::AccountsRead)?;
+        let account = owned_account(deps, &call.caller, &call.params[0]).await?;
+        let query = entry_query(call.req, account.id)?;
+        let page = deps.store.entries(account.id, &query).await?;
+        json(StatusCode::OK, &EntryPageView::from(&page))
+    })
+    .await
+}
+
+/// Reads and checks the query string.
+///
+/// # Errors
+/// `invalid_query` naming the parameter, or `invalid_cursor`.
+fn entry_query(req: &Request, account: AccountId) -> Result<EntryQuery, ApiError> {
+    let mut query = EntryQuery::first(EntryQuery::DEFAULT_LIMIT);
+    let Some(params) = req.query_string_parameters_ref() else {
+        return Ok(query);
+    };
+    for (name, _) in params.iter() {
+        if !PARAMETERS.contains(&name) {
+            return Err(invalid(format!(
+                "unknown query parameter `{}`; expected limit, cursor, from or to",
+                name.chars().take(40).collect::<String>()
+            )));
+        }
+        if params.all(name).is_some_and(|values| values.len() > 1) {
+            return Err(invalid(format!("`{name}` may be given once")));
+        }
+    }
+    if let Some(limit) = params.first("limit") {
+        query.limit = limit
+            .parse()
+            .ok()
+            .filter(|n| (1..=EntryQuery::MAX_LIMIT).contains(n))
+            .ok_or_else(|| {
+                invalid(format!(
+                    "`limit` must be an integer from 1 to {}",
+                    EntryQuery::MAX_LIMIT
+                ))
+            })?;
+    }
+    if let Some(cursor) = params.first("cursor") {
+        query.after = Some(EntryCursor::decode(cursor, account)?.after);
+    }
+    query.from = params
+        .first("from")
+        .map(|v| timestamp("from", v))
+        .transpose()?;
+    query.to = params.first("to").map(|v| timestamp("to", v)).transpose()?;
+    Ok(query)
+}
+
+fn timestamp(name: &str, value: &str) -> Result<OffsetDateTime, ApiError> {
+    OffsetDateTime::parse(value, &Rfc3339).map_err(|_| {
+        invalid(format!(
+            "`{name}` must be an RFC 3339 timestamp, such as 2026-11-22T10:00:00Z"
+        ))
+    })
+}
+
+fn invalid(detail: String) -> ApiError {
+    ApiError::invalid("invalid_query", detail)
+}
