@@ -10,27 +10,33 @@ cd "$(dirname "$0")/.."
 
 log() { printf '\033[1m[tests]\033[0m %s\n' "$*" >&2; }
 
-# --- moto ------------------------------------------------------------------------------------
+# --- Python tools: moto (the DynamoDB and Secrets Manager emulator) and the OpenAPI validator --
 target_dir=${CARGO_TARGET_DIR:-$PWD/target}
 venv="$target_dir/test-venv"
-if python3 -c 'import moto.server, flask, flask_cors' 2>/dev/null; then
-  moto_python=python3
-elif [ -x "$venv/bin/python" ] && "$venv/bin/python" -c 'import moto.server' 2>/dev/null; then
-  moto_python="$venv/bin/python"
+needs='import moto.server, flask, flask_cors, openapi_spec_validator, yaml'
+if python3 -c "$needs" 2>/dev/null; then
+  py=python3
+elif [ -x "$venv/bin/python" ] && "$venv/bin/python" -c "$needs" 2>/dev/null; then
+  py="$venv/bin/python"
 else
-  log "installing moto[server] into $venv"
+  log "installing moto[server] and the OpenAPI validator into $venv"
   python3 -m venv "$venv"
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check 'moto[server]>=5,<6'
-  moto_python="$venv/bin/python"
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+    'moto[server]>=5,<6' -r tests/openapi/requirements.txt
+  py="$venv/bin/python"
 fi
 
+# --- the API contract ------------------------------------------------------------------------
+"$py" tests/openapi/validate.py
+
+# --- moto ------------------------------------------------------------------------------------
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 moto_log="$target_dir/moto.log"
 mkdir -p "$target_dir"
 # Served single-threaded: moto's TransactWriteItems takes no lock and rolls back by restoring a
 # copy of the table, so under moto_server's default threading concurrent transactions are not
 # isolated (the concurrency contract test catches exactly that). One thread makes them atomic.
-"$moto_python" -c '
+"$py" -c '
 import sys
 from werkzeug.serving import run_simple
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app

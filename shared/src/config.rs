@@ -86,6 +86,14 @@ impl TokenSettings {
     /// # Errors
     /// When a value does not parse.
     pub fn from_env<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, ConfigError> {
+        let lifetime: u64 = env.parsed("PAYGATE_TOKEN_TTL_SECONDS", 900)?;
+        if lifetime == 0 {
+            let why = "must be positive".to_owned();
+            return Err(ConfigError::Invalid {
+                name: "PAYGATE_TOKEN_TTL_SECONDS",
+                why,
+            });
+        }
         Ok(Self {
             issuer: env
                 .optional("PAYGATE_TOKEN_ISSUER")
@@ -93,7 +101,7 @@ impl TokenSettings {
             audience: env
                 .optional("PAYGATE_TOKEN_AUDIENCE")
                 .unwrap_or_else(|| "paygate-api".into()),
-            lifetime: Duration::from_secs(env.parsed("PAYGATE_TOKEN_TTL_SECONDS", 900)?),
+            lifetime: Duration::from_secs(lifetime),
             key_cache_ttl: Duration::from_secs(env.parsed("PAYGATE_KEY_CACHE_TTL_SECONDS", 300)?),
         })
     }

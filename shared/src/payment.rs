@@ -160,6 +160,7 @@ impl Payment {
     /// Rebuilds a stored payment. Only adapters call this: everyone else moves a payment through
     /// the transition methods.
     #[allow(clippy::too_many_arguments)]
+    #[cfg_attr(not(feature = "dynamodb"), allow(dead_code))]
     pub(crate) fn restore(
         id: PaymentId,
         kind: PaymentKind,

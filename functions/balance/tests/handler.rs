@@ -47,3 +47,40 @@ async fn the_owner_reads_exact_balances_others_get_404() {
     );
     assert_eq!((denied.status, denied.code()), (403, "insufficient_scope"));
 }
+
+#[tokio::test]
+async fn a_failing_store_is_a_clean_503_or_a_generic_500() {
+    use paygate_shared::StoreError;
+    use paygate_testkit::failing::FailingStore;
+    use std::sync::Arc;
+    let cases = [
+        (
+            StoreError::Unavailable("dynamodb: connection refused".into()),
+            503,
+            "service_unavailable",
+        ),
+        (
+            StoreError::Internal("ValidationException: secret internals".into()),
+            500,
+            "internal_error",
+        ),
+    ];
+    for (error, status, code) in cases {
+        let api = TestApi::with_store(Arc::new(FailingStore(error)));
+        let id = paygate_shared::AccountId::generate(paygate_testkit::T0);
+        let event = Event::new(
+            "GET",
+            "/accounts/{account_id}/balance",
+            format!("/accounts/{id}/balance"),
+        )
+        .bearer(&api.token("alice", "accounts:read"));
+        let got = answer(paygate_balance::handle(&api.deps, event.request()).await);
+        assert_eq!((got.status, got.code()), (status, code));
+        assert_eq!(got.header("retry-after"), (status == 503).then_some("1"));
+        let body = got.body.to_string();
+        assert!(
+            !body.contains("internals") && !body.contains("connection refused"),
+            "{body}"
+        );
+    }
+}

@@ -2,7 +2,7 @@
 
 use paygate_shared::{
     AccountId, Fingerprint, IdempotencyKey, IdempotencyRecord, Money, NewPayment, Payment,
-    idempotency::RETENTION, money::Currency, store::PaymentStore,
+    idempotency::RETENTION, money::Currency,
 };
 use paygate_testkit::{Answer, Event, NowUtc, TestApi, answer};
 

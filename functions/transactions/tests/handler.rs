@@ -1,6 +1,6 @@
 //! The transactions function, in-process, with REST v1 events against the in-memory store.
 
-use paygate_shared::{AccountId, Money, money::Currency, store::LedgerStore};
+use paygate_shared::{AccountId, Money, money::Currency};
 use paygate_testkit::{Answer, Event, NowUtc, TestApi, answer};
 
 async fn list(api: &TestApi, token: &str, account: AccountId, query: &[(&str, &str)]) -> Answer {

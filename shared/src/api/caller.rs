@@ -34,8 +34,7 @@ impl Caller {
 }
 
 /// The authorizer context keys: what the Lambda authorizer puts in, and functions read back.
-pub const CONTEXT_CLIENT_ID: &str = "client_id";
-pub const CONTEXT_SCOPES: &str = "scopes";
+pub use crate::auth::{CONTEXT_CLIENT_ID, CONTEXT_SCOPES};
 
 /// Finds the caller of a request.
 #[derive(Debug, Clone)]

@@ -132,10 +132,11 @@ fn store_shape(error: &StoreError) -> Shape {
         ),
         E::InvalidCursor => shape(S::BAD_REQUEST, "invalid_cursor", "Invalid cursor"),
         E::Money(MoneyError::UnsupportedCurrency(_)) => {
-            shape(S::BAD_REQUEST, "invalid_currency", "Unsupported currency")
+            shape(S::BAD_REQUEST, "invalid_currency", "Invalid request")
         }
-        E::Money(_) => shape(S::BAD_REQUEST, "invalid_amount", "Invalid amount"),
-        E::Id(_) => shape(S::BAD_REQUEST, "invalid_id", "Invalid identifier"),
+        // The same codes arise from request validation (`ApiError::invalid`): one title each.
+        E::Money(_) => shape(S::BAD_REQUEST, "invalid_amount", "Invalid request"),
+        E::Id(_) => shape(S::BAD_REQUEST, "invalid_id", "Invalid request"),
         E::Conflict => shape(S::CONFLICT, "concurrent_update", "Concurrent update, retry"),
         E::Unavailable(_) => shape(
             S::SERVICE_UNAVAILABLE,

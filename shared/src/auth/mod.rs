@@ -30,6 +30,12 @@ pub use secrets::{
     SecretsManagerPublicKeys, SecretsManagerSigningKeys, put_public_jwks, put_signing_key,
 };
 
+/// The Lambda authorizer's context keys: what the authorizer puts in, and functions read back
+/// (re-exported by `api::caller`). Here rather than in the HTTP layer so the authorizer, which
+/// has no HTTP layer, shares them.
+pub const CONTEXT_CLIENT_ID: &str = "client_id";
+pub const CONTEXT_SCOPES: &str = "scopes";
+
 /// Why key material could not be had.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum KeyError {

@@ -7,11 +7,11 @@ use std::{fmt, str::FromStr};
 /// One permission.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Scope {
-    /// Create, confirm and cancel payments; fund accounts.
+    /// Create, confirm and cancel payments.
     PaymentsWrite,
-    /// Read payments and ledger entries.
+    /// Read payments.
     PaymentsRead,
-    /// Read accounts and balances.
+    /// Read accounts: balances and ledger entries.
     AccountsRead,
 }
 

@@ -2,6 +2,8 @@
 //! clock and static signing keys, tokens minted with those keys, and API Gateway REST v1 proxy
 //! events in the shape `sam local generate-event apigateway aws-proxy` produces (stage `v1`).
 
+pub mod failing;
+
 use std::sync::Arc;
 
 use lambda_http::{Body, Request, Response};
@@ -11,7 +13,7 @@ use paygate_shared::{
     auth::{Claims, Expectations, KeyCache, KeySet, Scopes, SigningKey, StaticKeySource, sign},
     config::PaymentSettings,
     money::Currency,
-    store::{AccountStore, LedgerStore, memory::MemoryStore},
+    store::{Store, memory::MemoryStore},
 };
 use serde_json::{Value, json};
 use time::{OffsetDateTime, macros::datetime};
@@ -24,7 +26,7 @@ pub const AUDIENCE: &str = "paygate-api";
 /// An in-memory API: the dependencies, plus handles on what they were built from.
 pub struct TestApi {
     pub deps: ApiDeps,
-    pub store: Arc<MemoryStore>,
+    pub store: Arc<dyn Store>,
     pub clock: Arc<ManualClock>,
     pub keys: Arc<StaticKeySource>,
     pub signing_key: SigningKey,
@@ -37,8 +39,13 @@ impl Default for TestApi {
 }
 
 impl TestApi {
+    /// On the in-memory store.
     pub fn new() -> Self {
-        let store = Arc::new(MemoryStore::new());
+        Self::with_store(Arc::new(MemoryStore::new()))
+    }
+
+    /// On any store (the DynamoDB adapter against moto, for the flow tests).
+    pub fn with_store(store: Arc<dyn Store>) -> Self {
         let clock = Arc::new(ManualClock::new(T0));
         let signing_key = SigningKey::generate(T0).expect("key generation");
         let keys = Arc::new(StaticKeySource::new(KeySet::with_signing_key(
@@ -110,6 +117,15 @@ impl NowUtc for ManualClock {
     fn now_utc(&self) -> OffsetDateTime {
         paygate_shared::Clock::now(self)
     }
+}
+
+/// The moto endpoint `bash tests/run.sh` started (`PAYGATE_TEST_DYNAMODB_ENDPOINT`). Tests that
+/// need it fail loudly without it rather than silently testing less.
+pub fn moto_endpoint() -> String {
+    std::env::var("PAYGATE_TEST_DYNAMODB_ENDPOINT")
+        .ok()
+        .filter(|v| !v.is_empty())
+        .expect("PAYGATE_TEST_DYNAMODB_ENDPOINT is not set: run the suite with `bash tests/run.sh`")
 }
 
 /// A REST v1 proxy event.
@@ -266,5 +282,14 @@ pub fn answer(response: Response<Body>) -> Answer {
         status: parts.status.as_u16(),
         headers: parts.headers,
         body,
+    }
+}
+
+impl Event {
+    /// An `application/x-www-form-urlencoded` body, taken as already encoded (the token
+    /// endpoint's requests).
+    pub fn form(self, body: impl Into<String>) -> Self {
+        self.raw_body(body)
+            .header("Content-Type", "application/x-www-form-urlencoded")
     }
 }

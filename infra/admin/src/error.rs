@@ -1,0 +1,54 @@
+//! What can go wrong, as one error type whose message is the one line the operator sees.
+
+use paygate_shared::{StoreError, auth::KeyError, store::dynamodb::TableNames};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    /// The request itself is wrong (refused before anything was written).
+    #[error("{0}")]
+    Invalid(String),
+    /// Something the command needs does not exist.
+    #[error("{0}")]
+    NotFound(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A table is missing: the wrong prefix, or tables never created.
+    #[error(
+        "{source} (are the tables {accounts} and {transactions} there? check --table-prefix, or \
+         run create-tables against a local endpoint)"
+    )]
+    MissingTable {
+        source: StoreError,
+        accounts: String,
+        transactions: String,
+    },
+    #[error(transparent)]
+    Keys(#[from] KeyError),
+    #[error("cannot encode the result: {0}")]
+    Output(#[from] serde_json::Error),
+}
+
+impl AdminError {
+    /// The process exit status: 2 for a request that can never succeed as given (as for a
+    /// command-line error), 1 for everything else.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Self::Invalid(_) => 2,
+            _ => 1,
+        }
+    }
+
+    /// Adds the table names to a store error that says a table does not exist.
+    pub(crate) fn with_tables(self, tables: &TableNames) -> Self {
+        match self {
+            Self::Store(source) if matches!(&source, StoreError::Internal(m) if m.contains("ResourceNotFound")) => {
+                Self::MissingTable {
+                    source,
+                    accounts: tables.accounts.clone(),
+                    transactions: tables.transactions.clone(),
+                }
+            }
+            other => other,
+        }
+    }
+}

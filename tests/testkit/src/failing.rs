@@ -1,0 +1,67 @@
+//! A store that fails every call with a chosen error: for proving that an unreachable or broken
+//! backend becomes a clean problem response (503 with `Retry-After`, or a generic 500), never a
+//! panic or a leak of internals.
+
+use async_trait::async_trait;
+use paygate_shared::{
+    Account, AccountId, EntryPage, EntryQuery, IdempotencyRecord, Money, Payment, PaymentId,
+    ReleaseReason, StoreError,
+    store::{AccountStore, LedgerStore, PaymentOutcome, PaymentStore},
+};
+use time::OffsetDateTime;
+
+#[derive(Debug, Clone)]
+pub struct FailingStore(pub StoreError);
+
+#[async_trait]
+impl AccountStore for FailingStore {
+    async fn create_account(&self, _: &Account) -> Result<(), StoreError> {
+        Err(self.0.clone())
+    }
+    async fn account(&self, _: AccountId) -> Result<Option<Account>, StoreError> {
+        Err(self.0.clone())
+    }
+}
+
+#[async_trait]
+impl PaymentStore for FailingStore {
+    async fn payment(&self, _: PaymentId) -> Result<Option<Payment>, StoreError> {
+        Err(self.0.clone())
+    }
+    async fn create_payment(
+        &self,
+        _: &Payment,
+        _: &IdempotencyRecord,
+        _: OffsetDateTime,
+    ) -> Result<PaymentOutcome, StoreError> {
+        Err(self.0.clone())
+    }
+    async fn capture(&self, _: &Payment, _: OffsetDateTime) -> Result<Payment, StoreError> {
+        Err(self.0.clone())
+    }
+    async fn release(
+        &self,
+        _: &Payment,
+        _: ReleaseReason,
+        _: OffsetDateTime,
+    ) -> Result<Payment, StoreError> {
+        Err(self.0.clone())
+    }
+    async fn overdue_payments(
+        &self,
+        _: OffsetDateTime,
+        _: usize,
+    ) -> Result<Vec<Payment>, StoreError> {
+        Err(self.0.clone())
+    }
+}
+
+#[async_trait]
+impl LedgerStore for FailingStore {
+    async fn fund(&self, _: AccountId, _: Money, _: OffsetDateTime) -> Result<Payment, StoreError> {
+        Err(self.0.clone())
+    }
+    async fn entries(&self, _: AccountId, _: &EntryQuery) -> Result<EntryPage, StoreError> {
+        Err(self.0.clone())
+    }
+}
