@@ -84,3 +84,14 @@ async fn a_failing_store_is_a_clean_503_or_a_generic_500() {
         );
     }
 }
+
+#[tokio::test]
+async fn the_readme_event_fixture_is_a_valid_rest_v1_event() {
+    let api = TestApi::new();
+    let event = include_str!("../events/get-balance.json");
+    let request = lambda_http::request::from_str(event).expect("a REST v1 event");
+    let got = answer(paygate_balance::handle(&api.deps, request).await);
+    // The fixture carries the authorizer context of client `demo-client`, whose account is
+    // unknown to a fresh store.
+    assert_eq!((got.status, got.code()), (404, "account_not_found"));
+}

@@ -242,3 +242,12 @@ async fn a_payment_is_shown_to_its_owner_only() {
     let unknown_route = Event::new("GET", "/payments/{payment_id}", "/payments/x/y").bearer(&token);
     assert_eq!(call(&api, unknown_route).await.status, 404);
 }
+
+#[tokio::test]
+async fn the_readme_event_fixture_is_a_valid_rest_v1_event() {
+    let api = TestApi::new();
+    let request = lambda_http::request::from_str(include_str!("../events/create-payment.json"))
+        .expect("a REST v1 event");
+    let got = answer(paygate_pay::handle(&api.deps, request).await);
+    assert_eq!((got.status, got.code()), (404, "account_not_found"), "{}", got.body);
+}
