@@ -249,5 +249,10 @@ async fn the_readme_event_fixture_is_a_valid_rest_v1_event() {
     let request = lambda_http::request::from_str(include_str!("../events/create-payment.json"))
         .expect("a REST v1 event");
     let got = answer(paygate_pay::handle(&api.deps, request).await);
-    assert_eq!((got.status, got.code()), (404, "account_not_found"), "{}", got.body);
+    assert_eq!(
+        (got.status, got.code()),
+        (404, "account_not_found"),
+        "{}",
+        got.body
+    );
 }
