@@ -214,6 +214,21 @@ impl DynamoStore {
         }
     }
 
+    /// Explains failed conditions on a payment's source (item 0) and destination (item 1): the
+    /// first rule the stored accounts break, if any (else the failure was a lost race).
+    fn explain_parties(reasons: &[Reason], payment: &Payment, today: Date) -> Option<StoreError> {
+        let source = failed_at(reasons, 0).and_then(|old| {
+            let check = |a: &Account| a.check_hold(&payment.client_id, payment.amount, today);
+            Self::explain_account(old, payment.source, check)
+        });
+        source.or_else(|| {
+            failed_at(reasons, 1).and_then(|old| {
+                let check = |a: &Account| a.check_receive(payment.amount.currency);
+                Self::explain_account(old, payment.destination, check)
+            })
+        })
+    }
+
     /// Explains a failed source/destination condition with the domain's own checks.
     fn explain_account(
         old: Option<&Item>,
@@ -259,17 +274,8 @@ impl DynamoStore {
                 // Another request with this key is being written this very moment.
                 return Ok(Verdict::Done(Err(StoreError::IdempotencyKeyInFlight)));
             }
-            if let Some(old) = failed_at(&reasons, 0) {
-                let check = |a: &Account| a.check_hold(&payment.client_id, payment.amount, today);
-                if let Some(e) = Self::explain_account(old, payment.source, check) {
-                    return Ok(Verdict::Done(Err(e)));
-                }
-            }
-            if let Some(old) = failed_at(&reasons, 1) {
-                let check = |a: &Account| a.check_receive(payment.amount.currency);
-                if let Some(e) = Self::explain_account(old, payment.destination, check) {
-                    return Ok(Verdict::Done(Err(e)));
-                }
+            if let Some(e) = Self::explain_parties(&reasons, payment, today) {
+                return Ok(Verdict::Done(Err(e)));
             }
             if failed_at(&reasons, 2).is_some() {
                 return Ok(Verdict::Done(Err(StoreError::DuplicateId(
@@ -351,17 +357,8 @@ impl DynamoStore {
             }
             // Account conditions that fail only on the ledger head mean a concurrent posting:
             // the next attempt re-reads and re-plans.
-            if let Some(old) = failed_at(&reasons, 0) {
-                let check = |a: &Account| a.check_hold(&payment.client_id, payment.amount, today);
-                if let Some(e) = Self::explain_account(old, payment.source, check) {
-                    return Ok(Verdict::Done(Err(e)));
-                }
-            }
-            if let Some(old) = failed_at(&reasons, 1) {
-                let check = |a: &Account| a.check_receive(payment.amount.currency);
-                if let Some(e) = Self::explain_account(old, payment.destination, check) {
-                    return Ok(Verdict::Done(Err(e)));
-                }
+            if let Some(e) = Self::explain_parties(&reasons, payment, today) {
+                return Ok(Verdict::Done(Err(e)));
             }
             Ok(residual(&reasons).map_or(Verdict::Retry, |e| Verdict::Done(Err(e))))
         })
