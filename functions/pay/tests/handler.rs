@@ -256,3 +256,21 @@ async fn the_readme_event_fixture_is_a_valid_rest_v1_event() {
         got.body
     );
 }
+
+#[tokio::test]
+async fn a_key_still_in_flight_answers_409_with_retry_after() {
+    use paygate_shared::StoreError;
+    use paygate_testkit::failing::FailingStore;
+    use std::sync::Arc;
+    let api = TestApi::with_store(Arc::new(FailingStore(StoreError::IdempotencyKeyInFlight)));
+    let token = api.token("alice", ALL);
+    let body = json!({
+        "source_account": "acc_01KAS0DEM0000000000000000A",
+        "destination_account": "acc_01KAS0DEM0000000000000000B",
+        "amount": 100,
+        "currency": "CNY"
+    });
+    let got = call(&api, create(&token, "k-busy", &body)).await;
+    assert_eq!((got.status, got.code()), (409, "idempotency_key_in_use"));
+    assert_eq!(got.header("retry-after"), Some("1"));
+}
