@@ -7,7 +7,8 @@
 //!   token without scopes is still allowed.
 //! - No token, or one that is malformed, expired, for someone else or signed with an unknown
 //!   key, fails with exactly `Unauthorized`: the message API Gateway turns into a 401.
-//! - Any other failure (keys unreachable, a malformed `methodArn`) answers 500, never Allow.
+//! - Any other failure (keys unreachable, a malformed `methodArn`) is an authorizer failure,
+//!   never Allow: the template maps it to 503 with `Retry-After` (`AUTHORIZER_FAILURE`).
 //!
 //! Each invocation writes one log line: outcome, client and reason, never the token.
 
@@ -50,10 +51,10 @@ pub enum AuthorizerError {
     /// No acceptable bearer token. API Gateway answers 401 only for this exact message.
     #[error("Unauthorized")]
     Unauthorized,
-    /// The verification keys could not be loaded: API Gateway answers 500.
+    /// The verification keys could not be loaded: an authorizer failure (503 via the template).
     #[error("the verification keys cannot be loaded: {0}")]
     Keys(KeyError),
-    /// Not an execute-api method ARN: a misconfiguration, answered 500.
+    /// Not an execute-api method ARN: a misconfiguration, an authorizer failure (503).
     #[error("the methodArn is not an execute-api method ARN")]
     MalformedMethodArn,
 }
@@ -75,7 +76,7 @@ impl From<AuthorizerError> for Diagnostic {
 /// Decides one request: Allow on the stage for a valid bearer token, else an error.
 ///
 /// # Errors
-/// [`AuthorizerError::Unauthorized`] (401) without a valid token; the other variants (500) when
+/// [`AuthorizerError::Unauthorized`] (401) without a valid token; the other variants (503) when
 /// the request cannot be decided.
 pub async fn authorize(deps: &AuthorizerDeps, event: Request) -> Result<Response, AuthorizerError> {
     let started = Instant::now();

@@ -76,8 +76,9 @@ pub struct Connection {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Create the two tables (with their indexes and TTL) unless they exist. For local use and
-    /// emulators only: real deployments get their tables from the SAM template.
+    /// Create the two tables (with their indexes and TTL) as infra/template.yaml declares them,
+    /// unless they exist. For local use and emulators only: real deployments get their tables
+    /// from the SAM template itself.
     CreateTables,
     /// Register an OAuth client and print its id and secret (the only time the secret is shown)
     CreateClient(CreateClient),

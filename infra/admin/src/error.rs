@@ -24,6 +24,11 @@ pub enum AdminError {
     },
     #[error(transparent)]
     Keys(#[from] KeyError),
+    /// The template built into the binary does not parse (a broken build).
+    #[error("infra/template.yaml: {0}")]
+    Template(#[from] paygate_template::TemplateError),
+    #[error("cannot create the tables: {0}")]
+    CreateTables(#[from] paygate_template::CreateTablesError),
     #[error("cannot encode the result: {0}")]
     Output(#[from] serde_json::Error),
 }

@@ -1,7 +1,8 @@
 //! `paygate-admin`: the operator's command-line tool for one paygate deployment. It creates
 //! OAuth clients and accounts, funds accounts from the treasury, rotates the token signing key,
-//! and (for local use and emulators) creates the tables. It talks to any DynamoDB and Secrets
-//! Manager endpoint through the same store and key code the Lambdas use.
+//! and (for local use and emulators) creates the tables as `infra/template.yaml` declares them.
+//! It talks to any DynamoDB and Secrets Manager endpoint through the same store and key code the
+//! Lambdas use.
 //!
 //! [`run`] does one command and returns what to print; `main` only parses, runs and maps the
 //! error to one line on stderr and an exit status.
@@ -14,6 +15,7 @@ pub mod signing;
 pub mod target;
 
 use paygate_shared::{Clock, config::process_env};
+use paygate_template::{StoreTables, Template, create_store_tables};
 use serde::Serialize;
 use time::OffsetDateTime;
 
@@ -40,8 +42,12 @@ async fn execute(
     match command {
         Command::CreateTables => {
             let store = target.store().await;
-            store.ensure_tables().await?;
             let tables = store.tables();
+            let names = StoreTables {
+                accounts: &tables.accounts,
+                transactions: &tables.transactions,
+            };
+            create_store_tables(store.client(), &Template::bundled()?, names).await?;
             json(&serde_json::json!({
                 "accounts_table": tables.accounts,
                 "transactions_table": tables.transactions,

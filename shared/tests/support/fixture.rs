@@ -8,6 +8,8 @@ use paygate_shared::store::{
     memory::MemoryStore,
 };
 
+use paygate_template::{StoreTables, Template, create_store_tables};
+
 use super::moto;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,7 +44,7 @@ impl Fixture {
         let sdk_config = sdk_config_for_endpoint(&endpoint, "us-east-1", true).await;
         let prefix = format!("t{}", ulid::Ulid::new().to_string().to_lowercase());
         let store = DynamoStore::new(&sdk_config, TableNames::with_prefix(&prefix));
-        if let Err(e) = store.ensure_tables().await {
+        if let Err(e) = create_tables(&store).await {
             panic!("creating the tables `{prefix}-*` at {endpoint} failed: {e}");
         }
         let counter = store.clone();
@@ -75,4 +77,15 @@ impl Fixture {
     pub fn memory_store(&self) -> Option<&MemoryStore> {
         self.memory.as_deref()
     }
+}
+
+/// Creates the store's tables as `infra/template.yaml` declares them.
+async fn create_tables(store: &DynamoStore) -> Result<(), Box<dyn std::error::Error>> {
+    let tables = store.tables();
+    let names = StoreTables {
+        accounts: &tables.accounts,
+        transactions: &tables.transactions,
+    };
+    create_store_tables(store.client(), &Template::bundled()?, names).await?;
+    Ok(())
 }

@@ -8,6 +8,7 @@ use paygate_shared::{
     money::Currency,
     store::dynamodb::{DynamoStore, TableNames, sdk_config_for_endpoint},
 };
+use paygate_template::{StoreTables, Template, create_store_tables};
 use paygate_testkit::{Answer, Event, TestApi, answer, moto_endpoint};
 use serde_json::json;
 
@@ -176,7 +177,15 @@ async fn payment_flow_on_dynamodb() {
     let config = sdk_config_for_endpoint(&moto_endpoint(), "us-east-1", true).await;
     let prefix = format!("flow{}", ulid::Ulid::new().to_string().to_lowercase());
     let store = DynamoStore::new(&config, TableNames::with_prefix(&prefix));
-    store.ensure_tables().await.expect("tables");
+    let template = Template::bundled().expect("infra/template.yaml parses");
+    let tables = store.tables();
+    let names = StoreTables {
+        accounts: &tables.accounts,
+        transactions: &tables.transactions,
+    };
+    create_store_tables(store.client(), &template, names)
+        .await
+        .expect("tables");
     flow(
         TestApi::with_store(Arc::new(store.clone())),
         Meter(Some(store), 0),

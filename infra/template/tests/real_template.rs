@@ -1,0 +1,108 @@
+//! The real `infra/template.yaml`: it parses, it declares exactly the two tables of
+//! `docs/data-model.md`, and the names the DynamoDB adapter queries by are the template's.
+
+use paygate_shared::store::dynamodb::schema::{OWNER_INDEX, PENDING_INDEX, TTL_ATTRIBUTE};
+use paygate_template::{
+    ACCOUNTS_TABLE, AttributeType, BillingMode, Projection, TRANSACTIONS_TABLE, Table, Template,
+};
+
+const PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml");
+
+fn real() -> Template {
+    Template::from_path(PATH).unwrap_or_else(|e| panic!("infra/template.yaml: {e}"))
+}
+
+fn table<'a>(template: &'a Template, logical_id: &str) -> &'a Table {
+    template
+        .table(logical_id)
+        .unwrap_or_else(|| panic!("the template declares {logical_id}"))
+}
+
+/// `(name, type)` of every attribute definition.
+fn attributes(table: &Table) -> Vec<(&str, AttributeType)> {
+    table
+        .attributes
+        .iter()
+        .map(|a| (a.name.as_str(), a.kind))
+        .collect()
+}
+
+#[test]
+fn the_bundled_template_is_the_file() {
+    assert_eq!(
+        Template::bundled().expect("the bundled template parses"),
+        real()
+    );
+}
+
+#[test]
+fn exactly_the_two_tables_of_the_data_model() {
+    let template = real();
+    let ids: Vec<&str> = template
+        .tables()
+        .iter()
+        .map(|t| t.logical_id.as_str())
+        .collect();
+    assert_eq!(ids, [ACCOUNTS_TABLE, TRANSACTIONS_TABLE]);
+
+    let accounts = table(&template, ACCOUNTS_TABLE);
+    assert_eq!(accounts.billing_mode, BillingMode::PayPerRequest);
+    assert_eq!(accounts.key.names(), ("pk", None));
+    assert_eq!(
+        attributes(accounts),
+        [
+            ("pk", AttributeType::String),
+            ("owner", AttributeType::String)
+        ]
+    );
+    assert_eq!(accounts.global_indexes.len(), 1);
+    let by_owner = &accounts.global_indexes[0];
+    assert_eq!(by_owner.name, "accounts-by-owner");
+    assert_eq!(by_owner.key.names(), ("owner", Some("pk")));
+    assert_eq!(by_owner.projection, Projection::All);
+    assert!(accounts.local_indexes.is_empty());
+    assert_eq!(accounts.ttl_attribute, None);
+
+    let transactions = table(&template, TRANSACTIONS_TABLE);
+    assert_eq!(transactions.billing_mode, BillingMode::PayPerRequest);
+    assert_eq!(transactions.key.names(), ("pk", Some("sk")));
+    assert_eq!(
+        attributes(transactions),
+        [
+            ("pk", AttributeType::String),
+            ("sk", AttributeType::String),
+            ("gsi1pk", AttributeType::String),
+            ("gsi1sk", AttributeType::String),
+        ]
+    );
+    assert_eq!(transactions.global_indexes.len(), 1);
+    let pending = &transactions.global_indexes[0];
+    assert_eq!(pending.name, "pending-by-expiry");
+    assert_eq!(pending.key.names(), ("gsi1pk", Some("gsi1sk")));
+    assert_eq!(pending.projection, Projection::All);
+    assert!(transactions.local_indexes.is_empty());
+    assert_eq!(transactions.ttl_attribute.as_deref(), Some("expire_at"));
+}
+
+#[test]
+fn the_adapters_index_and_ttl_names_are_the_templates() {
+    let template = real();
+    assert!(
+        table(&template, ACCOUNTS_TABLE)
+            .global_index(OWNER_INDEX)
+            .is_some(),
+        "{ACCOUNTS_TABLE} has the GSI {OWNER_INDEX}"
+    );
+    assert!(
+        table(&template, TRANSACTIONS_TABLE)
+            .global_index(PENDING_INDEX)
+            .is_some(),
+        "{TRANSACTIONS_TABLE} has the GSI {PENDING_INDEX}"
+    );
+    assert_eq!(
+        table(&template, TRANSACTIONS_TABLE)
+            .ttl_attribute
+            .as_deref(),
+        Some(TTL_ATTRIBUTE)
+    );
+}
