@@ -1,0 +1,127 @@
+//! The store contract: one suite, run against both adapters. Every case is a generic async fn
+//! over a [`Fixture`]; `contract_suite!` instantiates each one in `mod memory` and in
+//! `mod dynamodb` (the latter against `PAYGATE_TEST_DYNAMODB_ENDPOINT`, or a moto server started
+//! once per test binary, with fresh tables per test).
+//!
+//! Run one half with `cargo test -p paygate-shared --features dynamodb --test store_contract
+//! memory` (or `dynamodb`). The concurrency case prints its seed; set `PAYGATE_TEST_SEED` to
+//! replay the same choices.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod accounts;
+mod capture;
+mod concurrency;
+mod entries;
+mod funding;
+mod hold_failures;
+mod holds;
+mod one_step;
+mod release;
+mod round_trips;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use paygate_shared::{
+    Account, AccountId, AccountLimits, AccountStatus, ClientId, Currency, Direction, EntryCursor,
+    EntryQuery, LedgerEntry, MoneyError, NewPayment, Payment, PaymentId, PaymentKind,
+    PaymentStatus, ReleaseReason, StoreError,
+    account::DailyOutflow,
+    idempotency::RETENTION,
+    store::{PaymentOutcome, Store},
+};
+use rand::{Rng, SeedableRng, rngs::StdRng};
+use time::{Duration, OffsetDateTime};
+
+use support::*;
+
+use accounts::*;
+use capture::*;
+use concurrency::*;
+use entries::*;
+use funding::*;
+use hold_failures::*;
+use holds::*;
+use one_step::*;
+use release::*;
+use round_trips::*;
+
+macro_rules! contract_suite {
+    (
+        both: [$($case:ident),* $(,)?],
+        dynamodb_only: [$($dynamo_case:ident),* $(,)?] $(,)?
+    ) => {
+        mod memory {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $case() {
+                    super::$case(crate::support::Fixture::memory()).await;
+                }
+            )*
+        }
+
+        mod dynamodb {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $case() {
+                    super::$case(crate::support::Fixture::dynamodb().await).await;
+                }
+            )*
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $dynamo_case() {
+                    super::$dynamo_case(crate::support::Fixture::dynamodb().await).await;
+                }
+            )*
+        }
+    };
+}
+
+contract_suite! {
+    both: [
+        accounts_round_trip_and_ids_are_unique,
+        funding_moves_money_out_of_the_treasury,
+        holds_reserve_funds_and_replay_idempotently,
+        expired_idempotency_records_free_their_key,
+        failed_holds_leave_no_trace,
+        daily_limit_spans_holds_and_resets_each_utc_day,
+        capture_posts_one_debit_and_one_credit_exactly_once,
+        release_cancels_or_expires_exactly_once,
+        overdue_payments_lists_overdue_pending_oldest_first,
+        one_step_payments_post_at_once_and_replay,
+        failed_one_step_payments_leave_no_trace,
+        entries_page_newest_first_with_filters_and_cursors,
+        concurrent_payments_keep_the_books_balanced,
+    ],
+    dynamodb_only: [
+        operations_cost_the_documented_round_trips,
+    ],
+}
+
+pub(crate) fn treasury() -> AccountId {
+    Account::treasury_id(Currency::CNY)
+}
+
+pub(crate) async fn create(
+    store: &dyn Store,
+    payment: &Payment,
+    key: &str,
+    request: &str,
+    now: OffsetDateTime,
+) -> Result<PaymentOutcome, StoreError> {
+    store
+        .create_payment(payment, &record(payment, key, request, now), now)
+        .await
+}
+
+/// Creates `payment` under a key of its own and asserts it was created as given.
+pub(crate) async fn must_create(store: &dyn Store, payment: &Payment, now: OffsetDateTime) {
+    let key = format!("key-{}", payment.id);
+    assert_eq!(
+        create(store, payment, &key, &key, now).await,
+        Ok(PaymentOutcome::Created(payment.clone())),
+        "creating {payment:?}"
+    );
+}

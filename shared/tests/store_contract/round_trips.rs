@@ -1,0 +1,60 @@
+//! Round trips: what each DynamoDB operation costs, counted.
+
+#[allow(unused_imports)]
+use super::*;
+
+// 9. Round trips (DynamoDB only: the memory store makes none).
+
+pub(crate) async fn operations_cost_the_documented_round_trips(fx: Fixture) {
+    let s = fx.store();
+    let count = || {
+        fx.round_trips()
+            .expect("a DynamoDB fixture counts round trips")
+    };
+    let alice = client("alice");
+    let a = open_funded(s, &alice, GENEROUS, 10_000, T0).await;
+    let b = open_funded(s, &client("bob"), GENEROUS, 0, T0).await;
+
+    let before = count();
+    let read = s.account(a).await.unwrap().unwrap();
+    assert_eq!(count() - before, 1, "balance read");
+    assert_eq!(read.balance, 10_000);
+
+    let p = transfer(&alice, a, b, cny(100), T0);
+    let before = count();
+    must_create(s, &p, T0).await;
+    assert_eq!(count() - before, 1, "hold");
+
+    let before = count();
+    s.capture(&p, T0 + minutes(1)).await.expect("capture");
+    let spent = count() - before;
+    assert!(
+        (1..=2).contains(&spent),
+        "capture took {spent} round trips, at most 2 expected"
+    );
+
+    let before = count();
+    let page = s
+        .entries(a, &EntryQuery::first(EntryQuery::DEFAULT_LIMIT))
+        .await
+        .unwrap();
+    assert_eq!(count() - before, 1, "entries page");
+    assert_eq!(page.entries.len(), 2);
+
+    let q = transfer(&alice, a, b, cny(100), T0 + minutes(2));
+    must_create(s, &q, q.created_at).await;
+    let before = count();
+    s.release(&q, ReleaseReason::Canceled, T0 + minutes(3))
+        .await
+        .expect("release");
+    assert_eq!(count() - before, 1, "release");
+
+    let one = one_step(transfer(&alice, a, b, cny(100), T0 + minutes(4)));
+    let before = count();
+    must_create(s, &one, one.created_at).await;
+    let spent = count() - before;
+    assert!(
+        (1..=2).contains(&spent),
+        "one-step payment took {spent} round trips, at most 2 expected"
+    );
+}
