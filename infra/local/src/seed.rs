@@ -1,0 +1,110 @@
+//! The built-in demo seed: one client with a known secret, an API key on a usage plan of the
+//! template, and two funded CNY accounts.
+
+use paygate_shared::{
+    Account, AccountId, ClientId, Currency, Money, StoreError,
+    client::{ClientRecord, ClientStatus, DEFAULT_ROUNDS, SecretHash},
+    store::{AccountStore, ClientStore, LedgerStore},
+};
+
+use crate::{Gateway, SetupError};
+
+pub const DEMO_CLIENT: &str = "demo-client";
+pub const DEMO_SECRET: &str = "demo-secret-change-me";
+/// Fixed, so that the README's quickstart works verbatim.
+pub const DEMO_ACCOUNTS: [&str; 2] = [
+    "acc_01KAS0DEM0000000000000000A",
+    "acc_01KAS0DEM0000000000000000B",
+];
+pub const DEMO_API_KEY: &str = "demo-api-key-0123456789";
+pub const DEMO_PLAN: &str = "StandardUsagePlan";
+/// Each demo account's opening balance, in minor units (1000.00 CNY).
+pub const DEMO_BALANCE: i64 = 100_000;
+pub const ALL_SCOPES: [&str; 3] = ["payments:write", "payments:read", "accounts:read"];
+
+/// What the demo seed created.
+#[derive(Debug, Clone)]
+pub struct Seeded {
+    pub client_id: String,
+    pub client_secret: String,
+    pub api_key: String,
+    pub accounts: Vec<AccountId>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SeedError {
+    #[error(transparent)]
+    Setup(#[from] SetupError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Registers a client (all scopes) on the gateway's store.
+///
+/// # Errors
+/// When the store refuses it (a duplicate id).
+pub async fn add_client(gateway: &Gateway, client_id: &str, secret: &str) -> Result<(), SeedError> {
+    let backend = gateway.backend();
+    let id: ClientId = client_id
+        .parse()
+        .map_err(|_| StoreError::Internal(format!("malformed client id {client_id}")))?;
+    let record = ClientRecord {
+        client_id: id,
+        secret_hash: SecretHash::new(secret, DEFAULT_ROUNDS),
+        scopes: ALL_SCOPES.iter().map(|s| (*s).to_owned()).collect(),
+        status: ClientStatus::Active,
+        created_at: backend.clock.now(),
+    };
+    backend.store.create_client(&record).await?;
+    Ok(())
+}
+
+/// Opens account `id` of `owner`, funded from the treasury with `balance` minor units.
+///
+/// # Errors
+/// When the store refuses it (an id already taken, for one).
+pub async fn add_account(
+    gateway: &Gateway,
+    id: AccountId,
+    owner: &str,
+    currency: Currency,
+    balance: i64,
+) -> Result<AccountId, SeedError> {
+    let backend = gateway.backend();
+    let now = backend.clock.now();
+    let owner: ClientId = owner
+        .parse()
+        .map_err(|_| StoreError::Internal(format!("malformed client id {owner}")))?;
+    let limits = backend.payments.default_limits;
+    let account = Account::open(id, owner, currency, limits, now);
+    backend.store.create_account(&account).await?;
+    if balance > 0 {
+        backend
+            .store
+            .fund(account.id, Money::new(balance, currency), now)
+            .await?;
+    }
+    Ok(account.id)
+}
+
+/// Loads the demo seed.
+///
+/// # Errors
+/// When the template has no `StandardUsagePlan` or the store refuses the seed.
+pub async fn demo(gateway: &mut Gateway) -> Result<Seeded, SeedError> {
+    gateway.add_api_key("demo-key", DEMO_API_KEY, DEMO_PLAN)?;
+    add_client(gateway, DEMO_CLIENT, DEMO_SECRET).await?;
+    let mut accounts = Vec::new();
+    for id in DEMO_ACCOUNTS {
+        let id = id
+            .parse()
+            .map_err(|_| StoreError::Internal(format!("malformed id {id}")))?;
+        accounts.push(add_account(gateway, id, DEMO_CLIENT, Currency::CNY, DEMO_BALANCE).await?);
+    }
+    Ok(Seeded {
+        client_id: DEMO_CLIENT.to_owned(),
+        client_secret: DEMO_SECRET.to_owned(),
+        api_key: DEMO_API_KEY.to_owned(),
+        accounts,
+    })
+}

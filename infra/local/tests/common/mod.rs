@@ -1,0 +1,247 @@
+//! Test support: a gateway on 127.0.0.1 (port 0) over the embedded store with a manual clock,
+//! and a minimal HTTP/1.1 client.
+#![allow(dead_code)]
+
+use std::{net::SocketAddr, sync::Arc};
+
+use base64::{Engine, engine::general_purpose::STANDARD};
+use http_body_util::{BodyExt, Full};
+use hyper::{Request, body::Bytes, client::conn::http1, header::HeaderMap};
+use hyper_util::rt::TokioIo;
+use paygate_local::{Backend, Gateway, seed};
+use paygate_shared::ManualClock;
+use paygate_template::{BUNDLED, Template};
+use serde_json::{Value, json};
+use time::macros::datetime;
+use tokio::{net::TcpListener, sync::oneshot};
+
+pub struct Running {
+    pub addr: SocketAddr,
+    pub gateway: Arc<Gateway>,
+    pub clock: Arc<ManualClock>,
+    pub seeded: seed::Seeded,
+    stop: Option<oneshot::Sender<()>>,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// The bundled template with each `(from, to)` replaced once (and asserted to be there).
+pub fn template_with(replacements: &[(&str, &str)]) -> Template {
+    let mut text = BUNDLED.to_owned();
+    for (from, to) in replacements {
+        assert!(text.contains(from), "the template has no `{from}`");
+        text = text.replacen(from, to, 1);
+    }
+    Template::parse(&text).expect("the modified template parses")
+}
+
+/// A gateway of `template` with the demo seed, serving on a free port.
+pub async fn start(template: &Template) -> Running {
+    let clock = Arc::new(ManualClock::new(datetime!(2026-11-23 10:00 UTC)));
+    let backend = Backend::in_memory(clock.clone()).expect("keys");
+    start_on(template, backend, clock).await
+}
+
+/// As [`start`], on `backend` (whose clock is `clock`).
+pub async fn start_on(template: &Template, backend: Backend, clock: Arc<ManualClock>) -> Running {
+    let mut gateway = Gateway::new(template, backend).expect("gateway");
+    let seeded = seed::demo(&mut gateway).await.expect("seed");
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let gateway = Arc::new(gateway);
+    let (stop, stopped) = oneshot::channel();
+    tokio::spawn(paygate_local::serve(gateway.clone(), listener, async {
+        let _ = stopped.await;
+    }));
+    Running {
+        addr,
+        gateway,
+        clock,
+        seeded,
+        stop: Some(stop),
+    }
+}
+
+pub async fn start_bundled() -> Running {
+    start(&Template::bundled().expect("bundled template")).await
+}
+
+/// One answer.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+impl Answer {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    pub fn message(&self) -> &str {
+        self.body["message"].as_str().unwrap_or("")
+    }
+}
+
+/// Sends one request on a fresh connection.
+pub async fn send(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: impl Into<Bytes>,
+) -> Answer {
+    let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let (mut sender, connection) = http1::handshake(TokioIo::new(stream))
+        .await
+        .expect("handshake");
+    tokio::spawn(connection);
+    let mut request = Request::builder()
+        .method(method)
+        .uri(path)
+        .header("host", addr.to_string());
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let request = request.body(Full::new(body.into())).expect("request");
+    let response = sender.send_request(request).await.expect("response");
+    let (parts, body) = response.into_parts();
+    let bytes = body.collect().await.expect("body").to_bytes();
+    Answer {
+        status: parts.status.as_u16(),
+        headers: parts.headers,
+        body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    }
+}
+
+impl Running {
+    pub async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: impl Into<Bytes>,
+    ) -> Answer {
+        send(self.addr, method, path, headers, body).await
+    }
+
+    /// An access token of the demo client, through `POST /v1/oauth/token`.
+    pub async fn token(&self) -> String {
+        let basic = STANDARD.encode(format!(
+            "{}:{}",
+            self.seeded.client_id, self.seeded.client_secret
+        ));
+        let answer = self
+            .send(
+                "POST",
+                "/v1/oauth/token",
+                &[
+                    ("x-api-key", &self.seeded.api_key),
+                    ("authorization", &format!("Basic {basic}")),
+                    ("content-type", "application/x-www-form-urlencoded"),
+                ],
+                "grant_type=client_credentials",
+            )
+            .await;
+        assert_eq!(answer.status, 200, "{:?}", answer.body);
+        answer.body["access_token"]
+            .as_str()
+            .expect("token")
+            .to_owned()
+    }
+
+    /// `GET` with the demo API key and a bearer token.
+    pub async fn get(&self, path: &str, token: &str) -> Answer {
+        let bearer = format!("Bearer {token}");
+        self.send(
+            "GET",
+            path,
+            &[
+                ("x-api-key", &self.seeded.api_key),
+                ("authorization", &bearer),
+            ],
+            Bytes::new(),
+        )
+        .await
+    }
+
+    /// `POST` of JSON with the demo API key, a bearer token and an idempotency key.
+    pub async fn post(&self, path: &str, token: &str, body: Option<Value>) -> Answer {
+        let bearer = format!("Bearer {token}");
+        let idem = format!("idem-{}", rand_suffix());
+        let mut headers = vec![
+            ("x-api-key", self.seeded.api_key.as_str()),
+            ("authorization", bearer.as_str()),
+            ("idempotency-key", idem.as_str()),
+        ];
+        let body = match body {
+            Some(body) => {
+                headers.push(("content-type", "application/json"));
+                Bytes::from(body.to_string())
+            }
+            None => Bytes::new(),
+        };
+        self.send("POST", path, &headers, body).await
+    }
+
+    /// A payment between the two demo accounts.
+    pub fn payment(&self, amount: i64, confirm: bool) -> Value {
+        json!({
+            "source_account": self.seeded.accounts[0].to_string(),
+            "destination_account": self.seeded.accounts[1].to_string(),
+            "amount": amount,
+            "currency": "CNY",
+            "confirm": confirm,
+        })
+    }
+}
+
+fn rand_suffix() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    format!(
+        "{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// Keys that work until `fail` is set, then are unreachable.
+pub struct FlakyKeys {
+    pub inner: paygate_shared::auth::StaticKeySource,
+    pub fail: std::sync::atomic::AtomicBool,
+}
+
+#[async_trait::async_trait]
+impl paygate_shared::auth::KeySource for FlakyKeys {
+    async fn load(&self) -> Result<paygate_shared::auth::KeySet, paygate_shared::auth::KeyError> {
+        if self.fail.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(paygate_shared::auth::KeyError::Unavailable("test".into()));
+        }
+        self.inner.load().await
+    }
+}
+
+/// A gateway of the bundled template whose keys fail once the returned switch is set.
+pub async fn start_with_flaky_keys() -> (Running, Arc<FlakyKeys>) {
+    let clock = Arc::new(ManualClock::new(datetime!(2026-11-23 10:00 UTC)));
+    let mut backend = Backend::in_memory(clock.clone()).expect("keys");
+    let key =
+        paygate_shared::auth::SigningKey::generate(datetime!(2026-11-23 10:00 UTC)).expect("key");
+    let keys = Arc::new(FlakyKeys {
+        inner: paygate_shared::auth::StaticKeySource::new(
+            paygate_shared::auth::KeySet::with_signing_key(key, None),
+        ),
+        fail: std::sync::atomic::AtomicBool::new(false),
+    });
+    backend.keys = keys.clone();
+    let template = Template::bundled().expect("bundled template");
+    (start_on(&template, backend, clock).await, keys)
+}
