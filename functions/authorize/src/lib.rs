@@ -18,8 +18,8 @@ use lambda_http::{
 use paygate_shared::{
     ClientId, StoreError,
     api::{
-        ApiError, RequestLog, Route,
-        request::{body_bytes, header as header_value, match_route, request_id, route_path},
+        ApiError, Matched, Route, dispatch,
+        request::{body_bytes, header as header_value},
         response::json,
     },
     auth::{Claims, KeyError, Scope, Scopes, sign},
@@ -52,28 +52,16 @@ const FORM_MEDIA_TYPE: &str = "application/x-www-form-urlencoded";
 
 /// Serves one request.
 pub async fn handle(deps: &TokenDeps, req: Request) -> Response<Body> {
-    let mut log = RequestLog::start(request_id(&req));
-    let before = deps.round_trips.as_ref().map(|count| count());
-    let outcome = async {
-        let path = route_path(&req);
-        let (route, _) =
-            match_route(ROUTES, req.method(), &path).ok_or_else(|| ApiError::NoRoute {
-                method: req.method().to_string(),
-                path: path.chars().take(200).collect(),
-            })?;
-        log.route = ROUTES[route].pattern;
-        match route {
-            0 => token(deps, &req, &mut log.client_id).await,
+    dispatch(
+        req,
+        ROUTES,
+        deps.round_trips.as_ref(),
+        async |matched: Matched<'_>| match matched.route {
+            0 => token(deps, matched.req, &mut matched.log.client_id).await,
             _ => jwks(deps).await,
-        }
-    }
-    .await;
-    let spent = deps
-        .round_trips
-        .as_ref()
-        .zip(before)
-        .map(|(count, before)| count() - before);
-    log.finish(outcome, spent)
+        },
+    )
+    .await
 }
 
 /// Why no token was issued: an OAuth error for the client, or a failure of ours.

@@ -14,4 +14,4 @@ pub use caller::{Authenticator, Caller};
 pub use problem::{ApiError, Problem};
 pub use request::Route;
 pub use response::RequestLog;
-pub use serve::{ApiDeps, Call, serve};
+pub use serve::{ApiDeps, Call, Matched, dispatch, serve};

@@ -199,6 +199,20 @@ impl DynamoStore {
         )
     }
 
+    /// What the idempotency record's reason (item `index`) says, if anything: a replay, a
+    /// reused key, or a key whose first request is being written this very moment.
+    fn explain_record(
+        reasons: &[Reason],
+        index: usize,
+        record: &IdempotencyRecord,
+    ) -> Option<Verdict<PaymentOutcome>> {
+        if let Some(old) = failed_at(reasons, index) {
+            return Some(Self::explain_idempotency(old, record));
+        }
+        matches!(reasons.get(index), Some(Reason::Conflict))
+            .then_some(Verdict::Done(Err(StoreError::IdempotencyKeyInFlight)))
+    }
+
     /// Explains a failed idempotency condition: a replay, or a reused key.
     fn explain_idempotency(
         old: Option<&Item>,
@@ -267,12 +281,8 @@ impl DynamoStore {
             let TxOutcome::Cancelled(reasons) = self.transact(items).await? else {
                 return Ok(Verdict::Done(Ok(PaymentOutcome::Created(payment.clone()))));
             };
-            if let Some(old) = failed_at(&reasons, 3) {
-                return Ok(Self::explain_idempotency(old, record));
-            }
-            if matches!(reasons.get(3), Some(Reason::Conflict)) {
-                // Another request with this key is being written this very moment.
-                return Ok(Verdict::Done(Err(StoreError::IdempotencyKeyInFlight)));
+            if let Some(verdict) = Self::explain_record(&reasons, 3, record) {
+                return Ok(verdict);
             }
             if let Some(e) = Self::explain_parties(&reasons, payment, today) {
                 return Ok(Verdict::Done(Err(e)));
@@ -346,11 +356,8 @@ impl DynamoStore {
             let TxOutcome::Cancelled(reasons) = self.transact(items).await? else {
                 return Ok(Verdict::Done(Ok(PaymentOutcome::Created(payment.clone()))));
             };
-            if let Some(old) = failed_at(&reasons, 5) {
-                return Ok(Self::explain_idempotency(old, record));
-            }
-            if matches!(reasons.get(5), Some(Reason::Conflict)) {
-                return Ok(Verdict::Done(Err(StoreError::IdempotencyKeyInFlight)));
+            if let Some(verdict) = Self::explain_record(&reasons, 5, record) {
+                return Ok(verdict);
             }
             if failed_at(&reasons, 2).is_some() {
                 return Ok(Verdict::Done(Err(StoreError::DuplicateId(payment.id.to_string()))));
