@@ -105,6 +105,11 @@ impl Gateway {
     ///
     /// # Errors
     /// When the template has no such usage plan.
+    /// The logical ids of the template's usage plans.
+    pub fn plan_ids(&self) -> Vec<String> {
+        self.plans.iter().map(|p| p.logical_id.clone()).collect()
+    }
+
     pub fn add_api_key(&mut self, id: &str, value: &str, plan: &str) -> Result<(), SetupError> {
         if !self.plans.iter().any(|p| p.logical_id == plan) {
             return Err(SetupError::UnknownPlan(plan.to_owned()));

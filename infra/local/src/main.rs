@@ -19,6 +19,9 @@ struct Args {
     /// The SAM template to serve (default: the one built in).
     #[arg(long)]
     template: Option<std::path::PathBuf>,
+    /// Clients, API keys and accounts to load (JSON, see the README) instead of the demo seed.
+    #[arg(long)]
+    seed: Option<std::path::PathBuf>,
 }
 
 #[tokio::main]
@@ -37,15 +40,25 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         None => Template::bundled()?,
     };
     let mut gateway = Gateway::new(&template, Backend::system()?)?;
-    let seeded = seed::demo(&mut gateway).await?;
+    let seeded = match &args.seed {
+        Some(path) => {
+            let file: seed::SeedFile = serde_json::from_slice(&std::fs::read(path)?)?;
+            seed::load(&mut gateway, &file).await?;
+            None
+        }
+        None => Some(seed::demo(&mut gateway).await?),
+    };
     let listener = TcpListener::bind(args.listen).await?;
     let base = format!("http://{}/{}", listener.local_addr()?, gateway.stage());
     println!("paygate-local serving {base}");
-    println!("  client_id:     {}", seeded.client_id);
-    println!("  client_secret: {}", seeded.client_secret);
-    println!("  api key:       {}", seeded.api_key);
-    for account in &seeded.accounts {
-        println!("  account:       {account} (CNY {})", seed::DEMO_BALANCE);
+    // Only the demo seed's credentials are printed: a seed file's are the user's own.
+    if let Some(seeded) = seeded {
+        println!("  client_id:     {}", seeded.client_id);
+        println!("  client_secret: {}", seeded.client_secret);
+        println!("  api key:       {}", seeded.api_key);
+        for account in &seeded.accounts {
+            println!("  account:       {account} (CNY {})", seed::DEMO_BALANCE);
+        }
     }
     paygate_local::serve(Arc::new(gateway), listener, shutdown()).await?;
     tracing::info!("stopped");

@@ -33,17 +33,24 @@ pub struct Seeded {
 
 #[derive(Debug, thiserror::Error)]
 pub enum SeedError {
+    #[error("the seed file is invalid: {0}")]
+    Invalid(String),
     #[error(transparent)]
     Setup(#[from] SetupError),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
 
-/// Registers a client (all scopes) on the gateway's store.
+/// Registers a client with `scopes` on the gateway's store.
 ///
 /// # Errors
 /// When the store refuses it (a duplicate id).
-pub async fn add_client(gateway: &Gateway, client_id: &str, secret: &str) -> Result<(), SeedError> {
+pub async fn add_client(
+    gateway: &Gateway,
+    client_id: &str,
+    secret: &str,
+    scopes: &[String],
+) -> Result<(), SeedError> {
     let backend = gateway.backend();
     let id: ClientId = client_id
         .parse()
@@ -51,7 +58,7 @@ pub async fn add_client(gateway: &Gateway, client_id: &str, secret: &str) -> Res
     let record = ClientRecord {
         client_id: id,
         secret_hash: SecretHash::new(secret, DEFAULT_ROUNDS),
-        scopes: ALL_SCOPES.iter().map(|s| (*s).to_owned()).collect(),
+        scopes: scopes.to_vec(),
         status: ClientStatus::Active,
         created_at: backend.clock.now(),
     };
@@ -93,7 +100,8 @@ pub async fn add_account(
 /// When the template has no `StandardUsagePlan` or the store refuses the seed.
 pub async fn demo(gateway: &mut Gateway) -> Result<Seeded, SeedError> {
     gateway.add_api_key("demo-key", DEMO_API_KEY, DEMO_PLAN)?;
-    add_client(gateway, DEMO_CLIENT, DEMO_SECRET).await?;
+    let all: Vec<String> = ALL_SCOPES.iter().map(|s| (*s).to_owned()).collect();
+    add_client(gateway, DEMO_CLIENT, DEMO_SECRET, &all).await?;
     let mut accounts = Vec::new();
     for id in DEMO_ACCOUNTS {
         let id = id
@@ -107,4 +115,80 @@ pub async fn demo(gateway: &mut Gateway) -> Result<Seeded, SeedError> {
         api_key: DEMO_API_KEY.to_owned(),
         accounts,
     })
+}
+
+/// A seed file (`--seed FILE`): clients with their API keys and usage plans, and accounts with
+/// opening balances funded from the treasury. The format is documented in the README.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedFile {
+    pub clients: Vec<SeedClient>,
+    #[serde(default)]
+    pub accounts: Vec<SeedAccount>,
+}
+
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedClient {
+    pub client_id: String,
+    pub client_secret: String,
+    pub scopes: Vec<String>,
+    pub api_key: String,
+    /// A usage plan of the template: its logical id (`StandardUsagePlan`) or that id without
+    /// the `UsagePlan` suffix, in any case (`standard`).
+    pub usage_plan: String,
+}
+
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedAccount {
+    pub account_id: AccountId,
+    pub owner: String,
+    pub currency: String,
+    /// Minor units.
+    pub balance: i64,
+}
+
+/// Loads `file` into the gateway: clients, their API keys on their plans, funded accounts.
+///
+/// # Errors
+/// An unknown plan, scope or currency, a malformed id, or a store refusal.
+pub async fn load(gateway: &mut Gateway, file: &SeedFile) -> Result<(), SeedError> {
+    for client in &file.clients {
+        let plan = gateway
+            .plan_ids()
+            .into_iter()
+            .find(|id| plan_matches(id, &client.usage_plan))
+            .ok_or_else(|| {
+                SeedError::Invalid(format!("unknown usage plan `{}`", client.usage_plan))
+            })?;
+        let scopes: paygate_shared::auth::Scopes = client
+            .scopes
+            .join(" ")
+            .parse()
+            .map_err(|e| SeedError::Invalid(format!("client {}: {e}", client.client_id)))?;
+        let scopes: Vec<String> = scopes.iter().map(|s| s.as_str().to_owned()).collect();
+        gateway.add_api_key(&format!("{}-key", client.client_id), &client.api_key, &plan)?;
+        add_client(gateway, &client.client_id, &client.client_secret, &scopes).await?;
+    }
+    for account in &file.accounts {
+        let currency = paygate_shared::money::parse_currency(&account.currency)
+            .map_err(|e| SeedError::Invalid(format!("account {}: {e}", account.account_id)))?;
+        add_account(
+            gateway,
+            account.account_id,
+            &account.owner,
+            currency,
+            account.balance,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+fn plan_matches(logical_id: &str, name: &str) -> bool {
+    logical_id.eq_ignore_ascii_case(name)
+        || logical_id
+            .strip_suffix("UsagePlan")
+            .is_some_and(|short| short.eq_ignore_ascii_case(name))
 }
