@@ -171,6 +171,16 @@ pub struct EntryPage {
     pub next_cursor: Option<EntryCursor>,
 }
 
+impl EntryPage {
+    /// No entries and nothing after them: what an empty id range yields.
+    pub fn empty() -> Self {
+        Self {
+            entries: Vec::new(),
+            next_cursor: None,
+        }
+    }
+}
+
 /// Where the next page starts. Opaque to clients, and bound to one account: presenting it with
 /// another account's listing is refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

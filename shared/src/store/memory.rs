@@ -271,10 +271,7 @@ impl LedgerStore for MemoryStore {
     ) -> Result<EntryPage, StoreError> {
         let state = self.state();
         let Some((low, high)) = query.id_range() else {
-            return Ok(EntryPage {
-                entries: Vec::new(),
-                next_cursor: None,
-            });
+            return Ok(EntryPage::empty());
         };
         let entries = state
             .entries

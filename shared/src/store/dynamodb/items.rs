@@ -55,23 +55,35 @@ pub(crate) fn outflow_attribute(day: Date) -> String {
     format!("{OUTFLOW_PREFIX}{}", day.format(DAY).unwrap_or_default())
 }
 
+/// The partition key of an account (and of its ledger entries).
+pub(crate) fn account_pk(id: AccountId) -> String {
+    format!("ACCOUNT#{id}")
+}
+
+/// The partition key of a payment.
+pub(crate) fn payment_pk(id: crate::PaymentId) -> String {
+    format!("PAYMENT#{id}")
+}
+
+/// The partition key of an idempotency record: the key, scoped to its client.
+pub(crate) fn idempotency_pk(key: &IdempotencyKey) -> String {
+    format!("IDEMPOTENCY#{}#{}", key.client_id, key.key)
+}
+
 pub(crate) fn account_key(id: AccountId) -> Item {
-    HashMap::from([("pk".to_owned(), s(format!("ACCOUNT#{id}")))])
+    HashMap::from([("pk".to_owned(), s(account_pk(id)))])
 }
 
 pub(crate) fn payment_key(id: crate::PaymentId) -> Item {
     HashMap::from([
-        ("pk".to_owned(), s(format!("PAYMENT#{id}"))),
+        ("pk".to_owned(), s(payment_pk(id))),
         ("sk".to_owned(), s("PAYMENT")),
     ])
 }
 
 pub(crate) fn idempotency_key(key: &IdempotencyKey) -> Item {
     HashMap::from([
-        (
-            "pk".to_owned(),
-            s(format!("IDEMPOTENCY#{}#{}", key.client_id, key.key)),
-        ),
+        ("pk".to_owned(), s(idempotency_pk(key))),
         ("sk".to_owned(), s("IDEMPOTENCY")),
     ])
 }
@@ -173,7 +185,7 @@ pub(crate) fn pending_shard_key(shard: u32) -> String {
 
 pub(crate) fn entry_item(e: &LedgerEntry) -> Item {
     HashMap::from([
-        ("pk".to_owned(), s(format!("ACCOUNT#{}", e.account_id))),
+        ("pk".to_owned(), s(account_pk(e.account_id))),
         ("sk".to_owned(), s(entry_sort_key(e.id))),
         ("type".to_owned(), s("entry")),
         ("entry_id".to_owned(), s(e.id.to_string())),

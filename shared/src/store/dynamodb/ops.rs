@@ -13,10 +13,10 @@ use time::{Date, Duration, OffsetDateTime};
 use super::{
     DynamoStore,
     items::{
-        self, Item, account_from, account_item, account_key, client_from, client_item, client_key,
-        entry_from, entry_item, entry_sort_key, idempotency_from, idempotency_item,
-        idempotency_key, n, outflow_attribute, payment_from, payment_item, payment_key, s,
-        timestamp,
+        self, Item, account_from, account_item, account_key, account_pk, client_from, client_item,
+        client_key, entry_from, entry_item, entry_sort_key, idempotency_from, idempotency_item,
+        idempotency_key, idempotency_pk, n, outflow_attribute, payment_from, payment_item,
+        payment_key, payment_pk, s, timestamp,
     },
     retry::Backoff,
     schema::{PENDING_INDEX, PENDING_SHARDS},
@@ -312,8 +312,7 @@ impl DynamoStore {
             let found = self
                 .batch_get(&[payment.source, payment.destination], vec![idempotency_key(&record.key)])
                 .await?;
-            let record_pk = format!("IDEMPOTENCY#{}#{}", record.key.client_id, record.key.key);
-            if let Some(previous) = found.get(&record_pk).map(idempotency_from).transpose()?
+            if let Some(previous) = found.get(&idempotency_pk(&record.key)).map(idempotency_from).transpose()?
                 && previous.is_live(now)
             {
                     return Ok(Self::explain_idempotency(Some(&idempotency_item(&previous)), record));
@@ -378,7 +377,7 @@ impl DynamoStore {
         id: AccountId,
     ) -> Result<Account, StoreError> {
         found
-            .get(&format!("ACCOUNT#{id}"))
+            .get(&account_pk(id))
             .map(account_from)
             .transpose()?
             .ok_or(StoreError::AccountNotFound(id))
@@ -493,7 +492,7 @@ impl PaymentStore for DynamoStore {
                     .batch_get(&[payment.source, payment.destination], vec![payment_key(payment.id)])
                     .await?;
                 let current = found
-                    .get(&format!("PAYMENT#{}", payment.id))
+                    .get(&payment_pk(payment.id))
                     .map(payment_from)
                     .transpose()?
                     .ok_or(StoreError::PaymentNotFound(payment.id))?;
@@ -709,10 +708,7 @@ impl LedgerStore for DynamoStore {
         query: &EntryQuery,
     ) -> Result<EntryPage, StoreError> {
         let Some((low, high)) = query.id_range() else {
-            return Ok(EntryPage {
-                entries: Vec::new(),
-                next_cursor: None,
-            });
+            return Ok(EntryPage::empty());
         };
         let output = self
             .client
@@ -721,7 +717,7 @@ impl LedgerStore for DynamoStore {
             .key_condition_expression("#pk = :pk AND #sk BETWEEN :low AND :high")
             .expression_attribute_names("#pk", "pk")
             .expression_attribute_names("#sk", "sk")
-            .expression_attribute_values(":pk", s(format!("ACCOUNT#{account}")))
+            .expression_attribute_values(":pk", s(account_pk(account)))
             .expression_attribute_values(":low", s(entry_sort_key(low)))
             .expression_attribute_values(":high", s(entry_sort_key(high)))
             .scan_index_forward(false)
