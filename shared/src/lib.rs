@@ -12,6 +12,8 @@ pub mod account;
 pub mod api;
 #[cfg(feature = "auth")]
 pub mod auth;
+#[cfg(any(feature = "dynamodb", feature = "secrets"))]
+pub mod aws;
 pub mod client;
 pub mod clock;
 pub mod config;
@@ -19,6 +21,8 @@ pub mod error;
 pub mod idempotency;
 pub mod ids;
 pub mod ledger;
+#[cfg(feature = "logging")]
+pub mod logging;
 pub mod money;
 pub mod payment;
 pub mod store;

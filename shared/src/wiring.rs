@@ -4,12 +4,13 @@
 
 use std::sync::Arc;
 
-use aws_config::{BehaviorVersion, SdkConfig};
+use aws_config::SdkConfig;
 
 use crate::{
     SystemClock,
     api::{ApiDeps, Authenticator},
     auth::{Expectations, KeyCache, SecretsManagerPublicKeys},
+    aws,
     config::{ConfigError, PaymentSettings, Resources, TokenSettings, process_env},
     store::dynamodb::{DynamoStore, TableNames},
 };
@@ -23,9 +24,17 @@ pub fn with_endpoint(base: &SdkConfig, endpoint: Option<&str>) -> SdkConfig {
     }
 }
 
-/// Loads the region and credentials from the Lambda environment.
-pub async fn aws_base_config() -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest()).load().await
+/// The region and credentials from the Lambda environment, with paygate's HTTPS client trusting
+/// what `resources`' endpoints need (see [`crate::aws`]).
+///
+/// # Errors
+/// [`ConfigError::Missing`] without a region.
+pub fn aws_base_config(resources: &Resources) -> Result<SdkConfig, ConfigError> {
+    let endpoints = [
+        resources.dynamodb_endpoint.as_deref(),
+        resources.secrets_endpoint.as_deref(),
+    ];
+    aws::lambda_config(aws::Trust::for_endpoints(endpoints))
 }
 
 /// The DynamoDB store named by the environment.
@@ -70,7 +79,7 @@ pub async fn api_deps_from_env() -> Result<ApiDeps, ConfigError> {
     let resources = Resources::from_env(&env)?;
     let tokens = TokenSettings::from_env(&env)?;
     let payments = PaymentSettings::from_env(&env)?;
-    let base = aws_base_config().await;
+    let base = aws_base_config(&resources)?;
     let store = dynamo_store(&base, &resources);
     let keys = public_key_cache(&base, &resources, &tokens)?;
     let counter = store.clone();
@@ -132,7 +141,7 @@ pub async fn token_deps_from_env() -> Result<TokenDeps, ConfigError> {
     let env = process_env();
     let resources = Resources::from_env(&env)?;
     let tokens = TokenSettings::from_env(&env)?;
-    let base = aws_base_config().await;
+    let base = aws_base_config(&resources)?;
     let store = dynamo_store(&base, &resources);
     let keys = signing_key_cache(&base, &resources, &tokens)?;
     let counter = store.clone();

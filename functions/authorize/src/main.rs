@@ -4,7 +4,7 @@ use lambda_http::{Error, run, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    lambda_http::tracing::init_default_subscriber();
+    paygate_shared::logging::init();
     let deps = paygate_shared::wiring::token_deps_from_env().await?;
     run(service_fn(async |req| {
         Ok::<_, Error>(paygate_authorize::handle(&deps, req).await)

@@ -5,7 +5,7 @@ use paygate_authorizer::{Request, authorize, wiring::deps_from_env};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    lambda_runtime::tracing::init_default_subscriber();
+    paygate_shared::logging::init();
     let deps = deps_from_env().await?;
     run(service_fn(async |event: LambdaEvent<Request>| {
         authorize(&deps, event.payload).await

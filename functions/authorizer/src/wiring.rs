@@ -4,10 +4,10 @@
 
 use std::sync::Arc;
 
-use aws_config::BehaviorVersion;
 use paygate_shared::{
     SystemClock,
     auth::{Expectations, KeyCache, SecretsManagerPublicKeys},
+    aws,
     config::{ConfigError, TokenSettings, process_env},
 };
 
@@ -22,8 +22,9 @@ pub async fn deps_from_env() -> Result<AuthorizerDeps, ConfigError> {
     let env = process_env();
     let tokens = TokenSettings::from_env(&env)?;
     let secret = env.required("PAYGATE_PUBLIC_KEYS_SECRET")?;
-    let base = aws_config::defaults(BehaviorVersion::latest()).load().await;
-    let config = match env.optional("PAYGATE_SECRETS_ENDPOINT") {
+    let endpoint = env.optional("PAYGATE_SECRETS_ENDPOINT");
+    let base = aws::lambda_config(aws::Trust::for_endpoints([endpoint.as_deref()]))?;
+    let config = match endpoint {
         Some(endpoint) => base.to_builder().endpoint_url(endpoint).build(),
         None => base,
     };

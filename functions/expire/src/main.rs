@@ -8,9 +8,9 @@ use paygate_shared::{SystemClock, config, wiring};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    lambda_runtime::tracing::init_default_subscriber();
+    paygate_shared::logging::init();
     let resources = config::Resources::from_env(&config::process_env())?;
-    let store = wiring::dynamo_store(&wiring::aws_base_config().await, &resources);
+    let store = wiring::dynamo_store(&wiring::aws_base_config(&resources)?, &resources);
     let deps = ExpireDeps {
         store: Arc::new(store),
         clock: Arc::new(SystemClock),

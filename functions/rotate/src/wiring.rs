@@ -5,9 +5,8 @@
 
 use std::sync::Arc;
 
-use aws_config::BehaviorVersion;
 use paygate_shared::{
-    SystemClock,
+    SystemClock, aws,
     config::{ConfigError, process_env},
 };
 
@@ -20,8 +19,9 @@ use crate::RotateDeps;
 pub async fn deps_from_env() -> Result<RotateDeps, ConfigError> {
     let env = process_env();
     let public_secret_id = env.required("PAYGATE_PUBLIC_KEYS_SECRET")?;
-    let base = aws_config::defaults(BehaviorVersion::latest()).load().await;
-    let config = match env.optional("PAYGATE_SECRETS_ENDPOINT") {
+    let endpoint = env.optional("PAYGATE_SECRETS_ENDPOINT");
+    let base = aws::lambda_config(aws::Trust::for_endpoints([endpoint.as_deref()]))?;
+    let config = match endpoint {
         Some(endpoint) => base.to_builder().endpoint_url(endpoint).build(),
         None => base,
     };

@@ -12,7 +12,7 @@ async fn moto_client() -> Option<Client> {
         println!("skipped: PAYGATE_TEST_DYNAMODB_ENDPOINT is not set (run `bash tests/run.sh`)");
         return None;
     };
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+    let config = crate::aws::loader(crate::aws::Trust::AmazonRoots)
         .region(aws_config::Region::new("us-east-1"))
         .endpoint_url(endpoint)
         .credentials_provider(aws_sdk_secretsmanager::config::Credentials::new(
@@ -105,7 +105,7 @@ async fn signing_and_public_key_secrets_follow_rotations() {
 #[tokio::test]
 async fn an_unreachable_endpoint_is_unavailable() {
     // A closed local port: no server is started, the connection is refused at once.
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+    let config = crate::aws::loader(crate::aws::Trust::AmazonRoots)
         .region(aws_config::Region::new("us-east-1"))
         .endpoint_url("http://127.0.0.1:9")
         .credentials_provider(aws_sdk_secretsmanager::config::Credentials::new(

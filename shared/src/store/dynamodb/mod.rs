@@ -86,8 +86,11 @@ impl DynamoStore {
     /// counter attached.
     pub fn new(sdk_config: &aws_config::SdkConfig, tables: TableNames) -> Self {
         let round_trips = RoundTripCounter::default();
+        // Bounded calls (also set on configs from `crate::aws`; repeated here for configs built
+        // elsewhere): a stalled endpoint becomes Unavailable (503), not a hung request.
         let config = aws_sdk_dynamodb::config::Builder::from(sdk_config)
             .interceptor(round_trips.clone())
+            .timeout_config(crate::aws::timeouts())
             .build();
         Self {
             client: Client::from_conf(config),
@@ -110,15 +113,16 @@ impl DynamoStore {
     }
 }
 
-/// SDK configuration for an explicit endpoint (moto, or any DynamoDB-compatible service). With
-/// `static_test_credentials`, uses fixed dummy credentials instead of the default chain, as
-/// local emulators expect.
+/// SDK configuration for an explicit endpoint (moto, or any DynamoDB-compatible service), with
+/// paygate's HTTPS client ([`crate::aws::loader`]). With `static_test_credentials`, uses fixed
+/// dummy credentials instead of the default chain, as local emulators expect.
 pub async fn sdk_config_for_endpoint(
     endpoint: &str,
     region: &str,
     static_test_credentials: bool,
 ) -> aws_config::SdkConfig {
-    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+    let trust = crate::aws::Trust::for_endpoints([Some(endpoint)]);
+    let mut loader = crate::aws::loader(trust)
         .region(aws_config::Region::new(region.to_owned()))
         .endpoint_url(endpoint);
     if static_test_credentials {
