@@ -104,6 +104,9 @@ impl Money {
         {
             return Err(malformed());
         }
+        // Accumulated with its sign, so that `i64::MIN` (one more than `i64::MAX` in
+        // magnitude) parses like every amount that prints.
+        let sign: i64 = if negative { -1 } else { 1 };
         let mut minor: i64 = 0;
         let padded = fraction
             .bytes()
@@ -112,10 +115,10 @@ impl Money {
         for digit in whole.bytes().chain(padded) {
             minor = minor
                 .checked_mul(10)
-                .and_then(|m| m.checked_add(i64::from(digit - b'0')))
+                .and_then(|m| m.checked_add(sign * i64::from(digit - b'0')))
                 .ok_or(MoneyError::Overflow)?;
         }
-        Ok(Money::new(if negative { -minor } else { minor }, currency))
+        Ok(Money::new(minor, currency))
     }
 
     /// The amount in major units with exactly the currency's decimal places: `"-12.30"`, `"500"`.

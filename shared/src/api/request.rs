@@ -108,11 +108,14 @@ pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
     let value: T = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
-        if inner.is_syntax() || inner.is_eof() || path == "." {
+        if inner.is_syntax() || inner.is_eof() {
             ApiError::invalid(
                 "invalid_body",
                 format!("the body is not valid JSON: {inner}"),
             )
+        } else if path == "." {
+            // Valid JSON of the wrong shape at the top: a missing or unknown field.
+            ApiError::invalid("invalid_body", format!("the body does not fit: {inner}"))
         } else {
             ApiError::invalid("invalid_field", format!("`{path}`: {inner}"))
         }

@@ -559,8 +559,23 @@ impl PaymentStore for DynamoStore {
         reason: ReleaseReason,
         now: OffsetDateTime,
     ) -> Result<Payment, StoreError> {
-        // Final states never change, so a non-pending read is already the answer.
-        let released = payment.release(reason, now)?;
+        // Final states never change, so a non-pending copy is already the answer. A pending
+        // copy that cannot expire yet may be stale (captured or canceled since it was read):
+        // the answer is then the payment as it stands.
+        let released = match payment.release(reason, now) {
+            Ok(released) => released,
+            Err(StoreError::PaymentNotPending(_)) if payment.status() == PaymentStatus::Pending => {
+                let current = self
+                    .payment(payment.id)
+                    .await?
+                    .ok_or(StoreError::PaymentNotFound(payment.id))?;
+                return Err(current
+                    .release(reason, now)
+                    .err()
+                    .unwrap_or_else(|| StoreError::PaymentNotPending(Box::new(current))));
+            }
+            Err(e) => return Err(e),
+        };
         let hold_day = payment.created_at.date();
         let restore_budget = hold_day == now.date();
         let expiry_condition = match reason {
