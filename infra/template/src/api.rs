@@ -19,6 +19,22 @@ pub struct Api {
     pub auth: ApiAuth,
     /// The `MethodSettings` entries that throttle.
     pub throttling: Vec<MethodThrottling>,
+    /// `GatewayResponses`: how API Gateway's own answers are customised, by response type
+    /// (`UNAUTHORIZED`, `DEFAULT_4XX`, …).
+    pub gateway_responses: Vec<GatewayResponse>,
+}
+
+/// One entry of `GatewayResponses`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GatewayResponse {
+    /// The response type (`THROTTLED`, `DEFAULT_5XX`, …).
+    pub kind: String,
+    /// `StatusCode`, when it overrides the type's default.
+    pub status: Option<u16>,
+    /// `ResponseParameters.Headers`, the static values unquoted (`'Bearer'` → `Bearer`).
+    pub headers: Vec<(String, String)>,
+    /// `ResponseTemplates`: content type → mapping template.
+    pub templates: Vec<(String, String)>,
 }
 
 /// `Auth` of the API: what applies to every route unless the route says otherwise.
@@ -113,11 +129,66 @@ pub(crate) fn parse(
             });
         }
     }
+    let mut gateway_responses = Vec::new();
+    if let Some(responses) = properties.field("GatewayResponses")? {
+        for (kind, response) in responses.entries()? {
+            gateway_responses.push(parse_gateway_response(kind, &response)?);
+        }
+    }
     Ok(Api {
         logical_id: logical_id.to_owned(),
         stage_name,
         auth,
         throttling,
+        gateway_responses,
+    })
+}
+
+fn parse_gateway_response(kind: &str, node: &Node<'_>) -> Result<GatewayResponse, TemplateError> {
+    let status = match node.field("StatusCode")? {
+        None => None,
+        Some(code) => {
+            let value = code.u64()?;
+            match u16::try_from(value) {
+                Ok(status) if (100..600).contains(&status) => Some(status),
+                _ => return Err(invalid(code.at(), "must be an HTTP status code")),
+            }
+        }
+    };
+    let mut headers = Vec::new();
+    let parameters = node.field("ResponseParameters")?;
+    if let Some(all) = parameters
+        .map(|p| p.field("Headers"))
+        .transpose()?
+        .flatten()
+    {
+        for (name, value) in all.entries()? {
+            let text = value.str()?;
+            // Static values are quoted; anything else maps a request value, which the local
+            // gateway cannot evaluate.
+            let literal = text
+                .strip_prefix('\'')
+                .and_then(|t| t.strip_suffix('\''))
+                .ok_or_else(|| {
+                    invalid(
+                        value.at(),
+                        "only static ('quoted') header values are supported",
+                    )
+                })?;
+            headers.push((name.to_owned(), literal.to_owned()));
+        }
+    }
+    let mut templates = Vec::new();
+    if let Some(all) = node.field("ResponseTemplates")? {
+        for (content_type, template) in all.entries()? {
+            templates.push((content_type.to_owned(), template.str()?.to_owned()));
+        }
+    }
+    Ok(GatewayResponse {
+        kind: kind.to_owned(),
+        status,
+        headers,
+        templates,
     })
 }
 

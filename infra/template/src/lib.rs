@@ -21,7 +21,10 @@ mod value;
 
 use std::path::Path;
 
-pub use api::{Api, ApiAuth, Authorizer, DEFAULT_REAUTHORIZE_EVERY, MethodThrottling, PayloadType};
+pub use api::{
+    Api, ApiAuth, Authorizer, DEFAULT_REAUTHORIZE_EVERY, GatewayResponse, MethodThrottling,
+    PayloadType,
+};
 pub use dynamodb::{
     ACCOUNTS_TABLE, CreateTablesError, StoreTables, TRANSACTIONS_TABLE, create_store_tables,
     create_tables,

@@ -2,9 +2,9 @@
 //! they parse to.
 
 use paygate_template::{
-    Api, ApiAuth, ApiStage, AttributeDefinition, AttributeType, Authorizer, BillingMode, Intrinsic,
-    KeySchema, MethodThrottling, PayloadType, Projection, Quota, QuotaPeriod, Route, Schedule,
-    SecondaryIndex, Table, Template, Throttle, UsagePlan, Value,
+    Api, ApiAuth, ApiStage, AttributeDefinition, AttributeType, Authorizer, BillingMode,
+    GatewayResponse, Intrinsic, KeySchema, MethodThrottling, PayloadType, Projection, Quota,
+    QuotaPeriod, Route, Schedule, SecondaryIndex, Table, Template, Throttle, UsagePlan, Value,
 };
 
 fn fixture() -> Template {
@@ -78,6 +78,26 @@ fn the_api_has_its_stage_authorizers_and_throttling() {
                 http_method: "POST".into(),
                 rate_limit: None,
                 burst_limit: Some(5),
+            },
+        ],
+        gateway_responses: vec![
+            GatewayResponse {
+                kind: "UNAUTHORIZED".into(),
+                status: Some(401),
+                headers: vec![("WWW-Authenticate".into(), "Bearer".into())],
+                templates: vec![(
+                    "application/json".into(),
+                    r#"{"message":$context.error.messageString}"#.into(),
+                )],
+            },
+            GatewayResponse {
+                kind: "DEFAULT_5XX".into(),
+                status: None,
+                headers: vec![],
+                templates: vec![(
+                    "application/json".into(),
+                    r#"{"error":"unavailable"}"#.into(),
+                )],
             },
         ],
     };
