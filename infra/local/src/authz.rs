@@ -5,7 +5,7 @@
 use std::{
     collections::HashMap,
     sync::{
-        Mutex,
+        Arc, Mutex,
         atomic::{AtomicU64, Ordering},
     },
 };
@@ -18,6 +18,11 @@ use paygate_authorizer::{AuthorizerDeps, AuthorizerError, authorize};
 use paygate_template::Authorizer;
 use serde_json::{Map, Value};
 use time::{Duration, OffsetDateTime};
+
+use crate::upstream::{InvokeError, Upstream};
+
+/// The binary of the Lambda authorizer (the gateway refuses templates naming another).
+pub const AUTHORIZER_BINARY: &str = "authorizer";
 
 /// What the authorizer decided, as the gateway acts on it.
 #[derive(Debug, Clone)]
@@ -35,17 +40,24 @@ pub enum Verdict {
     Failed,
 }
 
+/// A cached answer: when it was given, and the answer (shared, not copied, on each hit).
+type CachedAnswer = (OffsetDateTime, Arc<ApiGatewayCustomAuthorizerResponse>);
+
 /// The authorizer of one API with its answer cache.
 pub struct Authorizers {
     deps: AuthorizerDeps,
-    cache: Mutex<HashMap<(String, String), (OffsetDateTime, ApiGatewayCustomAuthorizerResponse)>>,
+    upstream: Option<Upstream>,
+    /// Answers by authorizer name, then by identity value.
+    cache: Mutex<HashMap<String, HashMap<String, CachedAnswer>>>,
     invocations: AtomicU64,
 }
 
 impl Authorizers {
-    pub fn new(deps: AuthorizerDeps) -> Self {
+    /// Runs the authorizer in-process on `deps`, or posts its events to `upstream`.
+    pub fn new(deps: AuthorizerDeps, upstream: Option<Upstream>) -> Self {
         Self {
             deps,
+            upstream,
             cache: Mutex::new(HashMap::new()),
             invocations: AtomicU64::new(0),
         }
@@ -57,25 +69,26 @@ impl Authorizers {
     }
 
     /// Decides a request: `identity` holds the values of the authorizer's identity sources
-    /// (`None` when one is missing), `event` the REQUEST event.
+    /// (`None` when one is missing), `event` builds the REQUEST event, only when the
+    /// authorizer has to run (a cached answer needs none).
     pub async fn decide(
         &self,
         authorizer: &Authorizer,
         identity: Option<String>,
         method_arn: &str,
-        event: Value,
+        event: impl FnOnce() -> Value,
         now: OffsetDateTime,
     ) -> Verdict {
         let Some(identity) = identity else {
             return Verdict::Unauthorized;
         };
-        let key = (authorizer.name.clone(), identity);
         let ttl = Duration::seconds(i64::from(authorizer.reauthorize_every));
         let cached = (ttl > Duration::ZERO)
             .then(|| {
                 let cache = self.cache.lock().expect("authorizer cache");
                 cache
-                    .get(&key)
+                    .get(&authorizer.name)
+                    .and_then(|answers| answers.get(&identity))
                     .filter(|(at, _)| now < *at + ttl)
                     .map(|(_, answer)| answer.clone())
             })
@@ -84,24 +97,58 @@ impl Authorizers {
             Some(answer) => answer,
             None => {
                 self.invocations.fetch_add(1, Ordering::Relaxed);
-                let Ok(request) = serde_json::from_value(event) else {
-                    return Verdict::Failed;
-                };
-                match authorize(&self.deps, request).await {
+                match self.run(event()).await {
                     Ok(answer) => {
+                        let answer = Arc::new(answer);
                         if ttl > Duration::ZERO {
                             let mut cache = self.cache.lock().expect("authorizer cache");
-                            cache.retain(|_, (at, _)| now < *at + ttl);
-                            cache.insert(key, (now, answer.clone()));
+                            let answers = cache.entry(authorizer.name.clone()).or_default();
+                            answers.retain(|_, (at, _)| now < *at + ttl);
+                            answers.insert(identity, (now, answer.clone()));
                         }
                         answer
                     }
-                    Err(AuthorizerError::Unauthorized) => return Verdict::Unauthorized,
-                    Err(_) => return Verdict::Failed,
+                    Err(verdict) => return verdict,
                 }
             }
         };
         evaluate(&answer, method_arn)
+    }
+}
+
+impl Authorizers {
+    /// One run of the authorizer function: its answer, or the verdict its failure means
+    /// (API Gateway answers 401 only for the exact error message `Unauthorized`).
+    async fn run(&self, event: Value) -> Result<ApiGatewayCustomAuthorizerResponse, Verdict> {
+        // An authorizer that does not answer within the integration timeout has failed.
+        tokio::time::timeout(crate::gateway::INTEGRATION_TIMEOUT, self.run_once(event))
+            .await
+            .unwrap_or_else(|_| {
+                tracing::warn!("the authorizer timed out");
+                Err(Verdict::Failed)
+            })
+    }
+
+    async fn run_once(&self, event: Value) -> Result<ApiGatewayCustomAuthorizerResponse, Verdict> {
+        match &self.upstream {
+            None => {
+                let request = serde_json::from_value(event).map_err(|_| Verdict::Failed)?;
+                authorize(&self.deps, request).await.map_err(|e| match e {
+                    AuthorizerError::Unauthorized => Verdict::Unauthorized,
+                    _ => Verdict::Failed,
+                })
+            }
+            Some(upstream) => match upstream.invoke(AUTHORIZER_BINARY, &event).await {
+                Ok(answer) => serde_json::from_value(answer).map_err(|_| Verdict::Failed),
+                Err(InvokeError::Function { message }) if message == "Unauthorized" => {
+                    Err(Verdict::Unauthorized)
+                }
+                Err(err) => {
+                    tracing::warn!(error = %err, "the authorizer failed");
+                    Err(Verdict::Failed)
+                }
+            },
+        }
     }
 }
 
@@ -136,13 +183,23 @@ pub fn evaluate(answer: &ApiGatewayCustomAuthorizerResponse, method_arn: &str) -
 
 /// IAM resource matching: `*` any run of characters, `?` one character.
 pub fn glob(pattern: &str, text: &str) -> bool {
-    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
+    // Method ARNs are ASCII: bytes are characters, and nothing needs collecting.
+    if pattern.is_ascii() && text.is_ascii() {
+        glob_over(pattern.as_bytes(), text.as_bytes())
+    } else {
+        let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
+        glob_over(&p, &t)
+    }
+}
+
+fn glob_over<T: Copy + PartialEq + From<u8>>(p: &[T], t: &[T]) -> bool {
+    let (any_run, any_one) = (T::from(b'*'), T::from(b'?'));
     let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
     while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+        if pi < p.len() && (p[pi] == any_one || p[pi] == t[ti]) {
             pi += 1;
             ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
+        } else if pi < p.len() && p[pi] == any_run {
             star = Some(pi);
             mark = ti;
             pi += 1;
@@ -154,7 +211,7 @@ pub fn glob(pattern: &str, text: &str) -> bool {
             return false;
         }
     }
-    p[pi..].iter().all(|c| *c == '*')
+    p[pi..].iter().all(|c| *c == any_run)
 }
 
 #[cfg(test)]
@@ -181,6 +238,9 @@ mod tests {
             "arn:aws:execute-api:local:123456789012:abc/v1/POST/*",
             arn
         ));
+        // `?` is one character, not one byte.
+        assert!(glob("a/?/b*", "a/é/b"));
+        assert!(!glob("a/?/b", "a/éé/b"));
     }
 }
 

@@ -1,18 +1,23 @@
-//! What the functions run on in-process: the embedded store, the signing keys and the clock,
-//! and the dependencies of each function built from them.
+//! What the functions run on: a store (the embedded one by default, DynamoDB with
+//! `--dynamodb-endpoint`), the signing and verification keys (generated, or Secrets Manager
+//! with `--secrets-endpoint`) and the clock; and where they run: in-process by default, or as
+//! their own processes under `cargo lambda watch` (`--upstream`).
 
 use std::{sync::Arc, time::Duration};
 
 use lambda_http::{Body, Request, Response};
 use paygate_authorizer::AuthorizerDeps;
+use paygate_expire::ExpireDeps;
 use paygate_shared::{
     Clock, SystemClock,
     api::{ApiDeps, Authenticator},
     auth::{Expectations, KeyCache, KeyError, KeySet, KeySource, SigningKey, StaticKeySource},
     config::{PaymentSettings, TokenSettings},
-    store::memory::MemoryStore,
+    store::{ClientStore, Store, memory::MemoryStore},
     wiring::TokenDeps,
 };
+
+use crate::upstream::Upstream;
 
 /// The token settings the functions default to (`PAYGATE_TOKEN_*` unset).
 pub fn default_token_settings() -> TokenSettings {
@@ -24,35 +29,73 @@ pub fn default_token_settings() -> TokenSettings {
     }
 }
 
-/// The in-process dependencies.
+/// The functions' dependencies.
 #[derive(Clone)]
 pub struct Backend {
-    pub store: Arc<MemoryStore>,
+    /// Accounts, payments and the ledger.
+    pub store: Arc<dyn Store>,
+    /// The OAuth client registry (the same table as `store` in production).
+    pub clients: Arc<dyn ClientStore>,
     pub clock: Arc<dyn Clock>,
-    /// The signing and verification keys (a generated key by default; any source can be
-    /// injected, e.g. one that fails, to show the authorizer failing).
-    pub keys: Arc<dyn KeySource>,
+    /// The private signing key, read by the token endpoint only.
+    pub signing_keys: Arc<dyn KeySource>,
+    /// The public verification keys, read by the authorizer and the functions. Any source can
+    /// be injected, e.g. one that fails, to show the authorizer failing.
+    pub public_keys: Arc<dyn KeySource>,
     pub tokens: TokenSettings,
     pub payments: PaymentSettings,
+    /// Where the functions run: `None` in-process, else `cargo lambda watch`.
+    pub upstream: Option<Upstream>,
 }
 
 impl Backend {
+    /// `store` (also the client registry), keys from `keys` for signing and verifying.
+    pub fn new<S>(store: Arc<S>, keys: Arc<dyn KeySource>, clock: Arc<dyn Clock>) -> Self
+    where
+        S: Store + ClientStore + 'static,
+    {
+        Self {
+            store: store.clone(),
+            clients: store,
+            clock,
+            signing_keys: keys.clone(),
+            public_keys: keys,
+            tokens: default_token_settings(),
+            payments: PaymentSettings::default(),
+            upstream: None,
+        }
+    }
+
+    /// A freshly generated signing key, held in memory.
+    ///
+    /// # Errors
+    /// When the key cannot be generated.
+    pub fn generated_keys(clock: &dyn Clock) -> Result<Arc<dyn KeySource>, KeyError> {
+        let signing_key = SigningKey::generate(clock.now())?;
+        Ok(Arc::new(StaticKeySource::new(KeySet::with_signing_key(
+            signing_key,
+            None,
+        ))))
+    }
+
+    /// `store` with a freshly generated signing key.
+    ///
+    /// # Errors
+    /// When the key cannot be generated.
+    pub fn with_store<S>(store: Arc<S>, clock: Arc<dyn Clock>) -> Result<Self, KeyError>
+    where
+        S: Store + ClientStore + 'static,
+    {
+        let keys = Self::generated_keys(clock.as_ref())?;
+        Ok(Self::new(store, keys, clock))
+    }
+
     /// A fresh embedded store and a freshly generated signing key.
     ///
     /// # Errors
     /// When the key cannot be generated.
     pub fn in_memory(clock: Arc<dyn Clock>) -> Result<Self, KeyError> {
-        let signing_key = SigningKey::generate(clock.now())?;
-        Ok(Self {
-            store: Arc::new(MemoryStore::new()),
-            clock,
-            keys: Arc::new(StaticKeySource::new(KeySet::with_signing_key(
-                signing_key,
-                None,
-            ))),
-            tokens: default_token_settings(),
-            payments: PaymentSettings::default(),
-        })
+        Self::with_store(Arc::new(MemoryStore::new()), clock)
     }
 
     /// On the system clock.
@@ -63,8 +106,8 @@ impl Backend {
         Self::in_memory(Arc::new(SystemClock))
     }
 
-    fn key_cache(&self) -> Arc<KeyCache> {
-        Arc::new(KeyCache::new(self.keys.clone(), self.tokens.key_cache_ttl))
+    fn key_cache(&self, source: &Arc<dyn KeySource>) -> Arc<KeyCache> {
+        Arc::new(KeyCache::new(source.clone(), self.tokens.key_cache_ttl))
     }
 
     fn expectations(&self) -> Expectations {
@@ -73,8 +116,15 @@ impl Backend {
 
     pub fn authorizer_deps(&self) -> AuthorizerDeps {
         AuthorizerDeps {
-            keys: self.key_cache(),
+            keys: self.key_cache(&self.public_keys),
             expected: self.expectations(),
+            clock: self.clock.clone(),
+        }
+    }
+
+    pub fn expire_deps(&self) -> ExpireDeps {
+        ExpireDeps {
+            store: self.store.clone(),
             clock: self.clock.clone(),
         }
     }
@@ -83,14 +133,14 @@ impl Backend {
         Functions {
             api: ApiDeps {
                 store: self.store.clone(),
-                auth: Authenticator::new(self.key_cache(), self.expectations()),
+                auth: Authenticator::new(self.key_cache(&self.public_keys), self.expectations()),
                 clock: self.clock.clone(),
                 payments: self.payments,
                 round_trips: None,
             },
             token: TokenDeps {
-                clients: self.store.clone(),
-                keys: self.key_cache(),
+                clients: self.clients.clone(),
+                keys: self.key_cache(&self.signing_keys),
                 clock: self.clock.clone(),
                 tokens: self.tokens.clone(),
                 round_trips: None,

@@ -1,7 +1,9 @@
 //! The events API Gateway sends: the REST v1 proxy event a function gets, and the REQUEST event
 //! the Lambda authorizer gets, built from the HTTP request.
 
+use aws_lambda_events::apigw::ApiGatewayProxyRequest;
 use base64::{Engine, engine::general_purpose::STANDARD};
+use lambda_http::request::LambdaRequest;
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 
@@ -62,9 +64,9 @@ fn single_and_multi(pairs: &[(String, String)]) -> (Value, Value) {
     }
     let (mut single, mut multi) = (Map::new(), Map::new());
     for (name, value) in pairs {
-        single.insert(name.clone(), json!(value));
+        single.insert(name.clone(), Value::from(value.as_str()));
         match multi.entry(name.clone()).or_insert_with(|| json!([])) {
-            Value::Array(values) => values.push(json!(value)),
+            Value::Array(values) => values.push(Value::from(value.as_str())),
             _ => unreachable!("multi-value entries are arrays"),
         }
     }
@@ -78,7 +80,7 @@ fn path_parameters(ctx: &Context<'_>) -> Value {
     Value::Object(
         ctx.path_parameters
             .iter()
-            .map(|(k, v)| (k.clone(), json!(v)))
+            .map(|(k, v)| (k.clone(), Value::from(v.as_str())))
             .collect(),
     )
 }
@@ -133,41 +135,70 @@ pub fn proxy_event(
         (false, Ok(text)) => (json!(text), false),
         (false, Err(_)) => (json!(STANDARD.encode(&req.body)), true),
     };
-    json!({
+    let event = json!({
         "resource": ctx.resource,
         "path": req.path,
         "httpMethod": req.method,
-        "headers": headers,
-        "multiValueHeaders": multi_headers,
-        "queryStringParameters": query,
-        "multiValueQueryStringParameters": multi_query,
-        "pathParameters": path_parameters(ctx),
         "stageVariables": null,
-        "requestContext": context,
-        "body": body,
         "isBase64Encoded": base64,
         "version": "1.0",
-    })
+    });
+    with_values(
+        event,
+        [
+            ("headers", headers),
+            ("multiValueHeaders", multi_headers),
+            ("queryStringParameters", query),
+            ("multiValueQueryStringParameters", multi_query),
+            ("pathParameters", path_parameters(ctx)),
+            ("requestContext", context),
+            ("body", body),
+        ],
+    )
+}
+
+/// `event` with `fields` moved in: `json!` would copy each `Value` it is given, by serializing
+/// it, on every request.
+fn with_values<const N: usize>(mut event: Value, fields: [(&str, Value); N]) -> Value {
+    for (name, value) in fields {
+        event[name] = value;
+    }
+    event
+}
+
+/// A [`proxy_event`] as the request an in-process function takes: read straight from the
+/// JSON value, as `lambda_http` reads the event's text (no trip through a string).
+///
+/// # Errors
+/// When the event is not a REST v1 proxy event.
+pub fn proxy_request(event: Value) -> Result<lambda_http::Request, serde_json::Error> {
+    let event: ApiGatewayProxyRequest = serde_json::from_value(event)?;
+    Ok(LambdaRequest::ApiGatewayV1(event).into())
 }
 
 /// The REQUEST event for the Lambda authorizer.
 pub fn authorizer_event(ctx: &Context<'_>, req: &Incoming) -> Value {
     let (headers, multi_headers) = single_and_multi(&req.headers);
     let (query, multi_query) = single_and_multi(&req.query);
-    json!({
+    let event = json!({
         "type": "REQUEST",
         "methodArn": method_arn(ctx, req),
         "resource": ctx.resource,
         "path": req.path,
         "httpMethod": req.method,
-        "headers": headers,
-        "multiValueHeaders": multi_headers,
-        "queryStringParameters": query,
-        "multiValueQueryStringParameters": multi_query,
-        "pathParameters": path_parameters(ctx),
         "stageVariables": null,
-        "requestContext": request_context(ctx, req),
-    })
+    });
+    with_values(
+        event,
+        [
+            ("headers", headers),
+            ("multiValueHeaders", multi_headers),
+            ("queryStringParameters", query),
+            ("multiValueQueryStringParameters", multi_query),
+            ("pathParameters", path_parameters(ctx)),
+            ("requestContext", request_context(ctx, req)),
+        ],
+    )
 }
 
 #[cfg(test)]
@@ -213,7 +244,10 @@ mod tests {
         assert_eq!(event["isBase64Encoded"], true);
         assert_eq!(event["multiValueHeaders"]["accept"], json!(["a", "b"]));
         assert_eq!(event["headers"]["accept"], "b");
-        let request = lambda_http::request::from_str(&event.to_string()).unwrap();
+        let text: ApiGatewayProxyRequest = serde_json::from_str(&event.to_string()).unwrap();
+        let value: ApiGatewayProxyRequest = serde_json::from_value(event.clone()).unwrap();
+        assert_eq!(value, text, "the value reads as the text does");
+        let request = proxy_request(event).unwrap();
         assert_eq!(request.path_parameters().first("account_id"), Some("acc_1"));
         assert_eq!(request.query_string_parameters().first("limit"), Some("5"));
         assert_eq!(

@@ -3,7 +3,7 @@
 
 use std::{collections::HashMap, time::Instant};
 
-use paygate_template::{Api, Route, Template, UsagePlan};
+use paygate_template::{Api, Route, Template, Throttle, UsagePlan};
 use serde_json::{Map, Value};
 
 use crate::{
@@ -11,8 +11,9 @@ use crate::{
     backend::{Backend, Functions},
     event::{self, Context, Incoming},
     limits::{self, Limiter, Refusal},
-    reply::{GatewayError, Reply},
+    reply::{GatewayError, GatewayResponses, Reply},
     routes,
+    upstream::proxy_reply,
 };
 
 /// Integration timeout of API Gateway REST APIs.
@@ -27,7 +28,9 @@ pub const API_ID: &str = "paygatelocal";
 pub enum SetupError {
     #[error("the template has no AWS::Serverless::Api")]
     NoApi,
-    #[error("route {method} {path}: function `{function}` cannot be run in-process")]
+    #[error(
+        "route {method} {path}: function `{function}` cannot be run in-process (use --upstream)"
+    )]
     UnknownFunction {
         method: String,
         path: String,
@@ -48,12 +51,18 @@ struct ApiKey {
 pub struct Gateway {
     api: Api,
     routes: Vec<Route>,
+    /// The stage's method throttle of each route (by index), with its bucket; resolved once,
+    /// except for `ANY` routes, whose method is the request's.
+    method_throttles: Vec<Option<(Throttle, String)>>,
     plans: Vec<UsagePlan>,
     keys: HashMap<String, ApiKey>,
     limiter: Limiter,
     authorizers: Authorizers,
     functions: Functions,
     backend: Backend,
+    schedules: Vec<paygate_template::Schedule>,
+    responses: GatewayResponses,
+    integration_timeout: std::time::Duration,
 }
 
 /// What the gateway learned about a request, for the access log.
@@ -73,7 +82,12 @@ impl Gateway {
         let api = template.api().ok_or(SetupError::NoApi)?.clone();
         let routes = routes::of_api(template);
         for route in &routes {
-            if !route.binary.as_deref().is_some_and(Functions::serves) {
+            let runnable = if backend.upstream.is_some() {
+                route.binary.is_some()
+            } else {
+                route.binary.as_deref().is_some_and(Functions::serves)
+            };
+            if !runnable {
                 return Err(SetupError::UnknownFunction {
                     method: route.method.clone(),
                     path: route.path.clone(),
@@ -85,31 +99,59 @@ impl Gateway {
             let binary = template
                 .function(&authorizer.function)
                 .and_then(|f| f.binary.as_deref());
-            if binary != Some("authorizer") {
+            if binary != Some(crate::authz::AUTHORIZER_BINARY) {
                 return Err(SetupError::UnknownAuthorizer(authorizer.name.clone()));
             }
         }
+        let method_throttles = routes
+            .iter()
+            .map(|route| {
+                (route.method != "ANY")
+                    .then(|| limits::method_throttle(&api.throttling, &route.method, &route.path))
+                    .flatten()
+                    .map(|throttle| (throttle, method_bucket(&route.method, &route.path)))
+            })
+            .collect();
         Ok(Self {
             routes,
+            method_throttles,
             plans: template.usage_plans().to_vec(),
             keys: HashMap::new(),
             limiter: Limiter::default(),
-            authorizers: Authorizers::new(backend.authorizer_deps()),
+            authorizers: Authorizers::new(backend.authorizer_deps(), backend.upstream.clone()),
             functions: backend.functions(),
             backend,
+            schedules: template.schedules().to_vec(),
+            responses: GatewayResponses::new(api.gateway_responses.clone()),
+            integration_timeout: INTEGRATION_TIMEOUT,
             api,
         })
+    }
+
+    /// The logical ids of the template's usage plans.
+    pub fn plan_ids(&self) -> Vec<String> {
+        self.plans.iter().map(|p| p.logical_id.clone()).collect()
+    }
+
+    /// The gateway's own answer for `error`, as the template's `GatewayResponses` shape it.
+    pub fn error_reply(&self, error: GatewayError, request_id: &str) -> Reply {
+        self.responses.reply(error, request_id)
+    }
+
+    /// The template's scheduled events.
+    pub fn schedules(&self) -> &[paygate_template::Schedule] {
+        &self.schedules
+    }
+
+    /// Gives up on an integration after `timeout` (API Gateway: 29 s) with a 504.
+    pub fn set_integration_timeout(&mut self, timeout: std::time::Duration) {
+        self.integration_timeout = timeout;
     }
 
     /// Accepts `value` in `x-api-key`, as the key `id` of the usage plan with this logical id.
     ///
     /// # Errors
     /// When the template has no such usage plan.
-    /// The logical ids of the template's usage plans.
-    pub fn plan_ids(&self) -> Vec<String> {
-        self.plans.iter().map(|p| p.logical_id.clone()).collect()
-    }
-
     pub fn add_api_key(&mut self, id: &str, value: &str, plan: &str) -> Result<(), SetupError> {
         if !self.plans.iter().any(|p| p.logical_id == plan) {
             return Err(SetupError::UnknownPlan(plan.to_owned()));
@@ -140,7 +182,7 @@ impl Gateway {
         let mut outcome = Outcome::default();
         let reply = match self.serve(request_id, req, &mut outcome).await {
             Ok(reply) => reply,
-            Err(err) => err.reply(),
+            Err(err) => self.error_reply(err, request_id),
         };
         (reply, outcome)
     }
@@ -171,8 +213,8 @@ impl Gateway {
         .ok_or(GatewayError::MissingAuthenticationToken)?;
         let route = matched.route;
         let now = self.backend.clock.now();
-        let key_value = req.header("x-api-key").map(str::to_owned);
-        let key = key_value.as_deref().and_then(|v| self.keys.get(v));
+        let key_value = req.header("x-api-key");
+        let key = key_value.and_then(|v| self.keys.get(v));
         let mut ctx = Context {
             request_id,
             api_id: API_ID,
@@ -184,7 +226,7 @@ impl Gateway {
             received: now,
         };
         if route.api_key_required {
-            ctx.api_key = key_value.as_deref();
+            ctx.api_key = key_value;
             ctx.api_key_id = key.map(|k| k.id.as_str());
         }
 
@@ -209,7 +251,7 @@ impl Gateway {
                 .collect();
             let identity = identity.map(|values| values.join("\u{0}"));
             let arn = event::method_arn(&ctx, &req);
-            let auth_event = event::authorizer_event(&ctx, &req);
+            let auth_event = || event::authorizer_event(&ctx, &req);
             match self
                 .authorizers
                 .decide(authorizer, identity, &arn, auth_event, now)
@@ -240,7 +282,7 @@ impl Gateway {
                     })
                 })
                 .ok_or(GatewayError::Forbidden)?;
-            let key_value = key_value.as_deref().unwrap_or_default();
+            let key_value = key_value.unwrap_or_default();
             self.limiter
                 .admit(key_value, plan.throttle.as_ref(), plan.quota.as_ref(), now)
                 .map_err(|refusal| match refusal {
@@ -250,28 +292,62 @@ impl Gateway {
         }
 
         // 3. The stage's own per-method throttle (`MethodSettings`), shared by every caller.
-        if let Some(throttle) =
-            limits::method_throttle(&self.api.throttling, &req.method, &route.path)
-        {
-            let bucket = format!("method {} {}", req.method, route.path);
-            self.limiter
-                .admit(&bucket, Some(&throttle), None, now)
-                .map_err(|_| GatewayError::Throttled)?;
-        }
+        let throttled = match &self.method_throttles[matched.index] {
+            Some((throttle, bucket)) => self.limiter.admit(bucket, Some(throttle), None, now),
+            None if route.method == "ANY" => {
+                match limits::method_throttle(&self.api.throttling, &req.method, &route.path) {
+                    Some(throttle) => {
+                        let bucket = method_bucket(&req.method, &route.path);
+                        self.limiter.admit(&bucket, Some(&throttle), None, now)
+                    }
+                    None => Ok(()),
+                }
+            }
+            None => Ok(()),
+        };
+        throttled.map_err(|_| GatewayError::Throttled)?;
 
         // 4. The integration.
         let authorizer = allowed.as_ref().map(|(p, c)| (p.as_str(), c));
         let proxy = event::proxy_event(&ctx, &req, authorizer);
-        let request = lambda_http::request::from_str(&proxy.to_string())
-            .map_err(|_| GatewayError::IntegrationFailure)?;
         let binary = route.binary.as_deref().unwrap_or_default();
         let started = Instant::now();
-        let response =
-            tokio::time::timeout(INTEGRATION_TIMEOUT, self.functions.invoke(binary, request))
-                .await
-                .map_err(|_| GatewayError::IntegrationTimeout)?
-                .ok_or(GatewayError::IntegrationFailure)?;
+        let integration = async {
+            match &self.backend.upstream {
+                None => {
+                    let request = event::proxy_request(proxy)
+                        .map_err(|_| GatewayError::IntegrationFailure)?;
+                    let response = self
+                        .functions
+                        .invoke(binary, request)
+                        .await
+                        .ok_or(GatewayError::IntegrationFailure)?;
+                    Ok(Reply::from_function(response))
+                }
+                Some(upstream) => {
+                    let result = upstream.invoke(binary, &proxy).await.map_err(|err| {
+                        tracing::warn!(function = binary, error = %err, "integration failed");
+                        GatewayError::IntegrationFailure
+                    })?;
+                    proxy_reply(&result).ok_or_else(|| {
+                        tracing::warn!(
+                            function = binary,
+                            "the function's answer is not a proxy result"
+                        );
+                        GatewayError::IntegrationFailure
+                    })
+                }
+            }
+        };
+        let reply = tokio::time::timeout(self.integration_timeout, integration)
+            .await
+            .map_err(|_| GatewayError::IntegrationTimeout)??;
         outcome.integration_ms = Some(started.elapsed().as_secs_f64() * 1e3);
-        Ok(Reply::from_function(response))
+        Ok(reply)
     }
+}
+
+/// The limiter bucket of the stage's throttle for one method of one resource.
+fn method_bucket(method: &str, resource: &str) -> String {
+    format!("method {method} {resource}")
 }

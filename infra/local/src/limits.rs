@@ -51,10 +51,17 @@ impl Limiter {
         if let Some(quota) = quota {
             let period = period_of(quota.period, now);
             let mut usage = self.usage.lock().expect("usage lock");
-            let entry = usage.entry(key.to_owned()).or_insert(Usage {
-                period,
-                used: quota.offset,
-            });
+            // The key is copied only the first time it is seen.
+            if !usage.contains_key(key) {
+                let first = Usage {
+                    period,
+                    used: quota.offset,
+                };
+                usage.insert(key.to_owned(), first);
+            }
+            let Some(entry) = usage.get_mut(key) else {
+                unreachable!("inserted above");
+            };
             if entry.period != period {
                 *entry = Usage { period, used: 0 };
             }
@@ -82,10 +89,16 @@ impl Limiter {
             return Ok(());
         }
         let mut buckets = self.buckets.lock().expect("bucket lock");
-        let bucket = buckets.entry(key.to_owned()).or_insert(Bucket {
-            tokens: burst,
-            at: now,
-        });
+        if !buckets.contains_key(key) {
+            let full = Bucket {
+                tokens: burst,
+                at: now,
+            };
+            buckets.insert(key.to_owned(), full);
+        }
+        let Some(bucket) = buckets.get_mut(key) else {
+            unreachable!("inserted above");
+        };
         let elapsed = (now - bucket.at).as_seconds_f64().max(0.0);
         let refill = if rate.is_finite() {
             elapsed * rate

@@ -5,6 +5,7 @@ use lambda_http::{
     Body, Response,
     http::{HeaderMap, HeaderName, HeaderValue, StatusCode},
 };
+use paygate_template::GatewayResponse;
 
 /// An HTTP answer, before it is written out.
 #[derive(Debug)]
@@ -32,7 +33,7 @@ pub enum GatewayError {
 }
 
 impl GatewayError {
-    /// Status, message, `x-amzn-ErrorType`, response type.
+    /// API Gateway's defaults: status, message, `x-amzn-ErrorType`, response type.
     fn parts(self) -> (u16, &'static str, &'static str, &'static str) {
         match self {
             Self::MissingAuthenticationToken => (
@@ -50,8 +51,8 @@ impl GatewayError {
                 "ACCESS_DENIED",
             ),
             Self::AuthorizerFailure => (
-                503,
-                "Service Unavailable",
+                500,
+                "Internal server error",
                 "AuthorizerFailureException",
                 "AUTHORIZER_FAILURE",
             ),
@@ -68,11 +69,13 @@ impl GatewayError {
                 "RequestTooLongException",
                 "REQUEST_TOO_LARGE",
             ),
+            // A function that failed or answered something that is not a proxy result: no
+            // type of its own, so DEFAULT_5XX customises it.
             Self::IntegrationFailure => (
                 502,
                 "Internal server error",
                 "InternalServerErrorException",
-                "INTEGRATION_FAILURE",
+                "DEFAULT_5XX",
             ),
             Self::IntegrationTimeout => (
                 504,
@@ -82,30 +85,74 @@ impl GatewayError {
             ),
         }
     }
+}
 
-    pub fn reply(self) -> Reply {
-        let (status, message, error_type, kind) = self.parts();
+/// The template's `GatewayResponses`, applied as API Gateway applies them: a response type's
+/// own entry, else `DEFAULT_4XX`/`DEFAULT_5XX` by its default status, else the default.
+#[derive(Debug, Clone, Default)]
+pub struct GatewayResponses(Vec<GatewayResponse>);
+
+impl GatewayResponses {
+    pub fn new(responses: Vec<GatewayResponse>) -> Self {
+        Self(responses)
+    }
+
+    /// The gateway's answer for `error` to request `request_id`.
+    pub fn reply(&self, error: GatewayError, request_id: &str) -> Reply {
+        let (status, message, error_type, kind) = error.parts();
+        let class = if status >= 500 {
+            "DEFAULT_5XX"
+        } else {
+            "DEFAULT_4XX"
+        };
+        let custom = self
+            .0
+            .iter()
+            .find(|r| r.kind == kind)
+            .or_else(|| self.0.iter().find(|r| r.kind == class));
         let mut headers = HeaderMap::new();
         headers.insert("content-type", HeaderValue::from_static("application/json"));
         headers.insert("x-amzn-errortype", HeaderValue::from_static(error_type));
-        match self {
-            Self::Unauthorized => {
-                headers.insert("www-authenticate", HeaderValue::from_static("Bearer"));
+        let mut status = status;
+        let mut body = serde_json::json!({ "message": message }).to_string();
+        if let Some(custom) = custom {
+            status = custom.status.unwrap_or(status);
+            for (name, value) in &custom.headers {
+                if let (Ok(name), Ok(value)) = (
+                    HeaderName::from_bytes(name.to_ascii_lowercase().as_bytes()),
+                    HeaderValue::from_str(value),
+                ) {
+                    headers.insert(name, value);
+                }
             }
-            Self::AuthorizerFailure | Self::Throttled => {
-                headers.insert("retry-after", HeaderValue::from_static("1"));
+            if let Some((_, template)) = custom
+                .templates
+                .iter()
+                .find(|(content_type, _)| content_type == "application/json")
+            {
+                body = render(template, message, kind, request_id);
             }
-            _ => {}
         }
         Reply {
             status: StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
             headers,
-            body: serde_json::json!({ "message": message })
-                .to_string()
-                .into_bytes(),
+            body: body.into_bytes(),
             kind,
         }
     }
+}
+
+/// A gateway response's mapping template, with the `$context` variables API Gateway offers
+/// there substituted (`messageString` is the message as a quoted JSON string).
+fn render(template: &str, message: &str, kind: &str, request_id: &str) -> String {
+    template
+        .replace(
+            "$context.error.messageString",
+            &serde_json::Value::from(message).to_string(),
+        )
+        .replace("$context.error.message", message)
+        .replace("$context.error.responseType", kind)
+        .replace("$context.requestId", request_id)
 }
 
 impl Reply {

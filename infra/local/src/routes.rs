@@ -7,6 +7,8 @@ use paygate_template::{Route, Template};
 #[derive(Debug, Clone)]
 pub struct Matched<'a> {
     pub route: &'a Route,
+    /// The route's index in the table given to [`find`].
+    pub index: usize,
     pub params: Vec<(String, String)>,
 }
 
@@ -14,7 +16,7 @@ pub struct Matched<'a> {
 /// over `{parameters}`, as in API Gateway; `ANY` matches every method.
 pub fn find<'a>(routes: &'a [Route], method: &str, path: &str) -> Option<Matched<'a>> {
     let mut best: Option<(usize, Matched<'a>)> = None;
-    for route in routes {
+    for (index, route) in routes.iter().enumerate() {
         if route.method != "ANY" && !route.method.eq_ignore_ascii_case(method) {
             continue;
         }
@@ -28,7 +30,14 @@ pub fn find<'a>(routes: &'a [Route], method: &str, path: &str) -> Option<Matched
             }
         };
         if better {
-            best = Some((literals, Matched { route, params }));
+            best = Some((
+                literals,
+                Matched {
+                    route,
+                    index,
+                    params,
+                },
+            ));
         }
     }
     best.map(|(_, m)| m)
@@ -36,13 +45,13 @@ pub fn find<'a>(routes: &'a [Route], method: &str, path: &str) -> Option<Matched
 
 /// Whether `path` fits `pattern`: the number of literal segments and the captured parameters.
 fn match_path(pattern: &str, path: &str) -> Option<(usize, Vec<(String, String)>)> {
-    let pattern: Vec<&str> = pattern.trim_matches('/').split('/').collect();
-    let path: Vec<&str> = path.trim_matches('/').split('/').collect();
-    if pattern.len() != path.len() {
+    let (pattern, path) = (pattern.trim_matches('/'), path.trim_matches('/'));
+    // Segments are counted first, so that nothing is captured for a path of another length.
+    if pattern.matches('/').count() != path.matches('/').count() {
         return None;
     }
     let (mut literals, mut params) = (0, Vec::new());
-    for (want, got) in pattern.iter().zip(&path) {
+    for (want, got) in pattern.split('/').zip(path.split('/')) {
         if let Some(name) = want.strip_prefix('{').and_then(|w| w.strip_suffix('}')) {
             if got.is_empty() {
                 return None;

@@ -4,7 +4,6 @@
 use paygate_shared::{
     Account, AccountId, ClientId, Currency, Money, StoreError,
     client::{ClientRecord, ClientStatus, DEFAULT_ROUNDS, SecretHash},
-    store::{AccountStore, ClientStore, LedgerStore},
 };
 
 use crate::{Gateway, SetupError};
@@ -62,8 +61,11 @@ pub async fn add_client(
         status: ClientStatus::Active,
         created_at: backend.clock.now(),
     };
-    backend.store.create_client(&record).await?;
-    Ok(())
+    match backend.clients.create_client(&record).await {
+        // A persistent store (`--dynamodb-endpoint`) seeded by an earlier run keeps its client.
+        Ok(()) | Err(StoreError::DuplicateId(_)) => Ok(()),
+        Err(err) => Err(err.into()),
+    }
 }
 
 /// Opens account `id` of `owner`, funded from the treasury with `balance` minor units.
@@ -84,7 +86,12 @@ pub async fn add_account(
         .map_err(|_| StoreError::Internal(format!("malformed client id {owner}")))?;
     let limits = backend.payments.default_limits;
     let account = Account::open(id, owner, currency, limits, now);
-    backend.store.create_account(&account).await?;
+    match backend.store.create_account(&account).await {
+        Ok(()) => {}
+        // Seeded by an earlier run on a persistent store: already funded then.
+        Err(StoreError::DuplicateId(_)) => return Ok(account.id),
+        Err(err) => return Err(err.into()),
+    }
     if balance > 0 {
         backend
             .store
