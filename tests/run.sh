@@ -26,6 +26,16 @@ else
   py="$venv/bin/python"
 fi
 
+# --- cargo-lambda: the gateway's --upstream tests run the functions under `cargo lambda watch` --
+if ! cargo lambda --version >/dev/null 2>&1; then
+  if [ ! -x "$venv/bin/cargo-lambda" ]; then
+    log "installing cargo-lambda into $venv"
+    [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check 'cargo-lambda>=1.8,<2'
+  fi
+  export PATH="$venv/bin:$PATH"
+fi
+
 # --- the API contract ------------------------------------------------------------------------
 "$py" tests/openapi/validate.py
 
@@ -61,3 +71,6 @@ log "moto (DynamoDB emulator) on $PAYGATE_TEST_DYNAMODB_ENDPOINT"
 # --- tests -----------------------------------------------------------------------------------
 if [ "${1:-}" = "--" ]; then shift; fi
 cargo test --workspace --all-features --locked "$@"
+
+# --- the API fuzzed against its contract (schemathesis, bounded; the whole suite only) ---------
+if [ "$#" -eq 0 ]; then bash tests/fuzz/schemathesis.sh; fi

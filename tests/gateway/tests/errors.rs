@@ -84,23 +84,58 @@ async fn the_authorizer_answers_401_without_or_with_a_bad_token() {
 
 #[tokio::test]
 async fn bodies_over_ten_megabytes_are_refused() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let gw = start_bundled().await;
     let token = gw.token().await;
-    let bearer = format!("Bearer {token}");
-    let body = vec![b'x'; 10 * 1024 * 1024 + 1];
-    let answer = gw
-        .send(
-            "POST",
-            "/v1/payments",
-            &[
-                ("x-api-key", &gw.seeded.api_key),
-                ("authorization", &bearer),
-            ],
-            body,
-        )
-        .await;
-    assert_eq!(answer.status, 413, "{:?}", answer.body);
-    assert!(answer.header("x-amzn-requestid").is_some());
+    // Refused on the declared length, before the body is sent: the client asks first
+    // (`Expect: 100-continue`) and gets the 413 instead of the go-ahead.
+    let head = format!(
+        "POST /v1/payments HTTP/1.1\r\nhost: {}\r\nx-api-key: {}\r\nauthorization: Bearer {token}\r\n\
+         content-length: {}\r\nexpect: 100-continue\r\nconnection: close\r\n\r\n",
+        gw.addr,
+        gw.seeded.api_key,
+        10 * 1024 * 1024 + 1
+    );
+    let mut stream = tokio::net::TcpStream::connect(gw.addr)
+        .await
+        .expect("connect");
+    stream.write_all(head.as_bytes()).await.expect("head");
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).await.expect("answer");
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 413 "), "{answer}");
+    assert!(
+        answer.contains(r#"{"message":"Request Too Long"}"#),
+        "{answer}"
+    );
+    assert!(
+        answer.to_ascii_lowercase().contains("x-amzn-requestid"),
+        "{answer}"
+    );
+
+    // A chunked body (no declared length) is read up to the limit, then refused.
+    let chunk = vec![b'x'; 1024 * 1024];
+    let mut body = Vec::new();
+    for _ in 0..11 {
+        body.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
+        body.extend_from_slice(&chunk);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(b"0\r\n\r\n");
+    let head = format!(
+        "POST /v1/payments HTTP/1.1\r\nhost: {}\r\nx-api-key: {}\r\nauthorization: Bearer {token}\r\n\
+         transfer-encoding: chunked\r\nconnection: close\r\n\r\n",
+        gw.addr, gw.seeded.api_key,
+    );
+    let mut stream = tokio::net::TcpStream::connect(gw.addr)
+        .await
+        .expect("connect");
+    stream.write_all(head.as_bytes()).await.expect("head");
+    stream.write_all(&body).await.expect("the body is read");
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).await.expect("answer");
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 413 "), "{answer}");
 }
 
 #[tokio::test]

@@ -16,11 +16,24 @@ use time::macros::datetime;
 use tokio::{net::TcpListener, sync::oneshot};
 
 pub struct Running {
-    pub addr: SocketAddr,
+    pub api: Api,
     pub gateway: Arc<Gateway>,
     pub clock: Arc<ManualClock>,
-    pub seeded: seed::Seeded,
     stop: Option<oneshot::Sender<()>>,
+}
+
+impl std::ops::Deref for Running {
+    type Target = Api;
+    fn deref(&self) -> &Api {
+        &self.api
+    }
+}
+
+/// A client of a gateway at `addr` with the demo seed's credentials.
+#[derive(Clone)]
+pub struct Api {
+    pub addr: SocketAddr,
+    pub seeded: seed::Seeded,
 }
 
 impl Drop for Running {
@@ -60,10 +73,9 @@ pub async fn start_on(template: &Template, backend: Backend, clock: Arc<ManualCl
         let _ = stopped.await;
     }));
     Running {
-        addr,
+        api: Api { addr, seeded },
         gateway,
         clock,
-        seeded,
         stop: Some(stop),
     }
 }
@@ -121,7 +133,7 @@ pub async fn send(
     }
 }
 
-impl Running {
+impl Api {
     pub async fn send(
         &self,
         method: &str,
@@ -241,7 +253,142 @@ pub async fn start_with_flaky_keys() -> (Running, Arc<FlakyKeys>) {
         ),
         fail: std::sync::atomic::AtomicBool::new(false),
     });
-    backend.keys = keys.clone();
+    backend.signing_keys = keys.clone();
+    backend.public_keys = keys.clone();
     let template = Template::bundled().expect("bundled template");
     (start_on(&template, backend, clock).await, keys)
+}
+
+/// A gateway started as the binary starts one, from command-line arguments (without the
+/// program name), with a client for it.
+pub async fn start_cli(args: &[&str]) -> (paygate_local::cli::Running, Api) {
+    use clap::Parser;
+    let args = paygate_local::cli::Args::try_parse_from(
+        std::iter::once("paygate-local").chain(args.iter().copied()),
+    )
+    .expect("valid arguments");
+    let running = paygate_local::cli::start(&args)
+        .await
+        .expect("gateway starts");
+    let seeded = running.seeded.clone().expect("the demo seed");
+    let api = Api {
+        addr: running.addr,
+        seeded,
+    };
+    (running, api)
+}
+
+/// moto's endpoint (`bash tests/run.sh` starts it).
+pub fn moto() -> String {
+    std::env::var("PAYGATE_TEST_DYNAMODB_ENDPOINT").expect(
+        "PAYGATE_TEST_DYNAMODB_ENDPOINT is not set: these tests need moto; run them with \
+         `bash tests/run.sh -- -p paygate-gateway-tests`",
+    )
+}
+
+/// A name no other test run uses, for tables and secrets on the shared moto.
+pub fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}", ulid::Ulid::new().to_string().to_lowercase())
+}
+
+/// The arguments that put a gateway's store and keys on moto, under fresh names.
+pub fn on_moto(names: &str) -> Vec<String> {
+    let endpoint = moto();
+    vec![
+        "--dynamodb-endpoint".into(),
+        endpoint.clone(),
+        "--secrets-endpoint".into(),
+        endpoint,
+        "--accounts-table".into(),
+        format!("{names}-accounts"),
+        "--transactions-table".into(),
+        format!("{names}-transactions"),
+        "--signing-key-secret".into(),
+        format!("{names}-signing"),
+        "--public-keys-secret".into(),
+        format!("{names}-public"),
+    ]
+}
+
+/// The whole payment life cycle through the gateway: token, a pending payment confirmed, one
+/// cancelled, a one-step payment, the balance and the ledger; returns the payer's balance.
+pub async fn payment_flow(api: &Api) -> Value {
+    let token = api.token().await;
+    let (payer, payee) = (
+        api.seeded.accounts[0].to_string(),
+        api.seeded.accounts[1].to_string(),
+    );
+    let before = api
+        .get(&format!("/v1/accounts/{payer}/balance"), &token)
+        .await;
+    assert_eq!(before.status, 200, "{:?}", before.body);
+    let available = before.body["available"].as_i64().expect("available");
+
+    let pending = api
+        .post("/v1/payments", &token, Some(api.payment(1250, false)))
+        .await;
+    assert_eq!(pending.status, 201, "{:?}", pending.body);
+    assert_eq!(pending.body["status"], "pending");
+    let id = pending.body["id"].as_str().expect("id").to_owned();
+    let confirmed = api
+        .post(&format!("/v1/payments/{id}/confirm"), &token, None)
+        .await;
+    assert_eq!(confirmed.status, 200, "{:?}", confirmed.body);
+    assert_eq!(confirmed.body["status"], "succeeded");
+    let again = api
+        .post(&format!("/v1/payments/{id}/confirm"), &token, None)
+        .await;
+    assert_eq!(again.status, 200, "confirm is idempotent: {:?}", again.body);
+
+    let held = api
+        .post("/v1/payments", &token, Some(api.payment(500, false)))
+        .await;
+    assert_eq!(held.status, 201, "{:?}", held.body);
+    let held_id = held.body["id"].as_str().expect("id").to_owned();
+    let cancelled = api
+        .post(&format!("/v1/payments/{held_id}/cancel"), &token, None)
+        .await;
+    assert_eq!(cancelled.status, 200, "{:?}", cancelled.body);
+    assert_eq!(cancelled.body["status"], "canceled");
+
+    let one_step = api
+        .post("/v1/payments", &token, Some(api.payment(250, true)))
+        .await;
+    assert_eq!(one_step.status, 201, "{:?}", one_step.body);
+    assert_eq!(one_step.body["status"], "succeeded");
+
+    let after = api
+        .get(&format!("/v1/accounts/{payer}/balance"), &token)
+        .await;
+    assert_eq!(after.status, 200);
+    assert_eq!(after.body["available"].as_i64(), Some(available - 1500));
+    let payee_balance = api
+        .get(&format!("/v1/accounts/{payee}/balance"), &token)
+        .await;
+    assert_eq!(payee_balance.status, 200);
+
+    let ledger = api
+        .get(
+            &format!("/v1/accounts/{payer}/transactions?limit=2"),
+            &token,
+        )
+        .await;
+    assert_eq!(ledger.status, 200, "{:?}", ledger.body);
+    let entries = ledger.body["data"].as_array().expect("entries");
+    assert_eq!(entries.len(), 2);
+    assert_eq!(entries[0]["amount"].as_i64(), Some(250));
+    assert_eq!(entries[0]["direction"], "debit");
+    assert_eq!(
+        entries[0]["balance_after"].as_i64(),
+        after.body["balance"].as_i64()
+    );
+    let cursor = ledger.body["next_cursor"].as_str().expect("a next page");
+    let next = api
+        .get(
+            &format!("/v1/accounts/{payer}/transactions?limit=2&cursor={cursor}"),
+            &token,
+        )
+        .await;
+    assert_eq!(next.status, 200, "{:?}", next.body);
+    after.body
 }
