@@ -1,0 +1,461 @@
+//! The audit: the store read directly (never through the API), every invariant of the ledger
+//! checked over the whole of it. The DynamoDB tables are scanned and their items decoded here,
+//! from the layout in `docs/data-model.md`, independently of the adapter's own decoding.
+
+use std::collections::{BTreeMap, HashMap};
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use paygate_shared::{
+    AccountKind, Direction, EntryQuery, PaymentKind,
+    store::{LedgerStore, dynamodb::TableNames, memory::MemoryStore},
+};
+
+use crate::setup::StoreHandle;
+
+#[derive(Debug, Clone)]
+pub struct AccountRow {
+    pub id: String,
+    pub treasury: bool,
+    pub currency: String,
+    pub balance: i64,
+    pub available: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct PaymentRow {
+    pub id: String,
+    pub status: String,
+    pub funding: bool,
+    pub source: String,
+    pub destination: String,
+    pub amount: i64,
+    pub currency: String,
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct EntryRow {
+    /// `txn_<ULID>`: string order is id order.
+    pub id: String,
+    pub account: String,
+    pub payment: String,
+    pub debit: bool,
+    pub amount: i64,
+    pub balance_after: i64,
+}
+
+/// Everything in the store.
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot {
+    pub accounts: Vec<AccountRow>,
+    pub payments: Vec<PaymentRow>,
+    pub entries: Vec<EntryRow>,
+}
+
+/// Reads the whole store.
+///
+/// # Errors
+/// When the store cannot be read, or an item does not have the documented shape.
+pub async fn snapshot(store: &StoreHandle) -> Result<Snapshot, String> {
+    match store {
+        StoreHandle::Memory(store) => memory_snapshot(store).await,
+        StoreHandle::Dynamodb { client, tables } => dynamodb_snapshot(client, tables).await,
+    }
+}
+
+async fn memory_snapshot(store: &MemoryStore) -> Result<Snapshot, String> {
+    let mut snapshot = Snapshot::default();
+    for account in store.all_accounts() {
+        let mut query = EntryQuery::first(EntryQuery::MAX_LIMIT);
+        loop {
+            let page = store
+                .entries(account.id, &query)
+                .await
+                .map_err(|e| e.to_string())?;
+            snapshot
+                .entries
+                .extend(page.entries.iter().map(|e| EntryRow {
+                    id: e.id.to_string(),
+                    account: e.account_id.to_string(),
+                    payment: e.payment_id.to_string(),
+                    debit: e.direction == Direction::Debit,
+                    amount: e.amount.amount,
+                    balance_after: e.balance_after,
+                }));
+            match page.next_cursor {
+                Some(cursor) => query.after = Some(cursor.after),
+                None => break,
+            }
+        }
+        snapshot.accounts.push(AccountRow {
+            id: account.id.to_string(),
+            treasury: account.kind == AccountKind::Treasury,
+            currency: account.currency.code().to_owned(),
+            balance: account.balance,
+            available: account.available,
+        });
+    }
+    snapshot.payments = store
+        .all_payments()
+        .into_iter()
+        .map(|p| PaymentRow {
+            id: p.id.to_string(),
+            status: p.status().as_str().to_owned(),
+            funding: p.kind == PaymentKind::Funding,
+            source: p.source.to_string(),
+            destination: p.destination.to_string(),
+            amount: p.amount.amount,
+            currency: p.amount.currency.code().to_owned(),
+            description: p.description.clone(),
+        })
+        .collect();
+    Ok(snapshot)
+}
+
+type Item = HashMap<String, AttributeValue>;
+
+async fn scan(client: &aws_sdk_dynamodb::Client, table: &str) -> Result<Vec<Item>, String> {
+    let mut items = Vec::new();
+    let mut start: Option<Item> = None;
+    loop {
+        let page = client
+            .scan()
+            .table_name(table)
+            .consistent_read(true)
+            .set_exclusive_start_key(start.take())
+            .send()
+            .await
+            .map_err(|e| {
+                format!(
+                    "scanning {table}: {}",
+                    aws_sdk_dynamodb::error::DisplayErrorContext(e)
+                )
+            })?;
+        items.extend(page.items.unwrap_or_default());
+        match page.last_evaluated_key {
+            Some(key) if !key.is_empty() => start = Some(key),
+            _ => break,
+        }
+    }
+    Ok(items)
+}
+
+fn s(item: &Item, name: &str) -> Result<String, String> {
+    match item.get(name) {
+        Some(AttributeValue::S(v)) => Ok(v.clone()),
+        _ => Err(format!("item {:?}: no string `{name}`", item.get("pk"))),
+    }
+}
+
+fn n(item: &Item, name: &str) -> Result<i64, String> {
+    match item.get(name) {
+        Some(AttributeValue::N(v)) => v
+            .parse()
+            .map_err(|_| format!("item {:?}: `{name}` = {v} is not an i64", item.get("pk"))),
+        _ => Err(format!("item {:?}: no number `{name}`", item.get("pk"))),
+    }
+}
+
+async fn dynamodb_snapshot(
+    client: &aws_sdk_dynamodb::Client,
+    tables: &TableNames,
+) -> Result<Snapshot, String> {
+    let mut snapshot = Snapshot::default();
+    for item in scan(client, &tables.accounts).await? {
+        if s(&item, "type").ok().as_deref() != Some("account") {
+            continue;
+        }
+        snapshot.accounts.push(AccountRow {
+            id: s(&item, "account_id")?,
+            treasury: s(&item, "kind")? == "treasury",
+            currency: s(&item, "currency")?,
+            balance: n(&item, "balance")?,
+            available: n(&item, "available")?,
+        });
+    }
+    for item in scan(client, &tables.transactions).await? {
+        match s(&item, "type").ok().as_deref() {
+            Some("payment") => snapshot.payments.push(PaymentRow {
+                id: s(&item, "payment_id")?,
+                status: s(&item, "status")?,
+                funding: s(&item, "kind")? == "funding",
+                source: s(&item, "source")?,
+                destination: s(&item, "destination")?,
+                amount: n(&item, "amount")?,
+                currency: s(&item, "currency")?,
+                description: s(&item, "description").ok(),
+            }),
+            Some("entry") => snapshot.entries.push(EntryRow {
+                id: s(&item, "entry_id")?,
+                account: s(&item, "account_id")?,
+                payment: s(&item, "payment_id")?,
+                debit: s(&item, "direction")? == "debit",
+                amount: n(&item, "amount")?,
+                balance_after: n(&item, "balance_after")?,
+            }),
+            _ => {}
+        }
+    }
+    Ok(snapshot)
+}
+
+/// Every invariant of the ledger over `snapshot`; one line per violation (none is the pass).
+pub fn check(snapshot: &Snapshot) -> Vec<String> {
+    let mut violations = Vec::new();
+    // 1. Conservation: per currency, all balances (treasury included) sum to exactly 0.
+    let mut sums: BTreeMap<&str, i128> = BTreeMap::new();
+    for a in &snapshot.accounts {
+        *sums.entry(a.currency.as_str()).or_default() += i128::from(a.balance);
+    }
+    for (currency, sum) in &sums {
+        if *sum != 0 {
+            violations.push(format!("{currency}: balances sum to {sum}, not 0"));
+        }
+    }
+    // 2. No customer account is overdrawn or holds more than it has.
+    for a in snapshot.accounts.iter().filter(|a| !a.treasury) {
+        if a.available < 0 {
+            violations.push(format!("{}: available {} < 0", a.id, a.available));
+        }
+        if a.available > a.balance {
+            violations.push(format!(
+                "{}: available {} > balance {}",
+                a.id, a.available, a.balance
+            ));
+        }
+    }
+    // 3. Each balance is the sum of its entries, and balance_after chains.
+    let mut by_account: HashMap<&str, Vec<&EntryRow>> = HashMap::new();
+    for e in &snapshot.entries {
+        by_account.entry(e.account.as_str()).or_default().push(e);
+    }
+    for a in &snapshot.accounts {
+        let mut entries = by_account.remove(a.id.as_str()).unwrap_or_default();
+        entries.sort_by(|x, y| x.id.cmp(&y.id));
+        let mut running = 0i64;
+        for e in &entries {
+            running += if e.debit { -e.amount } else { e.amount };
+            if e.balance_after != running {
+                violations.push(format!(
+                    "{}: entry {} records balance_after {} but the entries before it sum to {running}",
+                    a.id, e.id, e.balance_after
+                ));
+                running = e.balance_after;
+            }
+        }
+        let sum: i64 = entries
+            .iter()
+            .map(|e| if e.debit { -e.amount } else { e.amount })
+            .sum();
+        if sum != a.balance {
+            violations.push(format!(
+                "{}: balance {} but its {} entries sum to {sum}",
+                a.id,
+                a.balance,
+                entries.len()
+            ));
+        }
+    }
+    for (account, entries) in by_account {
+        violations.push(format!(
+            "{} entries on {account}, which is not an account",
+            entries.len()
+        ));
+    }
+    // 4. A succeeded payment has exactly one debit on its source and one credit on its
+    // destination, of its amount; any other payment has no entry.
+    let mut per_payment: HashMap<&str, Vec<&EntryRow>> = HashMap::new();
+    for e in &snapshot.entries {
+        per_payment.entry(e.payment.as_str()).or_default().push(e);
+    }
+    for p in &snapshot.payments {
+        let entries = per_payment.remove(p.id.as_str()).unwrap_or_default();
+        if p.status == "succeeded" {
+            let debits: Vec<_> = entries.iter().filter(|e| e.debit).collect();
+            let credits: Vec<_> = entries.iter().filter(|e| !e.debit).collect();
+            let exact = debits.len() == 1
+                && credits.len() == 1
+                && debits[0].account == p.source
+                && credits[0].account == p.destination
+                && debits[0].amount == p.amount
+                && credits[0].amount == p.amount;
+            if !exact {
+                violations.push(format!(
+                    "succeeded payment {} has {} debit(s) and {} credit(s), not one of {} each",
+                    p.id,
+                    debits.len(),
+                    credits.len(),
+                    p.amount
+                ));
+            }
+        } else if !entries.is_empty() {
+            violations.push(format!(
+                "{} payment {} has {} ledger entries",
+                p.status,
+                p.id,
+                entries.len()
+            ));
+        }
+    }
+    for (payment, entries) in per_payment {
+        violations.push(format!(
+            "{} entries for {payment}, which is not a payment",
+            entries.len()
+        ));
+    }
+    // 5. Holds: balance − available is exactly what pending payments hold on the account.
+    let mut held: HashMap<&str, i64> = HashMap::new();
+    for p in snapshot.payments.iter().filter(|p| p.status == "pending") {
+        *held.entry(p.source.as_str()).or_default() += p.amount;
+    }
+    for a in &snapshot.accounts {
+        let expected = held.get(a.id.as_str()).copied().unwrap_or(0);
+        if a.balance - a.available != expected {
+            violations.push(format!(
+                "{}: holds {} (balance {} − available {}) but pending payments hold {expected}",
+                a.id,
+                a.balance - a.available,
+                a.balance,
+                a.available
+            ));
+        }
+    }
+    // 6. One payment per idempotency key: the load writes each key into the description.
+    let mut per_key: HashMap<&str, usize> = HashMap::new();
+    for p in &snapshot.payments {
+        if let Some(key) = &p.description {
+            *per_key.entry(key.as_str()).or_default() += 1;
+        }
+    }
+    for (key, count) in per_key {
+        if count > 1 {
+            violations.push(format!("idempotency key {key} produced {count} payments"));
+        }
+    }
+    violations
+}
+
+/// Transfers (funding excluded) by final status.
+pub fn payments_by_status(snapshot: &Snapshot) -> BTreeMap<String, u64> {
+    let mut counts = BTreeMap::new();
+    for p in snapshot.payments.iter().filter(|p| !p.funding) {
+        *counts.entry(p.status.clone()).or_default() += 1;
+    }
+    counts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn account(id: &str, treasury: bool, balance: i64, available: i64) -> AccountRow {
+        AccountRow {
+            id: id.into(),
+            treasury,
+            currency: "CNY".into(),
+            balance,
+            available,
+        }
+    }
+
+    fn entry(
+        id: &str,
+        account: &str,
+        payment: &str,
+        debit: bool,
+        amount: i64,
+        after: i64,
+    ) -> EntryRow {
+        EntryRow {
+            id: id.into(),
+            account: account.into(),
+            payment: payment.into(),
+            debit,
+            amount,
+            balance_after: after,
+        }
+    }
+
+    fn payment(id: &str, status: &str, amount: i64) -> PaymentRow {
+        PaymentRow {
+            id: id.into(),
+            status: status.into(),
+            funding: false,
+            source: "a".into(),
+            destination: "b".into(),
+            amount,
+            currency: "CNY".into(),
+            description: Some(format!("key-{id}")),
+        }
+    }
+
+    /// Treasury funds `a` with 100; `a` pays `b` 30 (succeeded) and holds 5 (pending).
+    fn consistent() -> Snapshot {
+        let mut fund = payment("f", "succeeded", 100);
+        fund.funding = true;
+        fund.source = "t".into();
+        fund.destination = "a".into();
+        fund.description = None;
+        Snapshot {
+            accounts: vec![
+                account("t", true, -100, -100),
+                account("a", false, 70, 65),
+                account("b", false, 30, 30),
+            ],
+            payments: vec![
+                fund,
+                payment("p1", "succeeded", 30),
+                payment("p2", "pending", 5),
+            ],
+            entries: vec![
+                entry("txn_1", "t", "f", true, 100, -100),
+                entry("txn_1", "a", "f", false, 100, 100),
+                entry("txn_2", "a", "p1", true, 30, 70),
+                entry("txn_2", "b", "p1", false, 30, 30),
+            ],
+        }
+    }
+
+    #[test]
+    fn a_consistent_ledger_has_no_violation() {
+        assert_eq!(check(&consistent()), Vec::<String>::new());
+    }
+
+    #[test]
+    fn each_broken_invariant_is_found() {
+        let mut s = consistent();
+        s.accounts[2].balance = 31;
+        s.accounts[2].available = 31;
+        let v = check(&s);
+        assert!(v.iter().any(|v| v.contains("sum to 1")), "{v:?}");
+        assert!(v.iter().any(|v| v.contains("entries sum to 30")), "{v:?}");
+
+        let mut s = consistent();
+        s.accounts[1].available = 70;
+        assert!(
+            check(&s)
+                .iter()
+                .any(|v| v.contains("pending payments hold 5"))
+        );
+
+        let mut s = consistent();
+        s.entries.pop();
+        s.accounts[2].balance = 0;
+        s.accounts[2].available = 0;
+        s.accounts[0].balance = -70;
+        s.accounts[0].available = -70;
+        assert!(
+            check(&s)
+                .iter()
+                .any(|v| v.contains("1 debit(s) and 0 credit(s)"))
+        );
+
+        let mut s = consistent();
+        s.entries[2].balance_after = 71;
+        assert!(check(&s).iter().any(|v| v.contains("balance_after 71")));
+
+        let mut s = consistent();
+        s.payments[2].description = Some("key-p1".into());
+        assert!(check(&s).iter().any(|v| v.contains("produced 2 payments")));
+    }
+}
