@@ -318,6 +318,7 @@ fn throughput_command(command: Command) -> Result<(), String> {
     else {
         return Err("not the throughput command".into());
     };
+    let on_moto = matches!(store.store, StoreKind::Dynamodb);
     let options = ThroughputOptions {
         store: store.choice()?,
         concurrency,
@@ -332,10 +333,23 @@ fn throughput_command(command: Command) -> Result<(), String> {
     let table = throughput::markdown(&setting, &cells);
     println!("{table}");
     if let Some(path) = write {
-        let section = format!(
-            "### Throughput through the local gateway\n\n`cargo run --release -p paygate-load -- throughput --write`\n\n{table}"
-        );
-        write_section(&path, "throughput", "Performance", &section)?;
+        // The same gateway on moto is its own section, beside the embedded store's, so the
+        // gateway's own overhead shows against the store's.
+        let (name, title, command) = if on_moto {
+            (
+                "throughput-moto",
+                "### Throughput through the local gateway on moto (DynamoDB emulator)",
+                "cargo run --release -p paygate-load -- throughput --store dynamodb --dynamodb-endpoint URL --write",
+            )
+        } else {
+            (
+                "throughput",
+                "### Throughput through the local gateway",
+                "cargo run --release -p paygate-load -- throughput --write",
+            )
+        };
+        let section = format!("{title}\n\n`{command}`\n\n{table}");
+        write_section(&path, name, "Performance", &section)?;
     }
     Ok(())
 }
