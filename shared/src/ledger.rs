@@ -7,7 +7,9 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use ulid::Ulid;
 
-use crate::{Account, AccountId, EntryId, Money, Payment, PaymentId, StoreError, ids::unix_millis};
+use crate::{
+    Account, AccountId, ClientId, EntryId, Money, Payment, PaymentId, StoreError, ids::unix_millis,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -37,6 +39,9 @@ impl Direction {
 pub struct LedgerEntry {
     pub id: EntryId,
     pub account_id: AccountId,
+    /// The account's owner, copied onto every entry so that a page of entries proves on its own
+    /// whose account it lists (an account never changes owner).
+    pub owner: ClientId,
     pub payment_id: PaymentId,
     pub direction: Direction,
     /// Always positive; `direction` says which way it moved.
@@ -103,6 +108,7 @@ impl Posting {
             |account: &Account, direction, balance_after: Money, counterparty| LedgerEntry {
                 id: next_entry_id(account.ledger_head, now),
                 account_id: account.id,
+                owner: account.owner.clone(),
                 payment_id: payment.id,
                 direction,
                 amount: payment.amount,

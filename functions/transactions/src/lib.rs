@@ -12,7 +12,11 @@ use lambda_http::{
 use paygate_shared::{
     AccountId, EntryCursor, EntryQuery,
     api::{
-        ApiDeps, ApiError, Route, owned::owned_account, response::json, serve, views::EntryPageView,
+        ApiDeps, ApiError, Route,
+        owned::{account_id, owned_entries},
+        response::json,
+        serve,
+        views::EntryPageView,
     },
     auth::Scope,
 };
@@ -28,9 +32,9 @@ const PARAMETERS: [&str; 4] = ["limit", "cursor", "from", "to"];
 pub async fn handle(deps: &ApiDeps, req: Request) -> Response<Body> {
     serve(deps, req, ROUTES, async |call| {
         call.caller.require(Scope::AccountsRead)?;
-        let account = owned_account(deps, &call.caller, &call.params[0]).await?;
-        let query = entry_query(call.req, account.id)?;
-        let page = deps.store.entries(account.id, &query).await?;
+        let account = account_id(&call.params[0])?;
+        let query = entry_query(call.req, account)?;
+        let page = owned_entries(deps, &call.caller, account, &query).await?;
         json(StatusCode::OK, &EntryPageView::from(&page))
     })
     .await

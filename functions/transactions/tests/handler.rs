@@ -97,3 +97,48 @@ async fn bad_queries_and_foreign_accounts_are_refused() {
     let foreign = list(&api, &bob, alice, &[]).await;
     assert_eq!((foreign.status, foreign.code()), (404, "account_not_found"));
 }
+
+/// A page with entries proves ownership by the owner on each entry; an empty page falls back to
+/// reading the account. Both refuse a foreign, missing or treasury account alike.
+#[tokio::test]
+async fn ownership_holds_for_full_and_empty_pages() {
+    let api = TestApi::new();
+    let alice = api.account("alice", Currency::CNY, 100).await;
+    let quiet = api.account("alice", Currency::CNY, 0).await;
+    let alice_token = api.token("alice", "accounts:read");
+    let bob = api.token("bob", "accounts:read");
+    let before_any = [("to", "2000-01-01T00:00:00Z")];
+
+    let own_full = list(&api, &alice_token, alice, &[]).await;
+    assert_eq!(own_full.status, 200, "{}", own_full.body);
+    assert_eq!(own_full.body["data"].as_array().map(Vec::len), Some(1));
+    for (account, query) in [(alice, &before_any[..]), (quiet, &[][..])] {
+        let own_empty = list(&api, &alice_token, account, query).await;
+        assert_eq!(own_empty.status, 200, "{}", own_empty.body);
+        assert_eq!(own_empty.body["data"], serde_json::json!([]));
+    }
+
+    let treasury = paygate_shared::Account::treasury_id(Currency::CNY);
+    let missing = AccountId::generate(time::OffsetDateTime::now_utc());
+    let not_found = list(&api, &bob, missing, &[]).await;
+    assert_eq!(
+        (not_found.status, not_found.code()),
+        (404, "account_not_found")
+    );
+    for (account, query) in [
+        (alice, &[][..]),
+        (alice, &before_any[..]),
+        (quiet, &[][..]),
+        (treasury, &[][..]),
+        (treasury, &before_any[..]),
+    ] {
+        // The same answer as for a missing account, but for the id named.
+        let got = list(&api, &bob, account, query).await;
+        let expected = not_found
+            .body
+            .to_string()
+            .replace(&missing.to_string(), &account.to_string());
+        assert_eq!(got.status, 404, "{account} {query:?}");
+        assert_eq!(got.body.to_string(), expected, "{account} {query:?}");
+    }
+}

@@ -2,7 +2,9 @@
 //! client's answers exactly as a missing one does (404, same body).
 
 use super::{ApiDeps, ApiError, Caller};
-use crate::{Account, AccountId, AccountKind, Payment, PaymentId, StoreError};
+use crate::{
+    Account, AccountId, AccountKind, EntryPage, EntryQuery, Payment, PaymentId, StoreError,
+};
 
 /// The caller's payment `raw_id`.
 ///
@@ -31,9 +33,14 @@ pub async fn owned_account(
     caller: &Caller,
     raw_id: &str,
 ) -> Result<Account, ApiError> {
-    let id: AccountId = raw_id
-        .parse()
-        .map_err(|e| ApiError::invalid("invalid_id", format!("`account_id`: {e}")))?;
+    owned_account_id(deps, caller, account_id(raw_id)?).await
+}
+
+async fn owned_account_id(
+    deps: &ApiDeps,
+    caller: &Caller,
+    id: AccountId,
+) -> Result<Account, ApiError> {
     match deps.store.account(id).await? {
         Some(account)
             if account.owner == caller.client_id && account.kind == AccountKind::Customer =>
@@ -42,4 +49,40 @@ pub async fn owned_account(
         }
         _ => Err(StoreError::AccountNotFound(id).into()),
     }
+}
+
+/// An `account_id` path parameter.
+///
+/// # Errors
+/// `invalid_id` for a malformed id.
+pub fn account_id(raw_id: &str) -> Result<AccountId, ApiError> {
+    raw_id
+        .parse()
+        .map_err(|e| ApiError::invalid("invalid_id", format!("`account_id`: {e}")))
+}
+
+/// One page of the caller's account `id`, in one round trip when the page has entries: each
+/// entry carries its account's owner, so the page proves ownership itself. Only an empty page
+/// needs the account read, to tell the caller's quiet account from a missing or foreign one.
+/// Treasury entries belong to the system owner, which no caller is.
+///
+/// # Errors
+/// `account_not_found` for a missing or foreign account, whatever the page held.
+pub async fn owned_entries(
+    deps: &ApiDeps,
+    caller: &Caller,
+    id: AccountId,
+    query: &EntryQuery,
+) -> Result<EntryPage, ApiError> {
+    let page = deps.store.entries(id, query).await?;
+    if page.entries.is_empty() {
+        owned_account_id(deps, caller, id).await?;
+    } else if page
+        .entries
+        .iter()
+        .any(|entry| entry.owner != caller.client_id)
+    {
+        return Err(StoreError::AccountNotFound(id).into());
+    }
+    Ok(page)
 }

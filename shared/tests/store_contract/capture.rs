@@ -36,6 +36,7 @@ pub(crate) async fn capture_posts_one_debit_and_one_credit_exactly_once(fx: Fixt
         LedgerEntry {
             id: debit.id,
             account_id: a,
+            owner: alice.clone(),
             payment_id: p.id,
             direction: Direction::Debit,
             amount: cny(300),
@@ -52,6 +53,7 @@ pub(crate) async fn capture_posts_one_debit_and_one_credit_exactly_once(fx: Fixt
         LedgerEntry {
             id: credit.id,
             account_id: b,
+            owner: client("bob"),
             payment_id: p.id,
             direction: Direction::Credit,
             amount: cny(300),

@@ -77,6 +77,7 @@ pub(crate) async fn funding_moves_money_out_of_the_treasury(fx: Fixture) {
         &LedgerEntry {
             id: credit_a.id,
             account_id: a.id,
+            owner: alice.clone(),
             payment_id: first.id,
             direction: Direction::Credit,
             amount: cny(1_000),
@@ -93,6 +94,7 @@ pub(crate) async fn funding_moves_money_out_of_the_treasury(fx: Fixture) {
         &LedgerEntry {
             id: credit_b.id,
             account_id: b.id,
+            owner: client("bob"),
             payment_id: second.id,
             direction: Direction::Credit,
             amount: cny(250),
@@ -128,6 +130,7 @@ pub(crate) async fn funding_moves_money_out_of_the_treasury(fx: Fixture) {
         LedgerEntry {
             id: t_entries[0].id,
             account_id: treasury(),
+            owner: ClientId::system(),
             payment_id: second.id,
             direction: Direction::Debit,
             amount: cny(250),
@@ -141,6 +144,7 @@ pub(crate) async fn funding_moves_money_out_of_the_treasury(fx: Fixture) {
         LedgerEntry {
             id: t_entries[1].id,
             account_id: treasury(),
+            owner: ClientId::system(),
             payment_id: first.id,
             direction: Direction::Debit,
             amount: cny(1_000),

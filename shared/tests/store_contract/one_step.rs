@@ -37,6 +37,7 @@ pub(crate) async fn one_step_payments_post_at_once_and_replay(fx: Fixture) {
         LedgerEntry {
             id: debit.id,
             account_id: a,
+            owner: alice.clone(),
             payment_id: pay.id,
             direction: Direction::Debit,
             amount: cny(300),
@@ -53,6 +54,7 @@ pub(crate) async fn one_step_payments_post_at_once_and_replay(fx: Fixture) {
         LedgerEntry {
             id: credit.id,
             account_id: b,
+            owner: client("bob"),
             payment_id: pay.id,
             direction: Direction::Credit,
             amount: cny(300),

@@ -35,7 +35,7 @@ use recorder::{Calls, Recording};
 use report::Row;
 
 /// The round trips each endpoint's typical request makes; a change fails the test.
-const EXPECTED: [(&str, u64); 10] = [
+const EXPECTED: [(&str, u64); 11] = [
     ("token", 1),
     ("jwks", 0),
     ("pay (hold)", 1),
@@ -44,7 +44,8 @@ const EXPECTED: [(&str, u64); 10] = [
     ("cancel", 2),
     ("pay (one-step)", 2),
     ("balance", 1),
-    ("transactions (20)", 2),
+    ("transactions (20)", 1),
+    ("transactions (empty)", 2),
     ("authorizer", 0),
 ];
 /// One-step payments made before the transactions page, so that a full page (and one more
@@ -281,6 +282,18 @@ async fn request_units_and_cost_per_endpoint() {
         "{}",
         page.body
     );
+    let empty = bench
+        .measure("transactions (empty)", async || {
+            answer(
+                paygate_transactions::handle(
+                    deps,
+                    events::transactions_before_any(&token, &alice).request(),
+                )
+                .await,
+            )
+        })
+        .await;
+    assert_eq!(empty.body["data"], serde_json::json!([]), "{}", empty.body);
     bench
         .measure("authorizer", async || {
             paygate_authorizer::authorize(&authorizer, events::authorizer(&token))

@@ -190,6 +190,7 @@ pub(crate) fn entry_item(e: &LedgerEntry) -> Item {
         ("type".to_owned(), s("entry")),
         ("entry_id".to_owned(), s(e.id.to_string())),
         ("account_id".to_owned(), s(e.account_id.to_string())),
+        ("owner".to_owned(), s(e.owner.as_str())),
         ("payment_id".to_owned(), s(e.payment_id.to_string())),
         ("direction".to_owned(), s(e.direction.as_str())),
         ("amount".to_owned(), n(e.amount.amount)),
@@ -339,6 +340,7 @@ pub(crate) fn entry_from(item: &Item) -> Result<LedgerEntry, StoreError> {
     Ok(LedgerEntry {
         id: r.parse("entry_id")?,
         account_id: r.parse("account_id")?,
+        owner: r.parse("owner")?,
         payment_id: r.parse("payment_id")?,
         direction: r.enumerated("direction", Direction::parse)?,
         amount: r.money("amount")?,

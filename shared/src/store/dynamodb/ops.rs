@@ -16,7 +16,7 @@ use super::{
         self, Item, account_from, account_item, account_key, account_pk, client_from, client_item,
         client_key, entry_from, entry_item, entry_sort_key, idempotency_from, idempotency_item,
         idempotency_key, idempotency_pk, n, outflow_attribute, payment_from, payment_item,
-        payment_key, payment_pk, s, timestamp,
+        payment_key, s, timestamp,
     },
     retry::Backoff,
     schema::{PENDING_INDEX, PENDING_SHARDS},
@@ -488,26 +488,26 @@ impl PaymentStore for DynamoStore {
     async fn capture(&self, payment: &Payment, now: OffsetDateTime) -> Result<Payment, StoreError> {
         let outcome = self
             .with_retries(|| async {
-                let found = self
-                    .batch_get(&[payment.source, payment.destination], vec![payment_key(payment.id)])
-                    .await?;
-                let current = found
-                    .get(&payment_pk(payment.id))
-                    .map(payment_from)
-                    .transpose()?
-                    .ok_or(StoreError::PaymentNotFound(payment.id))?;
-                let captured = match current.capture(now) {
+                // The caller's read of the payment stands in for a fresh one: the write below is
+                // conditioned on it still being pending, and a failed condition returns the
+                // stored payment to explain. Only the accounts are read, for exact balances.
+                let captured = match payment.capture(now) {
                     Ok(captured) => captured,
-                    Err(StoreError::PaymentExpired(_)) => return Ok(Verdict::Done(Ok(Err(current)))),
+                    Err(StoreError::PaymentExpired(_)) => {
+                        return Ok(Verdict::Done(Ok(Err(payment.clone()))));
+                    }
                     Err(e) => return Ok(Verdict::Done(Err(e))),
                 };
+                let found = self
+                    .batch_get(&[payment.source, payment.destination], Vec::new())
+                    .await?;
                 let source = self.found_account(&found, payment.source)?;
                 let destination = self.found_account(&found, payment.destination)?;
                 let posting = Posting::plan(&captured, &source, &destination, now)?;
                 let (source_head, source_head_value) = head_condition(&source);
                 let (dest_head, dest_head_value) = head_condition(&destination);
                 let items = vec![
-                    self.payment_transition(&current, PaymentStatus::Succeeded, now, "")?,
+                    self.payment_transition(payment, PaymentStatus::Succeeded, now, "")?,
                     Expr::new()
                         .value(":balance", n(posting.debit.balance_after))
                         .value(":entry", s(posting.debit.id.to_string()))

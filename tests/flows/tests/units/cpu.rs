@@ -150,6 +150,14 @@ pub async fn handler_ms() -> HashMap<&'static str, f64> {
         .await,
     );
     ms.insert(
+        "transactions (empty)",
+        median(async |_| {
+            let event = events::transactions_before_any(&token, &alice);
+            paygate_transactions::handle(deps, event.request()).await
+        })
+        .await,
+    );
+    ms.insert(
         "token",
         median(async |_| paygate_authorize::handle(&tokens, events::token().request()).await).await,
     );

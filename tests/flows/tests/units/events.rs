@@ -67,6 +67,11 @@ pub fn transactions(token: &str, account: &str) -> Event {
     .query("limit", "20")
 }
 
+/// A page of entries older than any: empty, so ownership needs the account read.
+pub fn transactions_before_any(token: &str, account: &str) -> Event {
+    transactions(token, account).query("to", "2000-01-01T00:00:00Z")
+}
+
 /// The REQUEST authorizer's event for `POST /payments` with `token`.
 pub fn authorizer(token: &str) -> paygate_authorizer::Request {
     let mut event: serde_json::Value = serde_json::from_str(include_str!(
