@@ -20,11 +20,13 @@ use aws_config::{
     BehaviorVersion, ConfigLoader, Region, SdkConfig,
     environment::EnvironmentVariableCredentialsProvider, timeout::TimeoutConfig,
 };
-use aws_smithy_http_client::{
-    Builder,
-    tls::{Provider, TlsContext, TrustStore, rustls_provider::CryptoMode},
-};
 use aws_types::sdk_config::{SharedCredentialsProvider, SharedHttpClient};
+use rustls::{
+    RootCertStore,
+    pki_types::{CertificateDer, pem::PemObject},
+};
+
+mod http1;
 
 use crate::config::{ConfigError, process_env};
 
@@ -64,26 +66,36 @@ impl Trust {
         }
     }
 
-    fn store(self) -> TrustStore {
+    fn roots(self) -> RootCertStore {
+        let mut roots = RootCertStore::empty();
         match self {
-            Self::AmazonRoots => AMAZON_ROOTS.iter().fold(TrustStore::empty(), |store, pem| {
-                store.with_pem_certificate(pem.as_bytes())
-            }),
-            Self::Platform => TrustStore::empty().with_native_roots(true),
+            Self::AmazonRoots => {
+                for pem in AMAZON_ROOTS {
+                    let der = CertificateDer::from_pem_slice(pem.as_bytes())
+                        .expect("the compiled-in roots are PEM certificates");
+                    roots
+                        .add(der)
+                        .expect("the compiled-in roots are usable trust anchors");
+                }
+            }
+            Self::Platform => {
+                let found = rustls_native_certs::load_native_certs();
+                if !found.errors.is_empty() {
+                    tracing::warn!(
+                        errors = found.errors.len(),
+                        "unreadable platform root certificates"
+                    );
+                }
+                roots.add_parsable_certificates(found.certs);
+            }
         }
+        roots
     }
 }
 
-/// paygate's HTTPS client: rustls over ring, trusting `trust`.
+/// paygate's HTTPS client: HTTP/1.1 over rustls on ring, trusting `trust`.
 fn https_client(trust: Trust) -> SharedHttpClient {
-    let tls = TlsContext::builder()
-        .with_trust_store(trust.store())
-        .build()
-        .expect("a TLS context without server names always builds");
-    Builder::new()
-        .tls_provider(Provider::Rustls(CryptoMode::Ring))
-        .tls_context(tls)
-        .build_https()
+    http1::client(trust.roots())
 }
 
 /// Every call to DynamoDB or Secrets Manager is bounded: without operation timeouts a stalled
