@@ -1,9 +1,9 @@
 //! The AWS SDK configuration the functions' clients are built from, once per sandbox. Three
 //! choices keep the bootstrap small and its init short (measured in `docs/performance.md`):
 //!
-//! - HTTPS is rustls over *ring*, handed to the SDK explicitly. The SDK crates are compiled
-//!   without their `default-https-client` (rustls over aws-lc-rs), so aws-lc's C library is
-//!   not linked into the functions at all.
+//! - The SDK gets paygate's own HTTP client: HTTP/1.1 over rustls on *ring* (`http1`). The SDK
+//!   crates are compiled without their `default-https-client` (rustls over aws-lc-rs, HTTP/1.1
+//!   and HTTP/2), so neither aws-lc's C library nor `h2` is linked into the functions.
 //! - The client trusts the Amazon Trust Services roots that every AWS service endpoint chains
 //!   to, compiled in ([`Trust::AmazonRoots`]). The SDK otherwise loads and parses the
 //!   platform's whole root store, every file of the certificate directory, when a client is
