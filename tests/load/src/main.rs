@@ -121,6 +121,7 @@ enum Command {
 enum ScenarioArg {
     Balance,
     Pay,
+    OneStep,
     PayConfirm,
     Transactions,
     All,
@@ -131,6 +132,7 @@ impl ScenarioArg {
         match self {
             Self::Balance => vec![Scenario::Balance],
             Self::Pay => vec![Scenario::Pay],
+            Self::OneStep => vec![Scenario::OneStep],
             Self::PayConfirm => vec![Scenario::PayConfirm],
             Self::Transactions => vec![Scenario::Transactions],
             Self::All => Scenario::ALL.to_vec(),

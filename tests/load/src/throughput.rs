@@ -28,14 +28,16 @@ use crate::{
 pub enum Scenario {
     Balance,
     Pay,
+    OneStep,
     PayConfirm,
     Transactions,
 }
 
 impl Scenario {
-    pub const ALL: [Self; 4] = [
+    pub const ALL: [Self; 5] = [
         Self::Balance,
         Self::Pay,
+        Self::OneStep,
         Self::PayConfirm,
         Self::Transactions,
     ];
@@ -44,6 +46,7 @@ impl Scenario {
         match self {
             Self::Balance => "balance",
             Self::Pay => "pay",
+            Self::OneStep => "one-step",
             Self::PayConfirm => "pay-confirm",
             Self::Transactions => "transactions",
         }
@@ -53,6 +56,9 @@ impl Scenario {
         match self {
             Self::Balance => "`GET /v1/accounts/{id}/balance`",
             Self::Pay => "`POST /v1/payments` (pending: a hold), a fresh Idempotency-Key each",
+            Self::OneStep => {
+                "`POST /v1/payments` with `confirm: true` (held and captured at once), a fresh Idempotency-Key each"
+            }
             Self::PayConfirm => {
                 "`POST /v1/payments` then `POST /v1/payments/{id}/confirm` (latency per request; payments/s = captures/s)"
             }
@@ -413,6 +419,7 @@ async fn measure(
             // Built once: the generator shares the cores with the gateway it measures.
             let plain = headers(&target.creds, None);
             let pending = pay_body(source, target.destination, false);
+            let captured = pay_body(source, target.destination, true);
             let mut n = 0u64;
             loop {
                 let now = Instant::now();
@@ -429,14 +436,19 @@ async fn measure(
                     Scenario::Transactions => {
                         results.push(conn.send(Method::GET, &history, &plain, Bytes::new()).await)
                     }
-                    Scenario::Pay | Scenario::PayConfirm => {
+                    Scenario::Pay | Scenario::OneStep | Scenario::PayConfirm => {
                         let key = format!("{prefix}-{n}");
+                        let body = if scenario == Scenario::OneStep {
+                            captured.clone()
+                        } else {
+                            pending.clone()
+                        };
                         let created = conn
                             .send(
                                 Method::POST,
                                 "/v1/payments",
                                 &headers(&target.creds, Some(&key)),
-                                pending.clone(),
+                                body,
                             )
                             .await;
                         let id = created
