@@ -3,6 +3,7 @@
 //! events in the shape `sam local generate-event apigateway aws-proxy` produces (stage `v1`).
 
 pub mod failing;
+pub mod http;
 
 use std::sync::Arc;
 
@@ -253,6 +254,7 @@ impl Event {
 }
 
 /// A response's status, headers and JSON body.
+#[derive(Debug)]
 pub struct Answer {
     pub status: u16,
     pub headers: lambda_http::http::HeaderMap,
@@ -267,6 +269,11 @@ impl Answer {
     /// The problem `code`, for error answers.
     pub fn code(&self) -> &str {
         self.body["code"].as_str().unwrap_or("")
+    }
+
+    /// API Gateway's own error `message` (its answers are `{"message": …}`, not problems).
+    pub fn message(&self) -> &str {
+        self.body["message"].as_str().unwrap_or("")
     }
 }
 

@@ -1,8 +1,9 @@
 //! The target: a local gateway of the bundled template on 127.0.0.1 (port 0), over the embedded
 //! store with a manual clock and a signing key the suite holds (so it can sign what the real
-//! issuer never would), seeded with three clients that each own funded CNY accounts. Plus a
-//! minimal HTTP/1.1 client, the assertions every attack ends with, and the books: every seeded
-//! account's balances and entries, read over HTTP by its owner, to show no write happened.
+//! issuer never would), seeded with three clients that each own funded CNY accounts. Plus
+//! sending (testkit's HTTP/1.1 client, with every bearer token put on the watchlist), the
+//! assertions every attack ends with, and the books: every seeded account's balances and
+//! entries, read over HTTP by its owner, to show no write happened.
 
 use std::{
     collections::BTreeMap,
@@ -11,9 +12,7 @@ use std::{
 };
 
 use base64::{Engine, engine::general_purpose::STANDARD};
-use http_body_util::{BodyExt, Full};
-use hyper::{Request, body::Bytes, client::conn::http1, header::HeaderMap};
-use hyper_util::rt::TokioIo;
+use hyper::body::Bytes;
 use paygate_local::{Backend, Gateway, seed};
 use paygate_shared::{
     AccountId, ManualClock,
@@ -55,19 +54,7 @@ pub struct Client {
     pub accounts: Vec<AccountId>,
 }
 
-/// One answer.
-#[derive(Debug)]
-pub struct Answer {
-    pub status: u16,
-    pub headers: HeaderMap,
-    pub body: Value,
-}
-
-impl Answer {
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
-    }
-}
+pub use paygate_testkit::Answer;
 
 /// A running gateway with its seed.
 pub struct Target {
@@ -182,17 +169,6 @@ impl Target {
         headers: &[(&str, &str)],
         body: impl Into<Bytes>,
     ) -> Answer {
-        let stream = tokio::net::TcpStream::connect(self.addr)
-            .await
-            .expect("connect");
-        let (mut sender, connection) = http1::handshake(TokioIo::new(stream))
-            .await
-            .expect("handshake");
-        tokio::spawn(connection);
-        let mut request = Request::builder()
-            .method(method)
-            .uri(path)
-            .header("host", self.addr.to_string());
         for (name, value) in headers {
             if name.eq_ignore_ascii_case("authorization")
                 && let Some(token) = value.strip_prefix("Bearer ")
@@ -200,17 +176,8 @@ impl Target {
             {
                 self.watch.add("a bearer token", token);
             }
-            request = request.header(*name, *value);
         }
-        let request = request.body(Full::new(body.into())).expect("request");
-        let response = sender.send_request(request).await.expect("response");
-        let (parts, body) = response.into_parts();
-        let bytes = body.collect().await.expect("body").to_bytes();
-        Answer {
-            status: parts.status.as_u16(),
-            headers: parts.headers,
-            body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-        }
+        paygate_testkit::http::send(self.addr, method, path, headers, body).await
     }
 
     /// `POST /v1/oauth/token` for `client` (HTTP Basic), asking for `scope` if given.

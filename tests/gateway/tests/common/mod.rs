@@ -1,13 +1,11 @@
 //! Test support: a gateway on 127.0.0.1 (port 0) over the embedded store with a manual clock,
-//! and a minimal HTTP/1.1 client.
+//! spoken to with testkit's HTTP/1.1 client.
 #![allow(dead_code)]
 
 use std::{net::SocketAddr, sync::Arc};
 
 use base64::{Engine, engine::general_purpose::STANDARD};
-use http_body_util::{BodyExt, Full};
-use hyper::{Request, body::Bytes, client::conn::http1, header::HeaderMap};
-use hyper_util::rt::TokioIo;
+use hyper::body::Bytes;
 use paygate_local::{Backend, Gateway, seed};
 use paygate_shared::ManualClock;
 use paygate_template::{BUNDLED, Template};
@@ -84,54 +82,7 @@ pub async fn start_bundled() -> Running {
     start(&Template::bundled().expect("bundled template")).await
 }
 
-/// One answer.
-#[derive(Debug)]
-pub struct Answer {
-    pub status: u16,
-    pub headers: HeaderMap,
-    pub body: Value,
-}
-
-impl Answer {
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
-    }
-
-    pub fn message(&self) -> &str {
-        self.body["message"].as_str().unwrap_or("")
-    }
-}
-
-/// Sends one request on a fresh connection.
-pub async fn send(
-    addr: SocketAddr,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: impl Into<Bytes>,
-) -> Answer {
-    let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
-    let (mut sender, connection) = http1::handshake(TokioIo::new(stream))
-        .await
-        .expect("handshake");
-    tokio::spawn(connection);
-    let mut request = Request::builder()
-        .method(method)
-        .uri(path)
-        .header("host", addr.to_string());
-    for (name, value) in headers {
-        request = request.header(*name, *value);
-    }
-    let request = request.body(Full::new(body.into())).expect("request");
-    let response = sender.send_request(request).await.expect("response");
-    let (parts, body) = response.into_parts();
-    let bytes = body.collect().await.expect("body").to_bytes();
-    Answer {
-        status: parts.status.as_u16(),
-        headers: parts.headers,
-        body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    }
-}
+pub use paygate_testkit::{Answer, http::send};
 
 impl Api {
     pub async fn send(
