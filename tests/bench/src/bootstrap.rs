@@ -108,10 +108,15 @@ pub fn build_host(functions: &[Function]) -> crate::Result<Vec<PathBuf>> {
     }
     eprintln!("building the release bootstraps (x86_64)…");
     run(&mut cargo)?;
-    Ok(functions
+    Ok(host_binaries(functions))
+}
+
+/// Where `cargo build --release` puts the functions' x86_64 bootstraps.
+pub fn host_binaries(functions: &[Function]) -> Vec<PathBuf> {
+    functions
         .iter()
         .map(|f| target_dir().join("release").join(f.name))
-        .collect())
+        .collect()
 }
 
 /// Builds the arm64 bootstraps with `cargo lambda build --release --arm64` into

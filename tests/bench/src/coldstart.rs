@@ -78,10 +78,7 @@ pub fn run(args: &Args) -> crate::Result<()> {
     let binaries = if let Some(dir) = &args.bin_dir {
         functions.iter().map(|f| dir.join(f.name)).collect()
     } else if args.skip_build {
-        functions
-            .iter()
-            .map(|f| bootstrap::target_dir().join("release").join(f.name))
-            .collect()
+        bootstrap::host_binaries(&functions)
     } else {
         bootstrap::build_host(&functions)?
     };

@@ -33,10 +33,7 @@ pub struct Args {
 pub fn run(args: &Args) -> crate::Result<()> {
     let functions = bootstrap::select(&args.only)?;
     let host = if args.skip_build {
-        functions
-            .iter()
-            .map(|f| bootstrap::target_dir().join("release").join(f.name))
-            .collect()
+        bootstrap::host_binaries(&functions)
     } else {
         bootstrap::build_host(&functions)?
     };

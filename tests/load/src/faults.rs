@@ -158,6 +158,31 @@ pub fn find_python() -> Option<String> {
     })
 }
 
+/// One phase: the `conserve` load runs while `inject` brings its fault (after `before` of
+/// normal load), then `after` more load, quiescence, and the audit of what epoch `epoch` wrote.
+async fn under_fault(
+    running: &setup::Running,
+    load: &ConserveOptions,
+    options: &FaultOptions,
+    epoch: u64,
+    inject: impl AsyncFnOnce(&Control) -> Result<(), String>,
+) -> Result<ConserveReport, String> {
+    let control = Arc::new(Control::default());
+    let t = Instant::now();
+    let injector = async {
+        tokio::time::sleep(options.before).await;
+        inject(&control).await?;
+        tokio::time::sleep(options.after).await;
+        quiesce(&control).await;
+        Ok::<_, String>(())
+    };
+    let (driven, injected) =
+        tokio::join!(conserve::drive(running, load, control.clone()), injector);
+    injected?;
+    let (stats, observed) = driven?;
+    conserve::audit_run(running, load, stats, observed, epoch, t.elapsed()).await
+}
+
 /// Runs both DynamoDB phases and the Secrets Manager checks.
 ///
 /// # Errors
@@ -179,22 +204,12 @@ pub async fn run(options: &FaultOptions) -> Result<FaultReport, String> {
     let mut phases = Vec::new();
 
     // Phase 1: pause.
-    let control = Arc::new(Control::default());
-    let t = Instant::now();
-    let injector = async {
-        tokio::time::sleep(options.before).await;
+    let report = under_fault(&running, &load, options, 0, async |_control| {
         moto.pause().await?;
         tokio::time::sleep(options.pause).await;
-        moto.resume().await?;
-        tokio::time::sleep(options.after).await;
-        quiesce(&control).await;
-        Ok::<_, String>(())
-    };
-    let (driven, injected) =
-        tokio::join!(conserve::drive(&running, &load, control.clone()), injector);
-    injected?;
-    let (stats, observed) = driven?;
-    let report = conserve::audit_run(&running, &load, stats, observed, 0, t.elapsed()).await?;
+        moto.resume().await
+    })
+    .await?;
     phases.push(Phase {
         fault: format!(
             "DynamoDB paused (SIGSTOP) {:.0} s",
@@ -204,10 +219,7 @@ pub async fn run(options: &FaultOptions) -> Result<FaultReport, String> {
     });
 
     // Phase 2: kill, restart, recreate.
-    let control = Arc::new(Control::default());
-    let t = Instant::now();
-    let injector = async {
-        tokio::time::sleep(options.before).await;
+    let report = under_fault(&running, &load, options, 1, async |control| {
         moto.kill().await?;
         tokio::time::sleep(options.pause).await;
         let gate = control.gate.write().await;
@@ -215,15 +227,9 @@ pub async fn run(options: &FaultOptions) -> Result<FaultReport, String> {
         setup::reseed(&running, OPENING_BALANCE).await?;
         control.epoch.fetch_add(1, Ordering::SeqCst);
         drop(gate);
-        tokio::time::sleep(options.after).await;
-        quiesce(&control).await;
-        Ok::<_, String>(())
-    };
-    let (driven, injected) =
-        tokio::join!(conserve::drive(&running, &load, control.clone()), injector);
-    injected?;
-    let (stats, observed) = driven?;
-    let report = conserve::audit_run(&running, &load, stats, observed, 1, t.elapsed()).await?;
+        Ok(())
+    })
+    .await?;
     phases.push(Phase {
         fault: format!(
             "DynamoDB killed (SIGKILL) {:.0} s, restarted empty, tables recreated (audit: post-restart data)",
