@@ -9,6 +9,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 log() { printf '\033[1m[tests]\033[0m %s\n' "$*" >&2; }
+# shellcheck source=tests/lib.sh
+source tests/lib.sh
 
 # --- Python tools: moto (the DynamoDB and Secrets Manager emulator) and the OpenAPI validator --
 target_dir=${CARGO_TARGET_DIR:-$PWD/target}
@@ -40,7 +42,7 @@ fi
 "$py" tests/openapi/validate.py
 
 # --- moto ------------------------------------------------------------------------------------
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$(free_port)
 moto_log="$target_dir/moto.log"
 mkdir -p "$target_dir"
 # Served single-threaded: moto's TransactWriteItems takes no lock and rolls back by restoring a
@@ -55,15 +57,7 @@ run_simple("127.0.0.1", int(sys.argv[1]), DomainDispatcherApplication(create_bac
 moto_pid=$!
 trap 'kill "$moto_pid" 2>/dev/null || true; wait "$moto_pid" 2>/dev/null || true' EXIT
 
-for _ in $(seq 1 100); do
-  if python3 -c "import socket; socket.create_connection(('127.0.0.1', $port), 0.2)" 2>/dev/null; then
-    break
-  fi
-  if ! kill -0 "$moto_pid" 2>/dev/null; then
-    log "moto failed to start:"; cat "$moto_log" >&2; exit 1
-  fi
-  sleep 0.1
-done
+wait_for_port "$port" "$moto_pid" "$moto_log" moto
 export PAYGATE_TEST_DYNAMODB_ENDPOINT="http://127.0.0.1:$port"
 export AWS_EC2_METADATA_DISABLED=true
 log "moto (DynamoDB emulator) on $PAYGATE_TEST_DYNAMODB_ENDPOINT"

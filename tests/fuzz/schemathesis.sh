@@ -16,6 +16,8 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 log() { printf '\033[1m[fuzz]\033[0m %s\n' "$*" >&2; }
+# shellcheck source=tests/lib.sh
+source tests/lib.sh
 
 target_dir=${CARGO_TARGET_DIR:-$PWD/target}
 venv="$target_dir/fuzz-venv"
@@ -34,21 +36,13 @@ log "building paygate-local"
 cargo build --quiet --locked -p paygate-local
 gateway_bin="$target_dir/debug/paygate-local"
 
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$(free_port)
 # The embedded store and generated keys, whatever the environment says.
 env -u PAYGATE_DYNAMODB_ENDPOINT -u PAYGATE_SECRETS_ENDPOINT \
   "$gateway_bin" --listen "127.0.0.1:$port" --seed "$seed_file" >"$out/gateway.out" 2>"$out/gateway.log" &
 gateway_pid=$!
 trap 'kill "$gateway_pid" 2>/dev/null || true; wait "$gateway_pid" 2>/dev/null || true' EXIT
-for _ in $(seq 1 100); do
-  if python3 -c "import socket; socket.create_connection(('127.0.0.1', $port), 0.2)" 2>/dev/null; then
-    break
-  fi
-  if ! kill -0 "$gateway_pid" 2>/dev/null; then
-    log "paygate-local failed to start:"; cat "$out/gateway.log" >&2; exit 1
-  fi
-  sleep 0.1
-done
+wait_for_port "$port" "$gateway_pid" "$out/gateway.log" paygate-local
 base="http://127.0.0.1:$port/v1"
 
 read -r client_id client_secret api_key < <(python3 -c '

@@ -20,4 +20,4 @@ pub mod upstream;
 
 pub use backend::Backend;
 pub use gateway::{Gateway, SetupError};
-pub use server::{serve, serve_tls};
+pub use server::{Background, serve, serve_tls};

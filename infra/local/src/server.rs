@@ -1,7 +1,13 @@
 //! HTTP/1.1 on a TCP listener: each request read (bodies up to 10 MB), handed to the
 //! [`Gateway`], answered with `x-amzn-RequestId`, and logged as one JSON access-log line.
 
-use std::{convert::Infallible, future::Future, net::SocketAddr, sync::Arc, time::Instant};
+use std::{
+    convert::Infallible,
+    future::Future,
+    net::{Ipv4Addr, SocketAddr},
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use http_body_util::{BodyExt, Full};
 use hyper::{
@@ -13,7 +19,8 @@ use hyper::{
 use hyper_util::rt::TokioIo;
 use tokio::{
     net::TcpListener,
-    sync::{mpsc, watch},
+    sync::{mpsc, oneshot, watch},
+    task::JoinHandle,
 };
 use tokio_rustls::TlsAcceptor;
 
@@ -42,6 +49,59 @@ pub async fn serve_tls(
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     serve_with(gateway, listener, Some(acceptor), shutdown).await
+}
+
+/// A gateway served in the background on a free port of 127.0.0.1, for tests and benchmarks.
+/// Dropping it stops accepting connections; [`Background::shutdown`] also waits for open
+/// requests to finish.
+pub struct Background {
+    addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+impl Background {
+    /// Binds a free port and starts serving `gateway` on it.
+    ///
+    /// # Errors
+    /// When no port can be bound.
+    pub async fn start(gateway: Arc<Gateway>) -> std::io::Result<Self> {
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
+        let addr = listener.local_addr()?;
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(serve(gateway, listener, async {
+            let _ = stopped.await;
+        }));
+        Ok(Self {
+            addr,
+            stop: Some(stop),
+            task: Some(task),
+        })
+    }
+
+    /// Where it listens.
+    #[must_use]
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Stops accepting and waits up to `grace` for open requests to finish.
+    pub async fn shutdown(mut self, grace: Duration) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = tokio::time::timeout(grace, task).await;
+        }
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
 }
 
 async fn serve_with(

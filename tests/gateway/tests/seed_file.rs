@@ -4,11 +4,10 @@ mod common;
 
 use std::sync::Arc;
 
-use paygate_local::{Backend, Gateway, seed};
+use paygate_local::{Backend, Background, Gateway, seed};
 use paygate_shared::ManualClock;
 use paygate_template::Template;
 use time::macros::datetime;
-use tokio::net::TcpListener;
 
 const SEED: &str = r#"{
   "clients": [{"client_id": "shop-1", "client_secret": "shop-1-secret", "scopes": ["payments:write", "payments:read", "accounts:read"], "api_key": "shop-1-api-key-000000000", "usage_plan": "standard"}],
@@ -22,13 +21,8 @@ async fn a_seed_file_loads_clients_keys_and_funded_accounts() {
     let mut gateway = Gateway::new(&template, Backend::in_memory(clock).unwrap()).unwrap();
     let file: seed::SeedFile = serde_json::from_str(SEED).unwrap();
     seed::load(&mut gateway, &file).await.unwrap();
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(paygate_local::serve(
-        Arc::new(gateway),
-        listener,
-        std::future::pending(),
-    ));
+    let server = Background::start(Arc::new(gateway)).await.unwrap();
+    let addr = server.addr();
 
     let form = [
         ("content-type", "application/x-www-form-urlencoded"),

@@ -8,7 +8,7 @@
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use paygate_local::{
-    Backend, Gateway,
+    Backend, Background, Gateway,
     aws::{AwsOptions, dynamodb_store},
     seed,
 };
@@ -17,7 +17,6 @@ use paygate_shared::{
     store::{dynamodb::TableNames, memory::MemoryStore},
 };
 use paygate_template::{BUNDLED, Template};
-use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 
 /// The usage plan the load's API keys are on (its limits raised by [`load_template`]).
 pub const LOAD_PLAN: &str = "PremiumUsagePlan";
@@ -139,27 +138,13 @@ pub struct Running {
     pub store: StoreHandle,
     pub clients: Vec<LoadClient>,
     pub accounts: Vec<LoadAccount>,
-    stop: Option<oneshot::Sender<()>>,
-    server: Option<JoinHandle<std::io::Result<()>>>,
+    server: Background,
 }
 
 impl Running {
     /// Stops serving and waits for open requests to finish.
-    pub async fn shutdown(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(server) = self.server.take() {
-            let _ = tokio::time::timeout(Duration::from_secs(30), server).await;
-        }
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
+    pub async fn shutdown(self) {
+        self.server.shutdown(Duration::from_secs(30)).await;
     }
 }
 
@@ -282,23 +267,17 @@ pub async fn start_on(
 ) -> Result<Running, String> {
     let mut gateway = Gateway::new(template, backend).map_err(|e| e.to_string())?;
     let accounts = seed_gateway(&mut gateway, plan).await?;
-    let listener = TcpListener::bind("127.0.0.1:0")
-        .await
-        .map_err(|e| format!("bind: {e}"))?;
-    let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let gateway = Arc::new(gateway);
-    let (stop, stopped) = oneshot::channel::<()>();
-    let server = tokio::spawn(paygate_local::serve(gateway.clone(), listener, async {
-        let _ = stopped.await;
-    }));
+    let server = Background::start(gateway.clone())
+        .await
+        .map_err(|e| format!("serve: {e}"))?;
     Ok(Running {
-        addr,
+        addr: server.addr(),
         gateway,
         store,
         clients: plan.clients.clone(),
         accounts,
-        stop: Some(stop),
-        server: Some(server),
+        server,
     })
 }
 

@@ -13,7 +13,7 @@ use std::{
 
 use base64::{Engine, engine::general_purpose::STANDARD};
 use hyper::body::Bytes;
-use paygate_local::{Backend, Gateway, seed};
+use paygate_local::{Backend, Background, Gateway, seed};
 use paygate_shared::{
     AccountId, ManualClock,
     auth::{KeySet, SigningKey, StaticKeySource},
@@ -22,7 +22,6 @@ use paygate_shared::{
 use paygate_template::Template;
 use serde_json::{Value, json};
 use time::{OffsetDateTime, macros::datetime};
-use tokio::{net::TcpListener, sync::oneshot};
 
 /// When every target starts (the clock only moves when a case moves it).
 pub const T0: OffsetDateTime = datetime!(2026-11-23 10:00 UTC);
@@ -69,15 +68,7 @@ pub struct Target {
     /// Only `accounts:read`, one account.
     pub carol: Client,
     pub watch: Arc<Watchlist>,
-    stop: Option<oneshot::Sender<()>>,
-}
-
-impl Drop for Target {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-    }
+    _server: Background,
 }
 
 fn random_hex() -> String {
@@ -141,22 +132,16 @@ impl Target {
             .await
             .expect("the seed loads");
 
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        let gateway = Arc::new(gateway);
-        let (stop, stopped) = oneshot::channel();
-        tokio::spawn(paygate_local::serve(gateway.clone(), listener, async {
-            let _ = stopped.await;
-        }));
+        let server = Background::start(Arc::new(gateway)).await.expect("serve");
         Self {
-            addr,
+            addr: server.addr(),
             clock,
             signing_key,
             alice,
             bob,
             carol,
             watch,
-            stop: Some(stop),
+            _server: server,
         }
     }
 

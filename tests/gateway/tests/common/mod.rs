@@ -6,18 +6,17 @@ use std::{net::SocketAddr, sync::Arc};
 
 use base64::{Engine, engine::general_purpose::STANDARD};
 use hyper::body::Bytes;
-use paygate_local::{Backend, Gateway, seed};
+use paygate_local::{Backend, Background, Gateway, seed};
 use paygate_shared::ManualClock;
 use paygate_template::{BUNDLED, Template};
 use serde_json::{Value, json};
 use time::macros::datetime;
-use tokio::{net::TcpListener, sync::oneshot};
 
 pub struct Running {
     pub api: Api,
     pub gateway: Arc<Gateway>,
     pub clock: Arc<ManualClock>,
-    stop: Option<oneshot::Sender<()>>,
+    _server: Background,
 }
 
 impl std::ops::Deref for Running {
@@ -32,14 +31,6 @@ impl std::ops::Deref for Running {
 pub struct Api {
     pub addr: SocketAddr,
     pub seeded: seed::Seeded,
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-    }
 }
 
 /// The bundled template with each `(from, to)` replaced once (and asserted to be there).
@@ -63,18 +54,16 @@ pub async fn start(template: &Template) -> Running {
 pub async fn start_on(template: &Template, backend: Backend, clock: Arc<ManualClock>) -> Running {
     let mut gateway = Gateway::new(template, backend).expect("gateway");
     let seeded = seed::demo(&mut gateway).await.expect("seed");
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
     let gateway = Arc::new(gateway);
-    let (stop, stopped) = oneshot::channel();
-    tokio::spawn(paygate_local::serve(gateway.clone(), listener, async {
-        let _ = stopped.await;
-    }));
+    let server = Background::start(gateway.clone()).await.expect("serve");
     Running {
-        api: Api { addr, seeded },
+        api: Api {
+            addr: server.addr(),
+            seeded,
+        },
         gateway,
         clock,
-        stop: Some(stop),
+        _server: server,
     }
 }
 
