@@ -15,18 +15,7 @@ source tests/lib.sh
 # --- Python tools: moto (the DynamoDB and Secrets Manager emulator) and the OpenAPI validator --
 target_dir=${CARGO_TARGET_DIR:-$PWD/target}
 venv="$target_dir/test-venv"
-needs='import moto.server, flask, flask_cors, openapi_spec_validator, yaml'
-if python3 -c "$needs" 2>/dev/null; then
-  py=python3
-elif [ -x "$venv/bin/python" ] && "$venv/bin/python" -c "$needs" 2>/dev/null; then
-  py="$venv/bin/python"
-else
-  log "installing moto[server] and the OpenAPI validator into $venv"
-  python3 -m venv "$venv"
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
-    'moto[server]>=5,<6' -r tests/openapi/requirements.txt
-  py="$venv/bin/python"
-fi
+py=$(test_python "$venv")
 
 # --- cargo-lambda: the gateway's --upstream tests run the functions under `cargo lambda watch` --
 if ! cargo lambda --version >/dev/null 2>&1; then
@@ -42,23 +31,9 @@ fi
 "$py" tests/openapi/validate.py
 
 # --- moto ------------------------------------------------------------------------------------
-port=$(free_port)
-moto_log="$target_dir/moto.log"
 mkdir -p "$target_dir"
-# Served single-threaded: moto's TransactWriteItems takes no lock and rolls back by restoring a
-# copy of the table, so under moto_server's default threading concurrent transactions are not
-# isolated (the concurrency contract test catches exactly that). One thread makes them atomic.
-"$py" -c '
-import sys
-from werkzeug.serving import run_simple
-from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
-run_simple("127.0.0.1", int(sys.argv[1]), DomainDispatcherApplication(create_backend_app), threaded=False)
-' "$port" >"$moto_log" 2>&1 &
-moto_pid=$!
-trap 'kill "$moto_pid" 2>/dev/null || true; wait "$moto_pid" 2>/dev/null || true' EXIT
-
-wait_for_port "$port" "$moto_pid" "$moto_log" moto
-export PAYGATE_TEST_DYNAMODB_ENDPOINT="http://127.0.0.1:$port"
+start_moto "$py" "$target_dir/moto.log"
+export PAYGATE_TEST_DYNAMODB_ENDPOINT="http://127.0.0.1:$moto_port"
 export AWS_EC2_METADATA_DISABLED=true
 log "moto (DynamoDB emulator) on $PAYGATE_TEST_DYNAMODB_ENDPOINT"
 

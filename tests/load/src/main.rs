@@ -341,7 +341,7 @@ fn throughput_command(command: Command) -> Result<(), String> {
             (
                 "throughput-moto",
                 "### Throughput through the local gateway on moto (DynamoDB emulator)",
-                "cargo run --release -p paygate-load -- throughput --store dynamodb --dynamodb-endpoint URL --write",
+                "cargo run --release -p paygate-load -- throughput --store dynamodb --dynamodb-endpoint URL --concurrency 1,16 --seconds 3 --write",
             )
         } else {
             (

@@ -281,6 +281,60 @@ pub async fn start_on(
     })
 }
 
+/// Empties the store: both tables deleted (waiting until they are gone), then [`reseed`]ed
+/// with every account at `balance`. Nothing to do on the embedded store.
+///
+/// # Errors
+/// When a table cannot be deleted or recreated, or the store refuses the seed.
+pub async fn reset(running: &Running, balance: i64) -> Result<(), String> {
+    let StoreHandle::Dynamodb { client, tables } = &running.store else {
+        return Ok(());
+    };
+    // A single-threaded moto may still be working through requests a load gave up on:
+    // timeouts are retried until the deadline.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+    for table in [&tables.accounts, &tables.transactions] {
+        loop {
+            match client.delete_table().table_name(table).send().await {
+                Ok(_) => break,
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|e| e.is_resource_not_found_exception()) =>
+                {
+                    break;
+                }
+                Err(e)
+                    if e.as_service_error().is_none() && tokio::time::Instant::now() < deadline =>
+                {
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+                Err(e) => {
+                    return Err(format!(
+                        "deleting {table}: {}",
+                        aws_sdk_dynamodb::error::DisplayErrorContext(e)
+                    ));
+                }
+            }
+        }
+        // DynamoDB deletes in the background (moto at once): wait until the table is gone.
+        loop {
+            match client.describe_table().table_name(table).send().await {
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|e| e.is_resource_not_found_exception()) =>
+                {
+                    break;
+                }
+                _ if tokio::time::Instant::now() > deadline => {
+                    return Err(format!("{table} was not deleted within 120 s of the reset"));
+                }
+                _ => tokio::time::sleep(Duration::from_millis(200)).await,
+            }
+        }
+    }
+    reseed(running, balance).await
+}
+
 /// After the DynamoDB endpoint lost its state (a restart of moto): the tables recreated from
 /// the template, the same clients and the same accounts (same ids) with fresh opening balances.
 ///
