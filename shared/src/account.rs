@@ -4,55 +4,67 @@ use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime};
 use ulid::Ulid;
 
-use crate::{AccountId, ClientId, EntryId, Money, StoreError, money::Currency};
+use crate::{AccountId, ClientId, EntryId, Money, money::Currency, spelling::spelled};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AccountStatus {
-    Active,
-    Frozen,
-    Closed,
-}
-
-impl AccountStatus {
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Active => "active",
-            Self::Frozen => "frozen",
-            Self::Closed => "closed",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        [Self::Active, Self::Frozen, Self::Closed]
-            .into_iter()
-            .find(|v| v.as_str() == s)
+spelled! {
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum AccountStatus {
+        Active => "active",
+        Frozen => "frozen",
+        Closed => "closed",
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AccountKind {
-    /// A client's account: never overdrawn, subject to limits.
-    Customer,
-    /// The per-currency system account that funding is posted from. Its balance is the negative
-    /// of all money in circulation in that currency.
-    Treasury,
+spelled! {
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum AccountKind {
+        /// A client's account: never overdrawn, subject to limits.
+        Customer => "customer",
+        /// The per-currency system account that funding is posted from. Its balance is the
+        /// negative of all money in circulation in that currency.
+        Treasury => "treasury",
+    }
 }
 
-impl AccountKind {
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Customer => "customer",
-            Self::Treasury => "treasury",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        [Self::Customer, Self::Treasury]
-            .into_iter()
-            .find(|v| v.as_str() == s)
-    }
+/// The rules an account enforces on money moving out of or into it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AccountError {
+    /// Missing, or owned by someone else: the two are indistinguishable on purpose.
+    #[error("account {0} was not found")]
+    NotFound(AccountId),
+    #[error("account {account} is {status}")]
+    Inactive {
+        account: AccountId,
+        status: AccountStatus,
+    },
+    #[error(
+        "account {account} holds {account_currency}, not {payment_currency}",
+        account_currency = account_currency.code(),
+        payment_currency = payment_currency.code()
+    )]
+    CurrencyMismatch {
+        account: AccountId,
+        account_currency: Currency,
+        payment_currency: Currency,
+    },
+    #[error("account {account} has {available} available, {requested} requested")]
+    InsufficientFunds {
+        account: AccountId,
+        available: i64,
+        requested: i64,
+    },
+    #[error("account {account} accepts payments of at most {limit}, {requested} requested")]
+    PerPaymentLimitExceeded {
+        account: AccountId,
+        limit: i64,
+        requested: i64,
+    },
+    #[error("account {account} has {remaining} of its daily outflow left, {requested} requested")]
+    DailyLimitExceeded {
+        account: AccountId,
+        remaining: i64,
+        requested: i64,
+    },
 }
 
 /// Risk limits on money leaving an account, in its currency's minor units.
@@ -161,20 +173,20 @@ impl Account {
         client: &ClientId,
         amount: Money,
         day: Date,
-    ) -> Result<(), StoreError> {
+    ) -> Result<(), AccountError> {
         if self.owner != *client || self.kind != AccountKind::Customer {
-            return Err(StoreError::AccountNotFound(self.id));
+            return Err(AccountError::NotFound(self.id));
         }
         self.check_usable(amount.currency)?;
         if amount.amount > self.limits.per_payment {
-            return Err(StoreError::PerPaymentLimitExceeded {
+            return Err(AccountError::PerPaymentLimitExceeded {
                 account: self.id,
                 limit: self.limits.per_payment,
                 requested: amount.amount,
             });
         }
         if amount.amount > self.available {
-            return Err(StoreError::InsufficientFunds {
+            return Err(AccountError::InsufficientFunds {
                 account: self.id,
                 available: self.available,
                 requested: amount.amount,
@@ -182,7 +194,7 @@ impl Account {
         }
         let remaining = self.outflow_remaining(day);
         if amount.amount > remaining {
-            return Err(StoreError::DailyLimitExceeded {
+            return Err(AccountError::DailyLimitExceeded {
                 account: self.id,
                 remaining,
                 requested: amount.amount,
@@ -195,22 +207,22 @@ impl Account {
     ///
     /// # Errors
     /// Not found (treasuries take no payments), inactive, or currency mismatch.
-    pub fn check_receive(&self, currency: Currency) -> Result<(), StoreError> {
+    pub fn check_receive(&self, currency: Currency) -> Result<(), AccountError> {
         if self.kind != AccountKind::Customer {
-            return Err(StoreError::AccountNotFound(self.id));
+            return Err(AccountError::NotFound(self.id));
         }
         self.check_usable(currency)
     }
 
-    fn check_usable(&self, currency: Currency) -> Result<(), StoreError> {
+    fn check_usable(&self, currency: Currency) -> Result<(), AccountError> {
         if self.status != AccountStatus::Active {
-            return Err(StoreError::AccountInactive {
+            return Err(AccountError::Inactive {
                 account: self.id,
                 status: self.status,
             });
         }
         if self.currency != currency {
-            return Err(StoreError::CurrencyMismatch {
+            return Err(AccountError::CurrencyMismatch {
                 account: self.id,
                 account_currency: self.currency,
                 payment_currency: currency,
@@ -271,19 +283,19 @@ mod tests {
         assert_eq!(a.check_hold(&alice, cny(500), day), Ok(()));
         assert!(matches!(
             a.check_hold(&"mallory".parse().unwrap(), cny(1), day),
-            Err(StoreError::AccountNotFound(_))
+            Err(AccountError::NotFound(_))
         ));
         assert!(matches!(
             a.check_hold(&alice, Money::new(1, Currency::USD), day),
-            Err(StoreError::CurrencyMismatch { .. })
+            Err(AccountError::CurrencyMismatch { .. })
         ));
         assert!(matches!(
             a.check_hold(&alice, cny(501), day),
-            Err(StoreError::PerPaymentLimitExceeded { limit: 500, .. })
+            Err(AccountError::PerPaymentLimitExceeded { limit: 500, .. })
         ));
         assert!(matches!(
             account(100).check_hold(&alice, cny(101), day),
-            Err(StoreError::InsufficientFunds {
+            Err(AccountError::InsufficientFunds {
                 available: 100,
                 requested: 101,
                 ..
@@ -293,7 +305,7 @@ mod tests {
         spent.apply_hold(500, day);
         assert!(matches!(
             spent.check_hold(&alice, cny(301), day),
-            Err(StoreError::DailyLimitExceeded { remaining: 300, .. })
+            Err(AccountError::DailyLimitExceeded { remaining: 300, .. })
         ));
         assert_eq!(
             spent.check_hold(&alice, cny(301), date!(2026 - 11 - 23)),
@@ -303,7 +315,7 @@ mod tests {
         frozen.status = AccountStatus::Frozen;
         assert!(matches!(
             frozen.check_hold(&alice, cny(1), day),
-            Err(StoreError::AccountInactive {
+            Err(AccountError::Inactive {
                 status: AccountStatus::Frozen,
                 ..
             })

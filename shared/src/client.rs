@@ -7,7 +7,7 @@ use sha2::Sha256;
 use subtle::ConstantTimeEq;
 use time::OffsetDateTime;
 
-use crate::ClientId;
+use crate::{ClientId, spelling::spelled};
 
 /// PBKDF2 rounds for new hashes. Generated secrets carry 256 bits of entropy, which no rounds
 /// count could add to; the rounds protect hand-picked secrets (such as a local seed's) and are
@@ -94,25 +94,11 @@ pub fn generate_secret() -> String {
     format!("pgs_{}", URL_SAFE_NO_PAD.encode(bytes))
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ClientStatus {
-    Active,
-    Disabled,
-}
-
-impl ClientStatus {
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Active => "active",
-            Self::Disabled => "disabled",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        [Self::Active, Self::Disabled]
-            .into_iter()
-            .find(|v| v.as_str() == s)
+spelled! {
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum ClientStatus {
+        Active => "active",
+        Disabled => "disabled",
     }
 }
 

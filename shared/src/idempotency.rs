@@ -17,6 +17,15 @@ pub const RETENTION: Duration = Duration::hours(24);
 #[error("an idempotency key is 1 to 255 visible ASCII characters")]
 pub struct MalformedIdempotencyKey;
 
+/// Why a request's idempotency key stops it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IdempotencyError {
+    #[error("the idempotency key was already used with a different request")]
+    KeyReused,
+    #[error("a request with this idempotency key is still being processed")]
+    KeyInFlight,
+}
+
 /// An `Idempotency-Key`, scoped to the client that sent it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct IdempotencyKey {

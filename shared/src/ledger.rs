@@ -8,32 +8,24 @@ use time::OffsetDateTime;
 use ulid::Ulid;
 
 use crate::{
-    Account, AccountId, ClientId, EntryId, Money, Payment, PaymentId, StoreError, ids::unix_millis,
+    Account, AccountId, ClientId, EntryId, Money, MoneyError, Payment, PaymentId, ids::unix_millis,
+    spelling::spelled,
 };
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Direction {
-    /// Money leaving the account.
-    Debit,
-    /// Money entering the account.
-    Credit,
-}
-
-impl Direction {
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Debit => "debit",
-            Self::Credit => "credit",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        [Self::Debit, Self::Credit]
-            .into_iter()
-            .find(|v| v.as_str() == s)
+spelled! {
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum Direction {
+        /// Money leaving the account.
+        Debit => "debit",
+        /// Money entering the account.
+        Credit => "credit",
     }
 }
+
+/// Why a page cursor is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the cursor is malformed or belongs to another listing")]
+pub struct InvalidCursor;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LedgerEntry {
@@ -94,13 +86,13 @@ pub struct Posting {
 
 impl Posting {
     /// # Errors
-    /// [`StoreError::Money`] when a balance would overflow or the currencies differ.
+    /// [`MoneyError`] when a balance would overflow or the currencies differ.
     pub fn plan(
         payment: &Payment,
         source: &Account,
         destination: &Account,
         now: OffsetDateTime,
-    ) -> Result<Self, StoreError> {
+    ) -> Result<Self, MoneyError> {
         let source_after = source.balance_money().checked_sub(payment.amount)?;
         let destination_after = destination.balance_money().checked_add(payment.amount)?;
         // `available` never exceeds `balance`, so crediting it cannot overflow once this holds.
@@ -203,24 +195,22 @@ impl EntryCursor {
     }
 
     /// # Errors
-    /// [`StoreError::InvalidCursor`] when malformed or issued for a different account.
-    pub fn decode(text: &str, account: AccountId) -> Result<Self, StoreError> {
-        let bytes = URL_SAFE_NO_PAD
-            .decode(text)
-            .map_err(|_| StoreError::InvalidCursor)?;
-        let text = std::str::from_utf8(&bytes).map_err(|_| StoreError::InvalidCursor)?;
+    /// [`InvalidCursor`] when malformed or issued for a different account.
+    pub fn decode(text: &str, account: AccountId) -> Result<Self, InvalidCursor> {
+        let bytes = URL_SAFE_NO_PAD.decode(text).map_err(|_| InvalidCursor)?;
+        let text = std::str::from_utf8(&bytes).map_err(|_| InvalidCursor)?;
         let mut parts = text.split(':');
         let (Some(Self::VERSION), Some(owner), Some(after), None) =
             (parts.next(), parts.next(), parts.next(), parts.next())
         else {
-            return Err(StoreError::InvalidCursor);
+            return Err(InvalidCursor);
         };
-        let owner: AccountId = owner.parse().map_err(|_| StoreError::InvalidCursor)?;
-        let after: EntryId = after.parse().map_err(|_| StoreError::InvalidCursor)?;
+        let owner: AccountId = owner.parse().map_err(|_| InvalidCursor)?;
+        let after: EntryId = after.parse().map_err(|_| InvalidCursor)?;
         if owner == account {
             Ok(Self { account, after })
         } else {
-            Err(StoreError::InvalidCursor)
+            Err(InvalidCursor)
         }
     }
 }
@@ -271,19 +261,12 @@ mod tests {
         };
         let text = cursor.encode();
         assert_eq!(EntryCursor::decode(&text, mine), Ok(cursor));
-        assert_eq!(
-            EntryCursor::decode(&text, theirs),
-            Err(StoreError::InvalidCursor)
-        );
+        assert_eq!(EntryCursor::decode(&text, theirs), Err(InvalidCursor));
         let mut altered = text.clone().into_bytes();
         altered[10] = if altered[10] == b'A' { b'B' } else { b'A' };
         assert!(EntryCursor::decode(std::str::from_utf8(&altered).unwrap(), mine).is_err());
         for bad in ["", "!!!", "djE6", &URL_SAFE_NO_PAD.encode("v1:x:y:z")] {
-            assert_eq!(
-                EntryCursor::decode(bad, mine),
-                Err(StoreError::InvalidCursor),
-                "{bad}"
-            );
+            assert_eq!(EntryCursor::decode(bad, mine), Err(InvalidCursor), "{bad}");
         }
     }
 

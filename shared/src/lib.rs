@@ -25,15 +25,16 @@ pub mod ledger;
 pub mod logging;
 pub mod money;
 pub mod payment;
+pub mod spelling;
 pub mod store;
 #[cfg(feature = "lambda")]
 pub mod wiring;
 
-pub use account::{Account, AccountKind, AccountLimits, AccountStatus};
+pub use account::{Account, AccountError, AccountKind, AccountLimits, AccountStatus};
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use error::StoreError;
-pub use idempotency::{Fingerprint, IdempotencyKey, IdempotencyRecord};
+pub use error::{StoreError, StoreFailure};
+pub use idempotency::{Fingerprint, IdempotencyError, IdempotencyKey, IdempotencyRecord};
 pub use ids::{AccountId, ClientId, EntryId, PaymentId};
-pub use ledger::{Direction, EntryCursor, EntryPage, EntryQuery, LedgerEntry};
+pub use ledger::{Direction, EntryCursor, EntryPage, EntryQuery, InvalidCursor, LedgerEntry};
 pub use money::{AmountPolicy, Currency, Money, MoneyError};
-pub use payment::{NewPayment, Payment, PaymentKind, PaymentStatus, ReleaseReason};
+pub use payment::{NewPayment, Payment, PaymentError, PaymentKind, PaymentStatus, ReleaseReason};

@@ -5,65 +5,47 @@
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 
-use crate::{AccountId, ClientId, Money, PaymentId, StoreError};
+use crate::{AccountId, ClientId, Money, PaymentId, spelling::spelled};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PaymentStatus {
-    /// Funds are held on the source account.
-    Pending,
-    /// Captured: the ledger has a debit and a credit for it.
-    Succeeded,
-    /// Released by the payer.
-    Canceled,
-    /// Released because it was not confirmed in time.
-    Expired,
-}
-
-impl PaymentStatus {
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Succeeded => "succeeded",
-            Self::Canceled => "canceled",
-            Self::Expired => "expired",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        [
-            Self::Pending,
-            Self::Succeeded,
-            Self::Canceled,
-            Self::Expired,
-        ]
-        .into_iter()
-        .find(|v| v.as_str() == s)
+spelled! {
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum PaymentStatus {
+        /// Funds are held on the source account.
+        Pending => "pending",
+        /// Captured: the ledger has a debit and a credit for it.
+        Succeeded => "succeeded",
+        /// Released by the payer.
+        Canceled => "canceled",
+        /// Released because it was not confirmed in time.
+        Expired => "expired",
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PaymentKind {
-    /// Between two customer accounts.
-    Transfer,
-    /// From the treasury into a customer account: how money enters the system.
-    Funding,
+spelled! {
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum PaymentKind {
+        /// Between two customer accounts.
+        Transfer => "transfer",
+        /// From the treasury into a customer account: how money enters the system.
+        Funding => "funding",
+    }
 }
 
-impl PaymentKind {
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Transfer => "transfer",
-            Self::Funding => "funding",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        [Self::Transfer, Self::Funding]
-            .into_iter()
-            .find(|v| v.as_str() == s)
-    }
+/// The rules of a payment's life: who it may pay, and which moves its state allows.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PaymentError {
+    /// Missing, or created by someone else: the two are indistinguishable on purpose.
+    #[error("payment {0} was not found")]
+    NotFound(PaymentId),
+    #[error("the source and destination are the same account {0}")]
+    SameAccount(AccountId),
+    /// The payment has already reached a final state (carried, so a retried confirm can answer
+    /// with the payment as it stands).
+    #[error("payment {} is {}, not pending", .0.id, .0.status())]
+    NotPending(Box<Payment>),
+    /// Confirmed after its window closed: the hold has been released.
+    #[error("payment {0} expired before it was confirmed")]
+    Expired(PaymentId),
 }
 
 /// Why a hold is released.
@@ -111,14 +93,14 @@ impl Payment {
     /// A pending payment that expires `ttl` after `now`.
     ///
     /// # Errors
-    /// [`StoreError::SameAccount`] when source and destination are one account.
+    /// [`PaymentError::SameAccount`] when source and destination are one account.
     pub fn pending(
         new: NewPayment,
         now: OffsetDateTime,
         ttl: Duration,
-    ) -> Result<Self, StoreError> {
+    ) -> Result<Self, PaymentError> {
         if new.source == new.destination {
-            return Err(StoreError::SameAccount(new.source));
+            return Err(PaymentError::SameAccount(new.source));
         }
         Ok(Self {
             id: PaymentId::generate(now),
@@ -201,12 +183,12 @@ impl Payment {
     /// pending → succeeded.
     ///
     /// # Errors
-    /// [`StoreError::PaymentExpired`] once the window has closed (the hold must then be
-    /// released), [`StoreError::PaymentNotPending`] from any other state.
-    pub fn capture(&self, now: OffsetDateTime) -> Result<Self, StoreError> {
+    /// [`PaymentError::Expired`] once the window has closed (the hold must then be
+    /// released), [`PaymentError::NotPending`] from any other state.
+    pub fn capture(&self, now: OffsetDateTime) -> Result<Self, PaymentError> {
         self.ensure_pending()?;
         if self.is_overdue(now) {
-            return Err(StoreError::PaymentExpired(self.id));
+            return Err(PaymentError::Expired(self.id));
         }
         Ok(self.moved_to(PaymentStatus::Succeeded, now))
     }
@@ -214,24 +196,28 @@ impl Payment {
     /// pending → canceled, or pending (overdue) → expired.
     ///
     /// # Errors
-    /// [`StoreError::PaymentNotPending`] when already final; expiring a payment that is not yet
+    /// [`PaymentError::NotPending`] when already final; expiring a payment that is not yet
     /// overdue is refused with the same error, since nothing about it may change yet.
-    pub fn release(&self, reason: ReleaseReason, now: OffsetDateTime) -> Result<Self, StoreError> {
+    pub fn release(
+        &self,
+        reason: ReleaseReason,
+        now: OffsetDateTime,
+    ) -> Result<Self, PaymentError> {
         self.ensure_pending()?;
         match reason {
             ReleaseReason::Canceled => Ok(self.moved_to(PaymentStatus::Canceled, now)),
             ReleaseReason::Expired if self.is_overdue(now) => {
                 Ok(self.moved_to(PaymentStatus::Expired, now))
             }
-            ReleaseReason::Expired => Err(StoreError::PaymentNotPending(Box::new(self.clone()))),
+            ReleaseReason::Expired => Err(PaymentError::NotPending(Box::new(self.clone()))),
         }
     }
 
-    fn ensure_pending(&self) -> Result<(), StoreError> {
+    fn ensure_pending(&self) -> Result<(), PaymentError> {
         if self.status == PaymentStatus::Pending {
             Ok(())
         } else {
-            Err(StoreError::PaymentNotPending(Box::new(self.clone())))
+            Err(PaymentError::NotPending(Box::new(self.clone())))
         }
     }
 
@@ -269,17 +255,17 @@ mod tests {
         assert_eq!(captured.status(), PaymentStatus::Succeeded);
         assert!(matches!(
             captured.capture(now),
-            Err(StoreError::PaymentNotPending(_))
+            Err(PaymentError::NotPending(_))
         ));
         assert!(matches!(
             captured.release(ReleaseReason::Canceled, now),
-            Err(StoreError::PaymentNotPending(_))
+            Err(PaymentError::NotPending(_))
         ));
         let canceled = p.release(ReleaseReason::Canceled, now).unwrap();
         assert_eq!(canceled.status(), PaymentStatus::Canceled);
         assert!(matches!(
             canceled.capture(now),
-            Err(StoreError::PaymentNotPending(_))
+            Err(PaymentError::NotPending(_))
         ));
     }
 
@@ -288,10 +274,7 @@ mod tests {
         let now = datetime!(2026-11-22 10:00 UTC);
         let p = pending(now);
         let late = now + Duration::minutes(15);
-        assert!(matches!(
-            p.capture(late),
-            Err(StoreError::PaymentExpired(_))
-        ));
+        assert!(matches!(p.capture(late), Err(PaymentError::Expired(_))));
         assert!(
             p.release(ReleaseReason::Expired, now + Duration::minutes(14))
                 .is_err()
@@ -315,7 +298,7 @@ mod tests {
         };
         assert!(matches!(
             Payment::pending(new, now, Duration::minutes(15)),
-            Err(StoreError::SameAccount(_))
+            Err(PaymentError::SameAccount(_))
         ));
     }
 }

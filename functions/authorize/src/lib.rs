@@ -129,7 +129,7 @@ async fn issue(deps: &TokenDeps, req: &Request) -> Result<(ClientId, AccessToken
 
     let key = deps.keys.signing_key().await.map_err(key_error)?;
     let lifetime = time::Duration::try_from(deps.tokens.lifetime)
-        .map_err(|e| ApiError::Internal(format!("token lifetime: {e}")))?;
+        .map_err(|e| ApiError::internal(format!("token lifetime: {e}")))?;
     let claims = Claims::new(
         deps.tokens.issuer.as_str(),
         client.client_id.as_str(),
@@ -213,7 +213,7 @@ async fn jwks(deps: &TokenDeps) -> Result<Response<Body>, ApiError> {
 /// An unreachable key source is a 503 the client may retry; bad key material is our bug.
 fn key_error(err: KeyError) -> ApiError {
     match err {
-        KeyError::Unavailable(why) => ApiError::Unavailable(why),
-        other => ApiError::Internal(other.to_string()),
+        err @ KeyError::Unavailable(_) => ApiError::unavailable(err),
+        other => ApiError::internal(other),
     }
 }

@@ -55,12 +55,12 @@ async fn a_failing_store_is_a_clean_503_or_a_generic_500() {
     use std::sync::Arc;
     let cases = [
         (
-            StoreError::Unavailable("dynamodb: connection refused".into()),
+            StoreError::unavailable("dynamodb: connection refused"),
             503,
             "service_unavailable",
         ),
         (
-            StoreError::Internal("ValidationException: secret internals".into()),
+            StoreError::internal("ValidationException: secret internals"),
             500,
             "internal_error",
         ),

@@ -8,7 +8,7 @@ use lambda_http::{
     http::{Method, StatusCode},
 };
 use paygate_shared::{
-    Payment, PaymentStatus, ReleaseReason, StoreError,
+    Payment, PaymentError, PaymentStatus, ReleaseReason, StoreError,
     api::{
         ApiDeps, ApiError, Call, Route, owned::owned_payment, request::no_body, response::json,
         serve, views::PaymentView,
@@ -72,12 +72,14 @@ async fn settle(
                     .await
             }
         },
-        _ => Err(StoreError::PaymentNotPending(Box::new(payment))),
+        _ => Err(PaymentError::NotPending(Box::new(payment)).into()),
     };
     let settled = match outcome {
         Ok(settled) => settled,
         // Lost a race to, or retried after, the same request: the state it wanted is the answer.
-        Err(StoreError::PaymentNotPending(current)) => already_final(*current, intent)?,
+        Err(StoreError::Payment(PaymentError::NotPending(current))) => {
+            already_final(*current, intent)?
+        }
         Err(other) => return Err(other.into()),
     };
     json(StatusCode::OK, &PaymentView::from(&settled))
@@ -88,7 +90,7 @@ async fn settle(
 fn already_final(current: Payment, intent: Intent) -> Result<Payment, ApiError> {
     match current.status() {
         status if status == intent.target() => Ok(current),
-        PaymentStatus::Expired => Err(StoreError::PaymentExpired(current.id).into()),
-        _ => Err(StoreError::PaymentNotPending(Box::new(current)).into()),
+        PaymentStatus::Expired => Err(PaymentError::Expired(current.id).into()),
+        _ => Err(PaymentError::NotPending(Box::new(current)).into()),
     }
 }

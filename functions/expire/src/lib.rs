@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use paygate_shared::{Clock, ReleaseReason, StoreError, store::Store};
+use paygate_shared::{Clock, PaymentError, ReleaseReason, StoreError, store::Store};
 use serde::Serialize;
 
 /// Payments read per store call.
@@ -50,7 +50,7 @@ pub async fn sweep(deps: &ExpireDeps) -> Result<Sweep, StoreError> {
                     done.expired += 1;
                     progressed = true;
                 }
-                Err(StoreError::PaymentNotPending(_)) => done.already_settled += 1,
+                Err(StoreError::Payment(PaymentError::NotPending(_))) => done.already_settled += 1,
                 Err(e) => return Err(e),
             }
         }

@@ -74,11 +74,10 @@ async fn create(deps: &ApiDeps, call: Call<'_>) -> Result<Response<Body>, ApiErr
     let payment = validate(deps, &call, &body)?;
     // Canonical re-serialisation: the same request in different whitespace or field order
     // fingerprints the same.
-    let canonical = serde_json::to_vec(&body).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let canonical = serde_json::to_vec(&body).map_err(ApiError::internal)?;
     let fingerprint = Fingerprint::of(&[b"POST", b"/payments", &canonical]);
     let view = PaymentView::from(&payment);
-    let response_body =
-        serde_json::to_string(&view).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let response_body = serde_json::to_string(&view).map_err(ApiError::internal)?;
     let record = IdempotencyRecord {
         key,
         fingerprint,
@@ -95,14 +94,11 @@ async fn create(deps: &ApiDeps, call: Call<'_>) -> Result<Response<Body>, ApiErr
     {
         PaymentOutcome::Created(_) => Ok(raw_json(StatusCode::CREATED, response_body)),
         PaymentOutcome::Replayed(first) => {
-            let status = StatusCode::from_u16(first.response_status)
-                .map_err(|e| ApiError::Internal(e.to_string()))?;
+            let status = StatusCode::from_u16(first.response_status).map_err(ApiError::internal)?;
             let mut response = raw_json(status, first.response_body);
             response.headers_mut().insert(
                 IDEMPOTENT_REPLAYED,
-                "true"
-                    .parse()
-                    .map_err(|_| ApiError::Internal("header".into()))?,
+                "true".parse().map_err(|_| ApiError::internal("header"))?,
             );
             Ok(response)
         }
@@ -137,8 +133,7 @@ fn validate(deps: &ApiDeps, call: &Call<'_>, body: &CreatePayment) -> Result<Pay
         amount,
         description: body.description.clone(),
     };
-    let ttl = time::Duration::try_from(deps.payments.pending_ttl)
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let ttl = time::Duration::try_from(deps.payments.pending_ttl).map_err(ApiError::internal)?;
     let pending = Payment::pending(new, call.now, ttl)?;
     Ok(if body.confirm {
         pending.capture(call.now)?

@@ -259,10 +259,10 @@ async fn the_readme_event_fixture_is_a_valid_rest_v1_event() {
 
 #[tokio::test]
 async fn a_key_still_in_flight_answers_409_with_retry_after() {
-    use paygate_shared::StoreError;
+    use paygate_shared::IdempotencyError;
     use paygate_testkit::failing::FailingStore;
     use std::sync::Arc;
-    let api = TestApi::with_store(Arc::new(FailingStore(StoreError::IdempotencyKeyInFlight)));
+    let api = TestApi::with_store(Arc::new(FailingStore(IdempotencyError::KeyInFlight.into())));
     let token = api.token("alice", ALL);
     let body = json!({
         "source_account": "acc_01KAS0DEM0000000000000000A",

@@ -1,6 +1,6 @@
 //! What can go wrong, as one error type whose message is the one line the operator sees.
 
-use paygate_shared::{StoreError, auth::KeyError, store::dynamodb::TableNames};
+use paygate_shared::{StoreError, auth::KeyError, error::Chain, store::dynamodb::TableNames};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {
@@ -10,12 +10,14 @@ pub enum AdminError {
     /// Something the command needs does not exist.
     #[error("{0}")]
     NotFound(String),
-    #[error(transparent)]
+    /// With its whole chain of causes: the operator needs to see what the store said.
+    #[error("{}", Chain(.0))]
     Store(#[from] StoreError),
     /// A table is missing: the wrong prefix, or tables never created.
     #[error(
-        "{source} (are the tables {accounts} and {transactions} there? check --table-prefix, or \
-         run create-tables against a local endpoint)"
+        "{} (are the tables {accounts} and {transactions} there? check --table-prefix, or \
+         run create-tables against a local endpoint)",
+        Chain(.source)
     )]
     MissingTable {
         source: StoreError,
@@ -46,7 +48,9 @@ impl AdminError {
     /// Adds the table names to a store error that says a table does not exist.
     pub(crate) fn with_tables(self, tables: &TableNames) -> Self {
         match self {
-            Self::Store(source) if matches!(&source, StoreError::Internal(m) if m.contains("ResourceNotFound")) => {
+            Self::Store(source @ StoreError::Failure(_))
+                if Chain(&source).to_string().contains("ResourceNotFound") =>
+            {
                 Self::MissingTable {
                     source,
                     accounts: tables.accounts.clone(),

@@ -53,7 +53,7 @@ pub async fn add_client(
     let backend = gateway.backend();
     let id: ClientId = client_id
         .parse()
-        .map_err(|_| StoreError::Internal(format!("malformed client id {client_id}")))?;
+        .map_err(|_| StoreError::internal(format!("malformed client id {client_id}")))?;
     let record = ClientRecord {
         client_id: id,
         secret_hash: SecretHash::new(secret, DEFAULT_ROUNDS),
@@ -83,7 +83,7 @@ pub async fn add_account(
     let now = backend.clock.now();
     let owner: ClientId = owner
         .parse()
-        .map_err(|_| StoreError::Internal(format!("malformed client id {owner}")))?;
+        .map_err(|_| StoreError::internal(format!("malformed client id {owner}")))?;
     let limits = backend.payments.default_limits;
     let account = Account::open(id, owner, currency, limits, now);
     match backend.store.create_account(&account).await {
@@ -113,7 +113,7 @@ pub async fn demo(gateway: &mut Gateway) -> Result<Seeded, SeedError> {
     for id in DEMO_ACCOUNTS {
         let id = id
             .parse()
-            .map_err(|_| StoreError::Internal(format!("malformed id {id}")))?;
+            .map_err(|_| StoreError::internal(format!("malformed id {id}")))?;
         accounts.push(add_account(gateway, id, DEMO_CLIENT, Currency::CNY, DEMO_BALANCE).await?);
     }
     Ok(Seeded {

@@ -63,8 +63,8 @@ impl Authenticator {
                 AuthError::Token(_) => {
                     ApiError::Unauthenticated("the bearer token is invalid or expired")
                 }
-                AuthError::Keys(KeyError::Unavailable(why)) => ApiError::Unavailable(why),
-                AuthError::Keys(other) => ApiError::Internal(other.to_string()),
+                AuthError::Keys(err @ KeyError::Unavailable(_)) => ApiError::unavailable(err),
+                AuthError::Keys(other) => ApiError::internal(other),
             })?;
         let client_id = claims
             .sub
@@ -102,7 +102,7 @@ fn from_authorizer_context(req: &Request) -> Result<Option<Caller>, ApiError> {
         return Ok(None);
     };
     // The context came from our own authorizer: anything malformed in it is our bug.
-    let corrupt = || ApiError::Internal("malformed authorizer context".to_owned());
+    let corrupt = || ApiError::internal("malformed authorizer context");
     let client_id = client_id
         .as_str()
         .and_then(|s| s.parse().ok())

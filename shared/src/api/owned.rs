@@ -3,7 +3,8 @@
 
 use super::{ApiDeps, ApiError, Caller};
 use crate::{
-    Account, AccountId, AccountKind, EntryPage, EntryQuery, Payment, PaymentId, StoreError,
+    Account, AccountError, AccountId, AccountKind, EntryPage, EntryQuery, Payment, PaymentError,
+    PaymentId,
 };
 
 /// The caller's payment `raw_id`.
@@ -20,7 +21,7 @@ pub async fn owned_payment(
         .map_err(|e| ApiError::invalid("invalid_id", format!("`payment_id`: {e}")))?;
     match deps.store.payment(id).await? {
         Some(payment) if payment.client_id == caller.client_id => Ok(payment),
-        _ => Err(StoreError::PaymentNotFound(id).into()),
+        _ => Err(PaymentError::NotFound(id).into()),
     }
 }
 
@@ -47,7 +48,7 @@ async fn owned_account_id(
         {
             Ok(account)
         }
-        _ => Err(StoreError::AccountNotFound(id).into()),
+        _ => Err(AccountError::NotFound(id).into()),
     }
 }
 
@@ -82,7 +83,7 @@ pub async fn owned_entries(
         .iter()
         .any(|entry| entry.owner != caller.client_id)
     {
-        return Err(StoreError::AccountNotFound(id).into());
+        return Err(AccountError::NotFound(id).into());
     }
     Ok(page)
 }

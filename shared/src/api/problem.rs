@@ -1,6 +1,7 @@
 //! The one mapping from errors to HTTP answers: RFC 9457 `application/problem+json` with a
-//! stable machine `code`. Client errors say precisely what was wrong; internal errors are
-//! logged once here and answered generically, with nothing of their internals.
+//! stable machine `code`. This is the only place that picks a status. Client errors say
+//! precisely what was wrong; internal errors are answered generically, with nothing of their
+//! internals (the request's log line records them, cause and all: see [`super::RequestLog`]).
 
 use lambda_http::{
     Body, Response,
@@ -8,7 +9,10 @@ use lambda_http::{
 };
 use serde::Serialize;
 
-use crate::{MoneyError, StoreError};
+use crate::{AccountError, IdempotencyError, MoneyError, PaymentError, StoreError, StoreFailure};
+
+/// The cause of an [`ApiError::Unavailable`] or [`ApiError::Internal`].
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// Everything a request can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -28,12 +32,12 @@ pub enum ApiError {
     NoRoute { method: String, path: String },
     #[error(transparent)]
     Store(#[from] StoreError),
-    /// A dependency (signing keys, the store) cannot be reached: 503, safe to retry.
-    #[error("{0}")]
-    Unavailable(String),
-    /// A bug: logged, answered with a generic 500.
-    #[error("{0}")]
-    Internal(String),
+    /// A dependency (the signing keys) cannot be reached: 503, safe to retry.
+    #[error("a dependency is unavailable")]
+    Unavailable(#[source] BoxError),
+    /// A bug: answered with a generic 500, its cause logged with the request.
+    #[error("internal error")]
+    Internal(#[source] BoxError),
 }
 
 impl ApiError {
@@ -43,7 +47,35 @@ impl ApiError {
             detail: detail.into(),
         }
     }
+
+    /// A dependency cannot be reached; `cause` (an error, or a message) says which and how.
+    pub fn unavailable(cause: impl Into<BoxError>) -> Self {
+        Self::Unavailable(cause.into())
+    }
+
+    /// A bug; `cause` (an error, or a message) says what.
+    pub fn internal(cause: impl Into<BoxError>) -> Self {
+        Self::Internal(cause.into())
+    }
 }
+
+/// A rule of the domain broken by a request is answered as the store would answer it.
+macro_rules! answered_as_store_error {
+    ($($error:ty),+) => {
+        $(impl From<$error> for ApiError {
+            fn from(error: $error) -> Self {
+                Self::Store(error.into())
+            }
+        })+
+    };
+}
+
+answered_as_store_error!(
+    AccountError,
+    PaymentError,
+    IdempotencyError,
+    crate::InvalidCursor
+);
 
 /// An RFC 9457 problem document.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -82,23 +114,43 @@ fn store_shape(error: &StoreError) -> Shape {
     use StatusCode as S;
     use StoreError as E;
     match error {
-        E::AccountNotFound(_) => shape(S::NOT_FOUND, "account_not_found", "Account not found"),
-        E::PaymentNotFound(_) => shape(S::NOT_FOUND, "payment_not_found", "Payment not found"),
-        E::AccountInactive { .. } => shape(
+        E::Account(error) => account_shape(error),
+        E::Payment(error) => payment_shape(error),
+        E::Idempotency(IdempotencyError::KeyReused) => shape(
+            S::UNPROCESSABLE_ENTITY,
+            "idempotency_key_reused",
+            "Idempotency key reused with a different request",
+        ),
+        E::Idempotency(IdempotencyError::KeyInFlight) => shape(
+            S::CONFLICT,
+            "idempotency_key_in_use",
+            "A request with this idempotency key is in progress",
+        ),
+        E::InvalidCursor(_) => shape(S::BAD_REQUEST, "invalid_cursor", "Invalid cursor"),
+        E::Money(MoneyError::CurrencyMismatch { .. }) => currency_mismatch_shape(),
+        E::Money(MoneyError::UnsupportedCurrency(_)) => {
+            shape(S::BAD_REQUEST, "invalid_currency", "Invalid request")
+        }
+        // The same codes arise from request validation (`ApiError::invalid`): one title each.
+        E::Money(_) => shape(S::BAD_REQUEST, "invalid_amount", "Invalid request"),
+        E::Id(_) => shape(S::BAD_REQUEST, "invalid_id", "Invalid request"),
+        E::Conflict => shape(S::CONFLICT, "concurrent_update", "Concurrent update, retry"),
+        E::Failure(StoreFailure::Unavailable(_)) => unavailable_shape(),
+        E::DuplicateId(_) | E::Failure(StoreFailure::Internal(_)) => internal_shape(),
+    }
+}
+
+fn account_shape(error: &AccountError) -> Shape {
+    use AccountError as E;
+    use StatusCode as S;
+    match error {
+        E::NotFound(_) => shape(S::NOT_FOUND, "account_not_found", "Account not found"),
+        E::Inactive { .. } => shape(
             S::UNPROCESSABLE_ENTITY,
             "account_inactive",
             "Account is not active",
         ),
-        E::CurrencyMismatch { .. } | E::Money(MoneyError::CurrencyMismatch { .. }) => shape(
-            S::UNPROCESSABLE_ENTITY,
-            "currency_mismatch",
-            "Currency mismatch",
-        ),
-        E::SameAccount(_) => shape(
-            S::UNPROCESSABLE_ENTITY,
-            "same_account",
-            "Source and destination are the same",
-        ),
+        E::CurrencyMismatch { .. } => currency_mismatch_shape(),
         E::InsufficientFunds { .. } => shape(
             S::UNPROCESSABLE_ENTITY,
             "insufficient_funds",
@@ -114,37 +166,42 @@ fn store_shape(error: &StoreError) -> Shape {
             "daily_limit_exceeded",
             "Daily outflow limit exceeded",
         ),
-        E::PaymentNotPending(_) => shape(
+    }
+}
+
+fn payment_shape(error: &PaymentError) -> Shape {
+    use PaymentError as E;
+    use StatusCode as S;
+    match error {
+        E::NotFound(_) => shape(S::NOT_FOUND, "payment_not_found", "Payment not found"),
+        E::SameAccount(_) => shape(
+            S::UNPROCESSABLE_ENTITY,
+            "same_account",
+            "Source and destination are the same",
+        ),
+        E::NotPending(_) => shape(
             S::CONFLICT,
             "payment_not_pending",
             "Payment is no longer pending",
         ),
-        E::PaymentExpired(_) => shape(S::CONFLICT, "payment_expired", "Payment expired"),
-        E::IdempotencyKeyReused => shape(
-            S::UNPROCESSABLE_ENTITY,
-            "idempotency_key_reused",
-            "Idempotency key reused with a different request",
-        ),
-        E::IdempotencyKeyInFlight => shape(
-            S::CONFLICT,
-            "idempotency_key_in_use",
-            "A request with this idempotency key is in progress",
-        ),
-        E::InvalidCursor => shape(S::BAD_REQUEST, "invalid_cursor", "Invalid cursor"),
-        E::Money(MoneyError::UnsupportedCurrency(_)) => {
-            shape(S::BAD_REQUEST, "invalid_currency", "Invalid request")
-        }
-        // The same codes arise from request validation (`ApiError::invalid`): one title each.
-        E::Money(_) => shape(S::BAD_REQUEST, "invalid_amount", "Invalid request"),
-        E::Id(_) => shape(S::BAD_REQUEST, "invalid_id", "Invalid request"),
-        E::Conflict => shape(S::CONFLICT, "concurrent_update", "Concurrent update, retry"),
-        E::Unavailable(_) => shape(
-            S::SERVICE_UNAVAILABLE,
-            "service_unavailable",
-            "Service unavailable",
-        ),
-        E::DuplicateId(_) | E::Internal(_) => internal_shape(),
+        E::Expired(_) => shape(S::CONFLICT, "payment_expired", "Payment expired"),
     }
+}
+
+const fn currency_mismatch_shape() -> Shape {
+    shape(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "currency_mismatch",
+        "Currency mismatch",
+    )
+}
+
+const fn unavailable_shape() -> Shape {
+    shape(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "service_unavailable",
+        "Service unavailable",
+    )
 }
 
 const fn internal_shape() -> Shape {
@@ -159,23 +216,29 @@ const fn internal_shape() -> Shape {
 /// its state: the caller learns only that it cannot be used.
 fn store_detail(error: &StoreError) -> String {
     match error {
-        StoreError::AccountInactive { account, .. } => {
+        StoreError::Account(AccountError::Inactive { account, .. }) => {
             format!("account {account} is not active and cannot be used")
         }
-        StoreError::CurrencyMismatch {
+        StoreError::Account(AccountError::CurrencyMismatch {
             account,
             payment_currency,
             ..
-        } => {
+        }) => {
             format!(
                 "account {account} does not hold {}",
                 payment_currency.code()
             )
         }
-        StoreError::Unavailable(_) => "the service is temporarily unavailable; retry".to_owned(),
-        StoreError::DuplicateId(_) | StoreError::Internal(_) => internal_detail(),
+        StoreError::Failure(StoreFailure::Unavailable(_)) => unavailable_detail(),
+        StoreError::DuplicateId(_) | StoreError::Failure(StoreFailure::Internal(_)) => {
+            internal_detail()
+        }
         other => other.to_string(),
     }
+}
+
+fn unavailable_detail() -> String {
+    "the service is temporarily unavailable; retry".to_owned()
 }
 
 fn internal_detail() -> String {
@@ -183,7 +246,8 @@ fn internal_detail() -> String {
 }
 
 impl ApiError {
-    /// Renders the problem document for the request `request_id`, logging internal errors.
+    /// Renders the problem document for the request `request_id`. Logs nothing: the request's
+    /// log line records the error (see [`super::RequestLog::finish`]).
     pub fn to_problem(&self, request_id: &str) -> Problem {
         let (shape, detail) = match self {
             Self::Invalid { code, detail } => (
@@ -219,25 +283,11 @@ impl ApiError {
                 self.to_string(),
             ),
             Self::Store(error) => (store_shape(error), store_detail(error)),
-            Self::Unavailable(_) => (
-                shape(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "service_unavailable",
-                    "Service unavailable",
-                ),
-                "the service is temporarily unavailable; retry".to_owned(),
-            ),
+            Self::Unavailable(_) => (unavailable_shape(), unavailable_detail()),
             Self::Internal(_) => (internal_shape(), internal_detail()),
         };
-        if shape.status.is_server_error() {
-            // Logged exactly once, here; the client sees only the generic detail.
-            tracing::error!(request_id, error = %self, "request failed");
-        }
         let retryable = shape.status == StatusCode::SERVICE_UNAVAILABLE
-            || matches!(
-                self,
-                Self::Store(StoreError::Conflict | StoreError::IdempotencyKeyInFlight)
-            );
+            || matches!(self, Self::Store(error) if error.is_retryable());
         let www_authenticate = match self {
             Self::Unauthenticated(_) => Some("Bearer realm=\"paygate\", error=\"invalid_token\""),
             Self::MissingScope(_) => Some("Bearer realm=\"paygate\", error=\"insufficient_scope\""),
@@ -278,3 +328,7 @@ impl Problem {
             .unwrap_or_else(|_| Response::new(Body::Empty))
     }
 }
+
+#[cfg(test)]
+#[path = "problem_tests.rs"]
+mod tests;

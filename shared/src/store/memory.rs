@@ -15,8 +15,11 @@ use crate::{
     Account, AccountId, ClientId, EntryId, EntryPage, EntryQuery, IdempotencyKey,
     IdempotencyRecord, LedgerEntry, Money, Payment, PaymentId, PaymentStatus, ReleaseReason,
     StoreError,
+    account::AccountError,
     client::ClientRecord,
+    idempotency::IdempotencyError,
     ledger::{Posting, paginate},
+    payment::PaymentError,
 };
 
 #[derive(Debug, Default)]
@@ -61,13 +64,13 @@ impl State {
     fn account(&self, id: AccountId) -> Result<&Account, StoreError> {
         self.accounts
             .get(&id)
-            .ok_or(StoreError::AccountNotFound(id))
+            .ok_or(StoreError::Account(AccountError::NotFound(id)))
     }
 
     fn current_payment(&self, id: PaymentId) -> Result<&Payment, StoreError> {
         self.payments
             .get(&id)
-            .ok_or(StoreError::PaymentNotFound(id))
+            .ok_or(StoreError::Payment(PaymentError::NotFound(id)))
     }
 
     /// Applies a planned posting to both accounts and the ledger.
@@ -146,7 +149,7 @@ impl PaymentStore for MemoryStore {
             return if record.matches(&idempotency.fingerprint) {
                 Ok(PaymentOutcome::Replayed(record.clone()))
             } else {
-                Err(StoreError::IdempotencyKeyReused)
+                Err(IdempotencyError::KeyReused.into())
             };
         }
         if state.payments.contains_key(&payment.id) {
@@ -162,9 +165,8 @@ impl PaymentStore for MemoryStore {
             PaymentStatus::Pending => None,
             PaymentStatus::Succeeded => Some(Posting::plan(payment, source, destination, now)?),
             other => {
-                return Err(StoreError::Internal(format!(
-                    "cannot create a payment in state {}",
-                    other.as_str()
+                return Err(StoreError::internal(format!(
+                    "cannot create a payment in state {other}"
                 )));
             }
         };
@@ -185,11 +187,11 @@ impl PaymentStore for MemoryStore {
         let mut state = self.state();
         let current = state.current_payment(payment.id)?.clone();
         let captured = match current.capture(now) {
-            Err(StoreError::PaymentExpired(id)) => {
+            Err(PaymentError::Expired(id)) => {
                 let expired = current.release(ReleaseReason::Expired, now)?;
                 state.release_hold(&current, now);
                 state.payments.insert(id, expired);
-                return Err(StoreError::PaymentExpired(id));
+                return Err(PaymentError::Expired(id).into());
             }
             other => other?,
         };

@@ -53,8 +53,8 @@ pub trait PaymentStore: Send + Sync {
     ///
     /// # Errors
     /// A live record for the same key with another fingerprint gives
-    /// [`StoreError::IdempotencyKeyReused`]; otherwise every rule of
-    /// [`Account::check_hold`] and [`Account::check_receive`].
+    /// [`IdempotencyError::KeyReused`](crate::IdempotencyError::KeyReused); otherwise every rule
+    /// of [`Account::check_hold`] and [`Account::check_receive`].
     async fn create_payment(
         &self,
         payment: &Payment,
@@ -66,14 +66,16 @@ pub trait PaymentStore: Send + Sync {
     /// decides): one debit, one credit, both balances, atomically.
     ///
     /// # Errors
-    /// [`StoreError::PaymentNotPending`] with the payment as it stands, or
-    /// [`StoreError::PaymentExpired`] after releasing the hold of an overdue payment.
+    /// [`PaymentError::NotPending`](crate::PaymentError::NotPending) with the payment as it
+    /// stands, or [`PaymentError::Expired`](crate::PaymentError::Expired) after releasing the hold
+    /// of an overdue payment.
     async fn capture(&self, payment: &Payment, now: OffsetDateTime) -> Result<Payment, StoreError>;
 
     /// Releases the hold of a pending payment: canceled by its owner, or expired when overdue.
     ///
     /// # Errors
-    /// [`StoreError::PaymentNotPending`] with the payment as it stands.
+    /// [`PaymentError::NotPending`](crate::PaymentError::NotPending) with the payment as it
+    /// stands.
     async fn release(
         &self,
         payment: &Payment,
@@ -129,5 +131,5 @@ pub(crate) fn check_funding(account: &Account, amount: Money) -> Result<(), Stor
     if amount.amount <= 0 {
         return Err(crate::MoneyError::NotPositive.into());
     }
-    account.check_receive(amount.currency)
+    Ok(account.check_receive(amount.currency)?)
 }

@@ -86,11 +86,15 @@ pub(crate) async fn capture_posts_one_debit_and_one_credit_exactly_once(fx: Fixt
     // A second capture (with the caller's stale read) is refused with the payment as it stands.
     assert_eq!(
         s.capture(&p, at + minutes(1)).await,
-        Err(StoreError::PaymentNotPending(Box::new(captured.clone())))
+        Err(StoreError::Payment(PaymentError::NotPending(Box::new(
+            captured.clone()
+        ))))
     );
     assert_eq!(
         s.capture(&captured, at + minutes(1)).await,
-        Err(StoreError::PaymentNotPending(Box::new(captured.clone())))
+        Err(StoreError::Payment(PaymentError::NotPending(Box::new(
+            captured.clone()
+        ))))
     );
     assert_eq!(account(s, a).await, a1);
     assert_eq!(account(s, b).await, b1);
@@ -107,7 +111,9 @@ pub(crate) async fn capture_posts_one_debit_and_one_credit_exactly_once(fx: Fixt
         .unwrap();
     assert_eq!(
         s.capture(&q, T0 + minutes(4)).await,
-        Err(StoreError::PaymentNotPending(Box::new(canceled.clone())))
+        Err(StoreError::Payment(PaymentError::NotPending(Box::new(
+            canceled.clone()
+        ))))
     );
     assert_eq!(s.payment(q.id).await, Ok(Some(canceled)));
     let a2 = account(s, a).await;
@@ -128,7 +134,7 @@ pub(crate) async fn capture_posts_one_debit_and_one_credit_exactly_once(fx: Fixt
     );
     assert_eq!(
         s.capture(&r, r.expires_at).await,
-        Err(StoreError::PaymentExpired(r.id))
+        Err(StoreError::Payment(PaymentError::Expired(r.id)))
     );
     let expired = r.release(ReleaseReason::Expired, r.expires_at).unwrap();
     assert_eq!(expired.status(), PaymentStatus::Expired);
@@ -146,7 +152,9 @@ pub(crate) async fn capture_posts_one_debit_and_one_credit_exactly_once(fx: Fixt
     );
     assert_eq!(
         s.capture(&r, r.expires_at + minutes(1)).await,
-        Err(StoreError::PaymentNotPending(Box::new(expired)))
+        Err(StoreError::Payment(PaymentError::NotPending(Box::new(
+            expired
+        ))))
     );
 
     // ... and so does capturing after it.
@@ -155,7 +163,7 @@ pub(crate) async fn capture_posts_one_debit_and_one_credit_exactly_once(fx: Fixt
     let after_deadline = late.expires_at + minutes(30);
     assert_eq!(
         s.capture(&late, after_deadline).await,
-        Err(StoreError::PaymentExpired(late.id))
+        Err(StoreError::Payment(PaymentError::Expired(late.id)))
     );
     assert_eq!(
         s.payment(late.id).await,
@@ -176,7 +184,7 @@ pub(crate) async fn capture_posts_one_debit_and_one_credit_exactly_once(fx: Fixt
     let ghost = transfer(&alice, a, b, cny(10), T0);
     assert_eq!(
         s.capture(&ghost, T0 + minutes(1)).await,
-        Err(StoreError::PaymentNotFound(ghost.id))
+        Err(StoreError::Payment(PaymentError::NotFound(ghost.id)))
     );
     assert_eq!(s.payment(ghost.id).await, Ok(None));
 }

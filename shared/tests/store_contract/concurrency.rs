@@ -69,21 +69,21 @@ impl Tally {
 fn expected_refusal(spec: &TaskSpec, error: &StoreError) -> bool {
     let amount = spec.amount;
     match *error {
-        StoreError::InsufficientFunds {
+        StoreError::Account(AccountError::InsufficientFunds {
             account,
             available,
             requested,
-        } => account == spec.source && requested == amount && available < amount,
-        StoreError::DailyLimitExceeded {
+        }) => account == spec.source && requested == amount && available < amount,
+        StoreError::Account(AccountError::DailyLimitExceeded {
             account,
             remaining,
             requested,
-        } => account == spec.source && requested == amount && remaining < amount,
-        StoreError::PerPaymentLimitExceeded {
+        }) => account == spec.source && requested == amount && remaining < amount,
+        StoreError::Account(AccountError::PerPaymentLimitExceeded {
             account,
             limit,
             requested,
-        } => {
+        }) => {
             account == spec.source
                 && requested == amount
                 && limit == spec.per_payment
@@ -280,7 +280,7 @@ async fn run_task(store: Arc<dyn Store>, spec: TaskSpec) -> Tally {
             Err(e) => panic!("task {}: cancel failed: {e:?}", spec.index),
         },
         Action::LateCapture => match s.capture(&created, created.expires_at).await {
-            Err(StoreError::PaymentExpired(id)) => {
+            Err(StoreError::Payment(PaymentError::Expired(id))) => {
                 assert_eq!(id, created.id);
                 tally.released += 1;
             }
@@ -298,7 +298,11 @@ async fn run_task(store: Arc<dyn Store>, spec: TaskSpec) -> Tally {
                 .await;
             let as_captured = created.capture(at).unwrap();
             let as_canceled = created.release(ReleaseReason::Canceled, at).unwrap();
-            let not_pending = |p: &Payment| Err(StoreError::PaymentNotPending(Box::new(p.clone())));
+            let not_pending = |p: &Payment| {
+                Err(StoreError::Payment(PaymentError::NotPending(Box::new(
+                    p.clone(),
+                ))))
+            };
             let conflict = Err(StoreError::Conflict);
             match (&captured, &canceled) {
                 (Ok(p), loser) => {

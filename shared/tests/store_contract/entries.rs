@@ -64,10 +64,7 @@ pub(crate) async fn entries_page_newest_first_with_filters_and_cursors(fx: Fixtu
             Some(cursor.after),
             pages.last().unwrap().last().map(|e| e.id)
         );
-        assert_eq!(
-            EntryCursor::decode(&cursor.encode(), b),
-            Err(StoreError::InvalidCursor)
-        );
+        assert_eq!(EntryCursor::decode(&cursor.encode(), b), Err(InvalidCursor));
         query.after = Some(
             EntryCursor::decode(&cursor.encode(), a)
                 .expect("decode")

@@ -197,25 +197,29 @@ pub(crate) async fn funding_moves_money_out_of_the_treasury(fx: Fixture) {
         (
             a.id,
             usd(100),
-            StoreError::CurrencyMismatch {
+            StoreError::Account(AccountError::CurrencyMismatch {
                 account: a.id,
                 account_currency: Currency::CNY,
                 payment_currency: Currency::USD,
-            },
+            }),
         ),
-        (missing, cny(100), StoreError::AccountNotFound(missing)),
+        (
+            missing,
+            cny(100),
+            StoreError::Account(AccountError::NotFound(missing)),
+        ),
         (
             treasury(),
             cny(100),
-            StoreError::AccountNotFound(treasury()),
+            StoreError::Account(AccountError::NotFound(treasury())),
         ),
         (
             frozen.id,
             cny(100),
-            StoreError::AccountInactive {
+            StoreError::Account(AccountError::Inactive {
                 account: frozen.id,
                 status: AccountStatus::Frozen,
-            },
+            }),
         ),
     ];
     for (target, amount, expected) in refusals {

@@ -70,7 +70,8 @@ async fn failed_requests_leave_no_trace(fx: &Fixture, one_step_mode: bool) {
     );
 
     let now = T0 + minutes(1);
-    let inactive = |account, status| StoreError::AccountInactive { account, status };
+    let inactive =
+        |account, status| StoreError::Account(AccountError::Inactive { account, status });
     let attempts: Vec<(
         ClientId,
         AccountId,
@@ -84,21 +85,21 @@ async fn failed_requests_leave_no_trace(fx: &Fixture, one_step_mode: bool) {
             a,
             b,
             cny(10),
-            StoreError::AccountNotFound(a),
+            StoreError::Account(AccountError::NotFound(a)),
         ),
         (
             alice.clone(),
             missing,
             b,
             cny(10),
-            StoreError::AccountNotFound(missing),
+            StoreError::Account(AccountError::NotFound(missing)),
         ),
         (
             alice.clone(),
             a,
             missing,
             cny(10),
-            StoreError::AccountNotFound(missing),
+            StoreError::Account(AccountError::NotFound(missing)),
         ),
         // Treasuries neither pay nor receive payments.
         (
@@ -106,36 +107,36 @@ async fn failed_requests_leave_no_trace(fx: &Fixture, one_step_mode: bool) {
             a,
             treasury(),
             cny(10),
-            StoreError::AccountNotFound(treasury()),
+            StoreError::Account(AccountError::NotFound(treasury())),
         ),
         (
             ClientId::system(),
             treasury(),
             b,
             cny(10),
-            StoreError::AccountNotFound(treasury()),
+            StoreError::Account(AccountError::NotFound(treasury())),
         ),
         (
             alice.clone(),
             a,
             b,
             usd(10),
-            StoreError::CurrencyMismatch {
+            StoreError::Account(AccountError::CurrencyMismatch {
                 account: a,
                 account_currency: Currency::CNY,
                 payment_currency: Currency::USD,
-            },
+            }),
         ),
         (
             alice.clone(),
             a,
             usd_dst,
             cny(10),
-            StoreError::CurrencyMismatch {
+            StoreError::Account(AccountError::CurrencyMismatch {
                 account: usd_dst,
                 account_currency: Currency::USD,
                 payment_currency: Currency::CNY,
-            },
+            }),
         ),
         (
             alice.clone(),
@@ -170,33 +171,33 @@ async fn failed_requests_leave_no_trace(fx: &Fixture, one_step_mode: bool) {
             poor,
             b,
             cny(101),
-            StoreError::InsufficientFunds {
+            StoreError::Account(AccountError::InsufficientFunds {
                 account: poor,
                 available: 100,
                 requested: 101,
-            },
+            }),
         ),
         (
             alice.clone(),
             a,
             b,
             cny(501),
-            StoreError::PerPaymentLimitExceeded {
+            StoreError::Account(AccountError::PerPaymentLimitExceeded {
                 account: a,
                 limit: 500,
                 requested: 501,
-            },
+            }),
         ),
         (
             alice.clone(),
             a,
             b,
             cny(301),
-            StoreError::DailyLimitExceeded {
+            StoreError::Account(AccountError::DailyLimitExceeded {
                 account: a,
                 remaining: 300,
                 requested: 301,
-            },
+            }),
         ),
     ];
 
@@ -264,11 +265,11 @@ pub(crate) async fn daily_limit_spans_holds_and_resets_each_utc_day(fx: Fixture)
         (create(s, &p, &key, &key, at).await, p)
     };
     let exceeded = |remaining, requested| {
-        Err(StoreError::DailyLimitExceeded {
+        Err(StoreError::Account(AccountError::DailyLimitExceeded {
             account: a,
             remaining,
             requested,
-        })
+        }))
     };
 
     let (r, h1) = hold(500, T0).await;

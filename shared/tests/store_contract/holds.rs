@@ -82,7 +82,7 @@ pub(crate) async fn holds_reserve_funds_and_replay_idempotently(fx: Fixture) {
     let other = transfer(&alice, a, b, cny(50), later);
     assert_eq!(
         create(s, &other, "k1", "pay bob 50", later).await,
-        Err(StoreError::IdempotencyKeyReused)
+        Err(StoreError::Idempotency(IdempotencyError::KeyReused))
     );
     assert_eq!(account(s, a).await, a1);
     assert_eq!(s.payment(other.id).await, Ok(None));
@@ -146,7 +146,7 @@ pub(crate) async fn expired_idempotency_records_free_their_key(fx: Fixture) {
     let early = transfer(&alice, a, b, cny(100), just_before);
     assert_eq!(
         create(s, &early, "k1", "second", just_before).await,
-        Err(StoreError::IdempotencyKeyReused)
+        Err(StoreError::Idempotency(IdempotencyError::KeyReused))
     );
     assert_eq!(s.payment(early.id).await, Ok(None));
 
@@ -168,7 +168,7 @@ pub(crate) async fn expired_idempotency_records_free_their_key(fx: Fixture) {
     let stale = transfer(&alice, a, b, cny(300), retry_at);
     assert_eq!(
         create(s, &stale, "k1", "first", retry_at).await,
-        Err(StoreError::IdempotencyKeyReused)
+        Err(StoreError::Idempotency(IdempotencyError::KeyReused))
     );
     // Both holds stand (the first was never released): 1000 - 300 - 100.
     let a_now = account(s, a).await;

@@ -25,9 +25,9 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use paygate_shared::{
-    Account, AccountId, AccountLimits, AccountStatus, ClientId, Currency, Direction, EntryCursor,
-    EntryQuery, LedgerEntry, MoneyError, NewPayment, Payment, PaymentId, PaymentKind,
-    PaymentStatus, ReleaseReason, StoreError,
+    Account, AccountError, AccountId, AccountLimits, AccountStatus, ClientId, Currency, Direction,
+    EntryCursor, EntryQuery, IdempotencyError, InvalidCursor, LedgerEntry, MoneyError, NewPayment,
+    Payment, PaymentError, PaymentId, PaymentKind, PaymentStatus, ReleaseReason, StoreError,
     account::DailyOutflow,
     idempotency::RETENTION,
     store::{PaymentOutcome, Store},

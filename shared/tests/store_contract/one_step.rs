@@ -92,7 +92,7 @@ pub(crate) async fn one_step_payments_post_at_once_and_replay(fx: Fixture) {
     );
     assert_eq!(
         create(s, &retry, "k1", "pay bob 301 now", later).await,
-        Err(StoreError::IdempotencyKeyReused)
+        Err(StoreError::Idempotency(IdempotencyError::KeyReused))
     );
     assert_eq!(s.payment(retry.id).await, Ok(None));
     assert_eq!(account(s, a).await, a1);
@@ -103,11 +103,15 @@ pub(crate) async fn one_step_payments_post_at_once_and_replay(fx: Fixture) {
     // Already final: neither capturable nor releasable.
     assert_eq!(
         s.capture(&pay, later).await,
-        Err(StoreError::PaymentNotPending(Box::new(pay.clone())))
+        Err(StoreError::Payment(PaymentError::NotPending(Box::new(
+            pay.clone()
+        ))))
     );
     assert_eq!(
         s.release(&pay, ReleaseReason::Canceled, later).await,
-        Err(StoreError::PaymentNotPending(Box::new(pay.clone())))
+        Err(StoreError::Payment(PaymentError::NotPending(Box::new(
+            pay.clone()
+        ))))
     );
     assert_eq!(
         s.overdue_payments(pay.expires_at + minutes(1), 10).await,

@@ -39,7 +39,9 @@ pub(crate) async fn release_cancels_or_expires_exactly_once(fx: Fixture) {
     for reason in [ReleaseReason::Canceled, ReleaseReason::Expired] {
         assert_eq!(
             s.release(&p, reason, p.expires_at + minutes(1)).await,
-            Err(StoreError::PaymentNotPending(Box::new(canceled.clone()))),
+            Err(StoreError::Payment(PaymentError::NotPending(Box::new(
+                canceled.clone()
+            )))),
             "{reason:?} after cancel"
         );
     }
@@ -60,7 +62,9 @@ pub(crate) async fn release_cancels_or_expires_exactly_once(fx: Fixture) {
     let early = q.expires_at - Duration::milliseconds(1);
     assert_eq!(
         s.release(&q, ReleaseReason::Expired, early).await,
-        Err(StoreError::PaymentNotPending(Box::new(q.clone())))
+        Err(StoreError::Payment(PaymentError::NotPending(Box::new(
+            q.clone()
+        ))))
     );
     assert_eq!(s.payment(q.id).await, Ok(Some(q.clone())));
     assert_eq!(account(s, a).await, held);
@@ -80,7 +84,9 @@ pub(crate) async fn release_cancels_or_expires_exactly_once(fx: Fixture) {
     assert_eq!(
         s.release(&q, ReleaseReason::Canceled, q.expires_at + minutes(1))
             .await,
-        Err(StoreError::PaymentNotPending(Box::new(expired)))
+        Err(StoreError::Payment(PaymentError::NotPending(Box::new(
+            expired
+        ))))
     );
     // A succeeded payment cannot be released either.
     let r = transfer(&alice, a, b, cny(100), T0 + minutes(3));
@@ -89,7 +95,9 @@ pub(crate) async fn release_cancels_or_expires_exactly_once(fx: Fixture) {
     assert_eq!(
         s.release(&r, ReleaseReason::Canceled, T0 + minutes(5))
             .await,
-        Err(StoreError::PaymentNotPending(Box::new(captured.clone())))
+        Err(StoreError::Payment(PaymentError::NotPending(Box::new(
+            captured.clone()
+        ))))
     );
     let a1 = account(s, a).await;
     assert_eq!((a1.balance, a1.available), (900, 900));
@@ -97,13 +105,15 @@ pub(crate) async fn release_cancels_or_expires_exactly_once(fx: Fixture) {
     // payment as it stands (found by the differential test).
     assert_eq!(
         s.release(&r, ReleaseReason::Expired, T0 + minutes(5)).await,
-        Err(StoreError::PaymentNotPending(Box::new(captured.clone())))
+        Err(StoreError::Payment(PaymentError::NotPending(Box::new(
+            captured.clone()
+        ))))
     );
 
     let ghost = transfer(&alice, a, b, cny(10), T0);
     assert_eq!(
         s.release(&ghost, ReleaseReason::Canceled, T0).await,
-        Err(StoreError::PaymentNotFound(ghost.id))
+        Err(StoreError::Payment(PaymentError::NotFound(ghost.id)))
     );
     // Releases post nothing: only the funding and the capture are in the ledger.
     let entries = all_entries(s, a).await;

@@ -11,7 +11,7 @@ use std::{hint::black_box, sync::Arc, time::Duration};
 use criterion::{Criterion, criterion_group, criterion_main};
 use paygate_authorizer::{AuthorizerDeps, Request, authorize, policy};
 use paygate_shared::{
-    AccountId, ClientId, ManualClock, Money, NewPayment, Payment, StoreError,
+    AccountError, AccountId, ClientId, ManualClock, Money, NewPayment, Payment, StoreError,
     api::{ApiError, views::PaymentView},
     auth::{
         Claims, Expectations, KeyCache, KeySet, Scope, Scopes, SigningKey, StaticKeySource,
@@ -126,11 +126,11 @@ fn answers(c: &mut Criterion) {
     });
     group.bench_function("problem+json: insufficient funds (422)", |b| {
         b.iter(|| {
-            ApiError::Store(StoreError::InsufficientFunds {
+            ApiError::Store(StoreError::Account(AccountError::InsufficientFunds {
                 account: source,
                 available: 1000,
                 requested: 1250,
-            })
+            }))
             .into_response(black_box("c6af9ac6-7b61-11e6-9a41-93e8deadbeef"))
         });
     });

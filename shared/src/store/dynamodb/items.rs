@@ -231,7 +231,7 @@ pub(crate) struct Reader<'a>(pub &'a Item);
 
 impl Reader<'_> {
     fn corrupt(&self, name: &str, why: &str) -> StoreError {
-        StoreError::Internal(format!("stored item has {why} attribute `{name}`"))
+        StoreError::internal(format!("stored item has {why} attribute `{name}`"))
     }
 
     pub fn opt_str(&self, name: &str) -> Result<Option<&str>, StoreError> {
@@ -312,7 +312,7 @@ pub(crate) fn account_from(item: &Item) -> Result<Account, StoreError> {
             .map(str::parse)
             .transpose()
             .map_err(|_| {
-                StoreError::Internal("stored item has a malformed attribute `ledger_head`".into())
+                StoreError::internal("stored item has a malformed attribute `ledger_head`")
             })?,
         created_at: r.time("created_at")?,
     })
@@ -361,7 +361,7 @@ pub(crate) fn idempotency_from(item: &Item) -> Result<IdempotencyRecord, StoreEr
         fingerprint: Fingerprint(r.str("fingerprint")?.to_owned()),
         payment_id: r.parse("payment_id")?,
         response_status: u16::try_from(status)
-            .map_err(|_| StoreError::Internal("stored response status out of range".into()))?,
+            .map_err(|_| StoreError::internal("stored response status out of range"))?,
         response_body: r.str("response_body")?.to_owned(),
         created_at: r.time("created_at")?,
         expires_at: r.time("expires_at")?,

@@ -25,8 +25,11 @@ use super::{
 use crate::{
     Account, AccountId, AccountKind, ClientId, EntryPage, EntryQuery, IdempotencyRecord, Money,
     Payment, PaymentId, PaymentStatus, ReleaseReason, StoreError,
+    account::AccountError,
     client::ClientRecord,
+    idempotency::IdempotencyError,
     ledger::{Posting, paginate},
+    payment::PaymentError,
     store::{AccountStore, ClientStore, LedgerStore, PaymentOutcome, PaymentStore, check_funding},
 };
 
@@ -102,7 +105,7 @@ impl DynamoStore {
                 .set_keys(Some(keys))
                 .consistent_read(true)
                 .build()
-                .map_err(|e| StoreError::Internal(e.to_string()))
+                .map_err(StoreError::internal)
         };
         let mut account_keys: Vec<Item> = accounts.iter().map(|id| account_key(*id)).collect();
         account_keys.dedup();
@@ -129,9 +132,7 @@ impl DynamoStore {
             }
             request = output.unprocessed_keys.unwrap_or_default();
             if !request.is_empty() && !backoff.wait().await {
-                return Err(StoreError::Unavailable(
-                    "batch reads left unprocessed".into(),
-                ));
+                return Err(StoreError::unavailable("batch reads left unprocessed"));
             }
         }
         Ok(found)
@@ -210,7 +211,7 @@ impl DynamoStore {
             return Some(Self::explain_idempotency(old, record));
         }
         matches!(reasons.get(index), Some(Reason::Conflict))
-            .then_some(Verdict::Done(Err(StoreError::IdempotencyKeyInFlight)))
+            .then_some(Verdict::Done(Err(IdempotencyError::KeyInFlight.into())))
     }
 
     /// Explains a failed idempotency condition: a replay, or a reused key.
@@ -222,7 +223,7 @@ impl DynamoStore {
             Some(Ok(previous)) if previous.matches(&record.fingerprint) => {
                 Verdict::Done(Ok(PaymentOutcome::Replayed(previous)))
             }
-            Some(Ok(_)) => Verdict::Done(Err(StoreError::IdempotencyKeyReused)),
+            Some(Ok(_)) => Verdict::Done(Err(IdempotencyError::KeyReused.into())),
             Some(Err(e)) => Verdict::Done(Err(e)),
             None => Verdict::Retry,
         }
@@ -244,16 +245,16 @@ impl DynamoStore {
     }
 
     /// Explains a failed source/destination condition with the domain's own checks.
-    fn explain_account(
+    fn explain_account<E: Into<StoreError>>(
         old: Option<&Item>,
         id: AccountId,
-        check: impl FnOnce(&Account) -> Result<(), StoreError>,
+        check: impl FnOnce(&Account) -> Result<(), E>,
     ) -> Option<StoreError> {
         let Some(old) = old else {
-            return Some(StoreError::AccountNotFound(id));
+            return Some(AccountError::NotFound(id).into());
         };
         match account_from(old) {
-            Ok(account) => check(&account).err(),
+            Ok(account) => check(&account).err().map(Into::into),
             Err(e) => Some(e),
         }
     }
@@ -380,7 +381,7 @@ impl DynamoStore {
             .get(&account_pk(id))
             .map(account_from)
             .transpose()?
-            .ok_or(StoreError::AccountNotFound(id))
+            .ok_or_else(|| AccountError::NotFound(id).into())
     }
 
     /// The payment's state-change update, conditioned on it still being pending.
@@ -407,13 +408,13 @@ impl DynamoStore {
     fn explain_payment<T>(
         old: Option<&Item>,
         id: PaymentId,
-        transition: impl FnOnce(&Payment) -> Result<T, StoreError>,
+        transition: impl FnOnce(&Payment) -> Result<T, PaymentError>,
     ) -> Option<StoreError> {
         let Some(old) = old else {
-            return Some(StoreError::PaymentNotFound(id));
+            return Some(PaymentError::NotFound(id).into());
         };
         match payment_from(old) {
-            Ok(current) => transition(&current).err(),
+            Ok(current) => transition(&current).err().map(Into::into),
             Err(e) => Some(e),
         }
     }
@@ -478,7 +479,7 @@ impl PaymentStore for DynamoStore {
         match payment.status() {
             PaymentStatus::Pending => self.hold(payment, idempotency, now).await,
             PaymentStatus::Succeeded => self.pay_at_once(payment, idempotency, now).await,
-            other => Err(StoreError::Internal(format!(
+            other => Err(StoreError::internal(format!(
                 "cannot create a payment in state {}",
                 other.as_str()
             ))),
@@ -493,10 +494,10 @@ impl PaymentStore for DynamoStore {
                 // stored payment to explain. Only the accounts are read, for exact balances.
                 let captured = match payment.capture(now) {
                     Ok(captured) => captured,
-                    Err(StoreError::PaymentExpired(_)) => {
+                    Err(PaymentError::Expired(_)) => {
                         return Ok(Verdict::Done(Ok(Err(payment.clone()))));
                     }
-                    Err(e) => return Ok(Verdict::Done(Err(e))),
+                    Err(e) => return Ok(Verdict::Done(Err(e.into()))),
                 };
                 let found = self
                     .batch_get(&[payment.source, payment.destination], Vec::new())
@@ -548,7 +549,7 @@ impl PaymentStore for DynamoStore {
             // Confirmed too late: release the hold now rather than wait for the sweep.
             Err(overdue) => {
                 self.release(&overdue, ReleaseReason::Expired, now).await?;
-                Err(StoreError::PaymentExpired(overdue.id))
+                Err(PaymentError::Expired(overdue.id).into())
             }
         }
     }
@@ -564,17 +565,18 @@ impl PaymentStore for DynamoStore {
         // the answer is then the payment as it stands.
         let released = match payment.release(reason, now) {
             Ok(released) => released,
-            Err(StoreError::PaymentNotPending(_)) if payment.status() == PaymentStatus::Pending => {
+            Err(PaymentError::NotPending(_)) if payment.status() == PaymentStatus::Pending => {
                 let current = self
                     .payment(payment.id)
                     .await?
-                    .ok_or(StoreError::PaymentNotFound(payment.id))?;
+                    .ok_or(PaymentError::NotFound(payment.id))?;
                 return Err(current
                     .release(reason, now)
                     .err()
-                    .unwrap_or_else(|| StoreError::PaymentNotPending(Box::new(current))));
+                    .unwrap_or_else(|| PaymentError::NotPending(Box::new(current)))
+                    .into());
             }
-            Err(e) => return Err(e),
+            Err(e) => return Err(e.into()),
         };
         let hold_day = payment.created_at.date();
         let restore_budget = hold_day == now.date();
@@ -608,7 +610,7 @@ impl PaymentStore for DynamoStore {
                 return Ok(Verdict::Done(Err(e)));
             }
             if failed_at(&reasons, 1).is_some() {
-                return Ok(Verdict::Done(Err(StoreError::Internal(format!(
+                return Ok(Verdict::Done(Err(StoreError::internal(format!(
                     "payment {} holds funds on a missing account",
                     payment.id
                 )))));

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::{
     config::http::HttpResponse,
-    error::{DisplayErrorContext, ProvideErrorMetadata, SdkError},
+    error::{ProvideErrorMetadata, SdkError},
     operation::transact_write_items::TransactWriteItemsError,
     types::{
         AttributeValue, ConditionCheck, Put, ReturnValuesOnConditionCheckFailure,
@@ -26,25 +26,26 @@ const UNAVAILABLE_CODES: &[&str] = &[
     "LimitExceededException",
 ];
 
-/// Maps an SDK error: unreachable, timed out or throttling → `Unavailable`; anything else is a
-/// bug on our side (a malformed request) → `Internal`.
+/// Maps an SDK error, kept whole as the failure's cause: unreachable, timed out or throttling →
+/// `Unavailable`; anything else is a bug on our side (a malformed request) → `Internal`.
 pub(crate) fn sdk_error<E>(err: SdkError<E, HttpResponse>) -> StoreError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
-    match &err {
+    let unavailable = match &err {
         SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) | SdkError::ResponseError(_) => {
-            StoreError::Unavailable(DisplayErrorContext(&err).to_string())
+            true
         }
         SdkError::ServiceError(context) => {
             let code = context.err().code().unwrap_or("Unknown");
-            if UNAVAILABLE_CODES.contains(&code) || context.raw().status().is_server_error() {
-                StoreError::Unavailable(code.to_owned())
-            } else {
-                StoreError::Internal(format!("{code}: {}", context.err().message().unwrap_or("")))
-            }
+            UNAVAILABLE_CODES.contains(&code) || context.raw().status().is_server_error()
         }
-        _ => StoreError::Internal(DisplayErrorContext(&err).to_string()),
+        _ => false,
+    };
+    if unavailable {
+        StoreError::unavailable(err)
+    } else {
+        StoreError::internal(err)
     }
 }
 
@@ -133,7 +134,7 @@ impl Expr {
             .set_expression_attribute_values(self.values())
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .build()
-            .map_err(|e| StoreError::Internal(e.to_string()))?;
+            .map_err(StoreError::internal)?;
         Ok(TransactWriteItem::builder().update(update).build())
     }
 
@@ -151,7 +152,7 @@ impl Expr {
             .set_expression_attribute_values(self.values())
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .build()
-            .map_err(|e| StoreError::Internal(e.to_string()))?;
+            .map_err(StoreError::internal)?;
         Ok(TransactWriteItem::builder().condition_check(check).build())
     }
 
@@ -169,7 +170,7 @@ impl Expr {
             .set_expression_attribute_values(self.values())
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .build()
-            .map_err(|e| StoreError::Internal(e.to_string()))?;
+            .map_err(StoreError::internal)?;
         Ok(TransactWriteItem::builder().put(put).build())
     }
 }
@@ -240,8 +241,8 @@ pub(crate) fn failed_at(reasons: &[Reason], index: usize) -> Option<Option<&Item
 pub(crate) fn residual(reasons: &[Reason]) -> Option<StoreError> {
     for reason in reasons {
         match reason {
-            Reason::Throttled(code) => return Some(StoreError::Unavailable(code.clone())),
-            Reason::Other(message) => return Some(StoreError::Internal(message.clone())),
+            Reason::Throttled(code) => return Some(StoreError::unavailable(code.clone())),
+            Reason::Other(message) => return Some(StoreError::internal(message.clone())),
             _ => {}
         }
     }
