@@ -28,10 +28,6 @@ use crate::{
 
 pub(crate) type Item = HashMap<String, AttributeValue>;
 
-/// Fixed-width UTC timestamps, so that string order is time order (keys and conditions compare
-/// them as strings).
-const TIMESTAMP: &[BorrowedFormatItem<'static>] =
-    format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
 const DAY: &[BorrowedFormatItem<'static>] = format_description!("[year][month][day]");
 
 /// Attribute name prefix of the per-day remaining outflow: `out_20261122`.
@@ -45,10 +41,10 @@ pub(crate) fn n(value: i64) -> AttributeValue {
     AttributeValue::N(value.to_string())
 }
 
+/// Fixed-width UTC timestamps, so that string order is time order (keys and conditions compare
+/// them as strings).
 pub(crate) fn timestamp(t: OffsetDateTime) -> String {
-    t.to_offset(time::UtcOffset::UTC)
-        .format(TIMESTAMP)
-        .unwrap_or_default()
+    crate::timefmt::format_rfc3339_millis(t)
 }
 
 pub(crate) fn outflow_attribute(day: Date) -> String {
@@ -263,8 +259,7 @@ impl Reader<'_> {
     }
 
     pub fn time(&self, name: &str) -> Result<OffsetDateTime, StoreError> {
-        time::PrimitiveDateTime::parse(self.str(name)?, TIMESTAMP)
-            .map(time::PrimitiveDateTime::assume_utc)
+        crate::timefmt::parse_rfc3339(self.str(name)?)
             .map_err(|_| self.corrupt(name, "a malformed timestamp"))
     }
 
