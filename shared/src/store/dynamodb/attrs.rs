@@ -83,7 +83,8 @@ impl Reader<'_> {
     }
 
     pub fn time(&self, name: &str) -> Result<OffsetDateTime, StoreError> {
-        crate::timefmt::parse_rfc3339(self.str(name)?).map_err(|_| self.corrupt(name, "a malformed timestamp"))
+        crate::timefmt::parse_rfc3339(self.str(name)?)
+            .map_err(|_| self.corrupt(name, "a malformed timestamp"))
     }
 
     pub fn enumerated<T>(
