@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Helpers sourced by the test and benchmark scripts (tests/run.sh, tests/bench.sh,
 # tests/fuzz/schemathesis.sh, tests/scripts/discovery_check.sh). Callers define `log` and run
 # from the repository's root.
@@ -19,7 +20,7 @@ python_executable() {
   if exe=$("$1" -c 'import sys; print(sys.executable)' 2>/dev/null) && [ "${exe#/}" != "$exe" ]; then
     echo "$exe"
   else
-    printf 'no working Python at `%s` (the tests need Python 3)\n' "$1" >&2
+    printf "no working Python at '%s' (the tests need Python 3)\n" "$1" >&2
     return 1
   fi
 }

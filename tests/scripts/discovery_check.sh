@@ -48,12 +48,14 @@ for dir in "${dirs[@]}"; do
 done
 base_path+="$tmp/cargo-bin"
 
-# A stand-in cargo-lambda that says where it was put.
-stub_cargo_lambda() {
-  printf '#!/bin/sh\n[ "$1 $2" = "lambda --version" ] && echo "cargo-lambda 1.9.0 (stand-in %s)"\n' \
-    "$2" >"$1"
-  chmod +x "$1"
-}
+# Writes a stand-in cargo-lambda that says where it was put: stub-cargo-lambda FILE WHERE
+cat >"$tmp/stub-cargo-lambda" <<'SH'
+#!/bin/sh
+printf '#!/bin/sh\n[ "$1 $2" = "lambda --version" ] && echo "cargo-lambda 1.9.0 (stand-in %s)"\n' \
+  "$2" >"$1"
+chmod +x "$1"
+SH
+chmod +x "$tmp/stub-cargo-lambda"
 
 # The stand-in for `install_into VENV REQ...`.
 cat >"$tmp/install" <<'SH'
@@ -64,9 +66,7 @@ case "$*" in *cargo-lambda*) what=cargo-lambda ;; *) what=python-tools ;; esac
 echo "$what" >>"$INSTALL_LOG"
 [ -x "$venv/bin/python" ] || python3 -m venv --without-pip "$venv" || exit 1
 if [ "$what" = cargo-lambda ]; then
-  printf '#!/bin/sh\n[ "$1 $2" = "lambda --version" ] && echo "cargo-lambda 1.9.0 (stand-in venv)"\n' \
-    >"$venv/bin/cargo-lambda"
-  chmod +x "$venv/bin/cargo-lambda"
+  "$STUB_CARGO_LAMBDA" "$venv/bin/cargo-lambda" venv
 else
   cp "$TOOLS_PTH" "$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_path("purelib"))')/tools.pth"
 fi
@@ -87,7 +87,7 @@ check_shape() {
   path_before="$dir/python/bin:$base_path"
   if [ "$lambda" = path ]; then
     mkdir -p "$dir/lambda-bin"
-    stub_cargo_lambda "$dir/lambda-bin/cargo-lambda" path
+    "$tmp/stub-cargo-lambda" "$dir/lambda-bin/cargo-lambda" path
     path_before="$dir/python/bin:$dir/lambda-bin:$base_path"
   fi
   local venv="$dir/target/test-venv"
@@ -98,7 +98,7 @@ check_shape() {
   for run in first second; do
     out=$(cd "$repo" && env -u PAYGATE_TEST_MOTO_PYTHON PATH="$path_before" \
       CARGO_HOME="$tmp/cargo-home" CARGO_TARGET_DIR="$dir/target" \
-      PAYGATE_TOOLS_INSTALLER="$tmp/install" INSTALL_LOG="$dir/installs" TOOLS_PTH="$tmp/tools.pth" \
+      PAYGATE_TOOLS_INSTALLER="$tmp/install" INSTALL_LOG="$dir/installs" TOOLS_PTH="$tmp/tools.pth" STUB_CARGO_LAMBDA="$tmp/stub-cargo-lambda" \
       "$BASH" tests/run.sh --tools 2>"$dir/$run.log") ||
       fail "tests/run.sh --tools failed ($run run): $(cat "$dir/$run.log")"
     py=$(sed -n 's/^python=//p' <<<"$out")
