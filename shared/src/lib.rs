@@ -26,6 +26,7 @@ pub mod logging;
 pub mod money;
 pub mod payment;
 pub mod store;
+pub mod timefmt;
 #[cfg(feature = "lambda")]
 pub mod wiring;
 
