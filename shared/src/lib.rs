@@ -27,6 +27,7 @@ pub mod money;
 pub mod payment;
 pub mod spelling;
 pub mod store;
+pub mod timefmt;
 #[cfg(feature = "lambda")]
 pub mod wiring;
 
