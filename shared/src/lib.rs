@@ -26,7 +26,6 @@ pub mod logging;
 pub mod money;
 pub mod payment;
 pub mod store;
-#[cfg(feature = "lambda")]
 pub mod wiring;
 
 pub use account::{Account, AccountKind, AccountLimits, AccountStatus};

@@ -14,4 +14,6 @@ pub use caller::{Authenticator, Caller};
 pub use problem::{ApiError, Problem};
 pub use request::Route;
 pub use response::RequestLog;
-pub use serve::{ApiDeps, Call, Matched, dispatch, serve};
+pub use serve::{Call, Matched, dispatch, serve};
+// Beside the other functions' dependencies and the wiring that builds them.
+pub use crate::wiring::ApiDeps;
