@@ -1,110 +1,36 @@
-//! Item mapping: the only place that knows how domain values are laid out as DynamoDB items.
-//! Key shapes (see `docs/data-model.md`):
-//!
-//! | item        | table        | pk                               | sk                 |
-//! |-------------|--------------|----------------------------------|--------------------|
-//! | account     | accounts     | `ACCOUNT#acc_…`                  | —                  |
-//! | client      | accounts     | `CLIENT#<client id>`             | —                  |
-//! | payment     | transactions | `PAYMENT#pay_…`                  | `PAYMENT`          |
-//! | entry       | transactions | `ACCOUNT#acc_…`                  | `ENTRY#txn_…`      |
-//! | idempotency | transactions | `IDEMPOTENCY#<client>#<key>`     | `IDEMPOTENCY`      |
+//! Item mapping: the only place that knows how domain values are laid out as DynamoDB items
+//! (their keys are in [`super::keys`], their attribute values in [`super::attrs`]).
 
-use std::collections::HashMap;
-
-use aws_sdk_dynamodb::types::AttributeValue;
-use time::{
-    Date, OffsetDateTime, format_description::BorrowedFormatItem, macros::format_description,
+use super::{
+    attrs::{Item, Reader, attr_number, attr_string, outflow_attribute, outflow_day, timestamp},
+    keys::{
+        account_key, account_pk, client_key, entry_sort_key, idempotency_key, payment_key,
+        pending_shard_key,
+    },
+    schema::{PENDING_SHARDS, TTL_ATTRIBUTE},
 };
-
-use super::schema::PENDING_SHARDS;
 use crate::{
-    Account, AccountId, AccountKind, AccountLimits, AccountStatus, ClientId, Direction, EntryId,
-    Fingerprint, IdempotencyKey, IdempotencyRecord, LedgerEntry, Money, Payment, PaymentKind,
-    PaymentStatus, StoreError,
+    Account, AccountKind, AccountLimits, AccountStatus, Direction, Fingerprint, IdempotencyKey,
+    IdempotencyRecord, LedgerEntry, Payment, PaymentKind, PaymentStatus, StoreError,
     account::DailyOutflow,
     client::{ClientRecord, ClientStatus, SecretHash},
-    money::parse_currency,
 };
-
-pub(crate) type Item = HashMap<String, AttributeValue>;
-
-/// Fixed-width UTC timestamps, so that string order is time order (keys and conditions compare
-/// them as strings).
-const TIMESTAMP: &[BorrowedFormatItem<'static>] =
-    format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
-const DAY: &[BorrowedFormatItem<'static>] = format_description!("[year][month][day]");
-
-/// Attribute name prefix of the per-day remaining outflow: `out_20261122`.
-pub(crate) const OUTFLOW_PREFIX: &str = "out_";
-
-pub(crate) fn s(value: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(value.into())
-}
-
-pub(crate) fn n(value: i64) -> AttributeValue {
-    AttributeValue::N(value.to_string())
-}
-
-pub(crate) fn timestamp(t: OffsetDateTime) -> String {
-    t.to_offset(time::UtcOffset::UTC)
-        .format(TIMESTAMP)
-        .unwrap_or_default()
-}
-
-pub(crate) fn outflow_attribute(day: Date) -> String {
-    format!("{OUTFLOW_PREFIX}{}", day.format(DAY).unwrap_or_default())
-}
-
-/// The partition key of an account (and of its ledger entries).
-pub(crate) fn account_pk(id: AccountId) -> String {
-    format!("ACCOUNT#{id}")
-}
-
-/// The partition key of a payment.
-pub(crate) fn payment_pk(id: crate::PaymentId) -> String {
-    format!("PAYMENT#{id}")
-}
-
-/// The partition key of an idempotency record: the key, scoped to its client.
-pub(crate) fn idempotency_pk(key: &IdempotencyKey) -> String {
-    format!("IDEMPOTENCY#{}#{}", key.client_id, key.key)
-}
-
-pub(crate) fn account_key(id: AccountId) -> Item {
-    HashMap::from([("pk".to_owned(), s(account_pk(id)))])
-}
-
-pub(crate) fn payment_key(id: crate::PaymentId) -> Item {
-    HashMap::from([
-        ("pk".to_owned(), s(payment_pk(id))),
-        ("sk".to_owned(), s("PAYMENT")),
-    ])
-}
-
-pub(crate) fn idempotency_key(key: &IdempotencyKey) -> Item {
-    HashMap::from([
-        ("pk".to_owned(), s(idempotency_pk(key))),
-        ("sk".to_owned(), s("IDEMPOTENCY")),
-    ])
-}
-
-pub(crate) fn entry_sort_key(id: EntryId) -> String {
-    format!("ENTRY#{id}")
-}
-
-pub(crate) fn client_key(id: &ClientId) -> Item {
-    HashMap::from([("pk".to_owned(), s(format!("CLIENT#{id}")))])
-}
 
 pub(crate) fn client_item(c: &ClientRecord) -> Item {
     let mut item = client_key(&c.client_id);
     item.extend([
-        ("type".to_owned(), s("client")),
-        ("client_id".to_owned(), s(c.client_id.as_str())),
-        ("secret_hash".to_owned(), s(c.secret_hash.as_str())),
-        ("scopes".to_owned(), s(c.scopes.join(" "))),
-        ("status".to_owned(), s(c.status.as_str())),
-        ("created_at".to_owned(), s(timestamp(c.created_at))),
+        ("type".to_owned(), attr_string("client")),
+        ("client_id".to_owned(), attr_string(c.client_id.as_str())),
+        (
+            "secret_hash".to_owned(),
+            attr_string(c.secret_hash.as_str()),
+        ),
+        ("scopes".to_owned(), attr_string(c.scopes.join(" "))),
+        ("status".to_owned(), attr_string(c.status.as_str())),
+        (
+            "created_at".to_owned(),
+            attr_string(timestamp(c.created_at)),
+        ),
     ]);
     item
 }
@@ -127,23 +53,35 @@ pub(crate) fn client_from(item: &Item) -> Result<ClientRecord, StoreError> {
 pub(crate) fn account_item(a: &Account) -> Item {
     let mut item = account_key(a.id);
     item.extend([
-        ("type".to_owned(), s("account")),
-        ("account_id".to_owned(), s(a.id.to_string())),
-        ("owner".to_owned(), s(a.owner.as_str())),
-        ("kind".to_owned(), s(a.kind.as_str())),
-        ("currency".to_owned(), s(a.currency.code())),
-        ("status".to_owned(), s(a.status.as_str())),
-        ("balance".to_owned(), n(a.balance)),
-        ("available".to_owned(), n(a.available)),
-        ("per_payment_limit".to_owned(), n(a.limits.per_payment)),
-        ("daily_limit".to_owned(), n(a.limits.daily_outflow)),
-        ("created_at".to_owned(), s(timestamp(a.created_at))),
+        ("type".to_owned(), attr_string("account")),
+        ("account_id".to_owned(), attr_string(a.id.to_string())),
+        ("owner".to_owned(), attr_string(a.owner.as_str())),
+        ("kind".to_owned(), attr_string(a.kind.as_str())),
+        ("currency".to_owned(), attr_string(a.currency.code())),
+        ("status".to_owned(), attr_string(a.status.as_str())),
+        ("balance".to_owned(), attr_number(a.balance)),
+        ("available".to_owned(), attr_number(a.available)),
+        (
+            "per_payment_limit".to_owned(),
+            attr_number(a.limits.per_payment),
+        ),
+        (
+            "daily_limit".to_owned(),
+            attr_number(a.limits.daily_outflow),
+        ),
+        (
+            "created_at".to_owned(),
+            attr_string(timestamp(a.created_at)),
+        ),
     ]);
     if let Some(head) = a.ledger_head {
-        item.insert("ledger_head".to_owned(), s(head.to_string()));
+        item.insert("ledger_head".to_owned(), attr_string(head.to_string()));
     }
     if let Some(outflow) = a.outflow {
-        item.insert(outflow_attribute(outflow.day), n(outflow.remaining));
+        item.insert(
+            outflow_attribute(outflow.day),
+            attr_number(outflow.remaining),
+        );
     }
     item
 }
@@ -151,136 +89,116 @@ pub(crate) fn account_item(a: &Account) -> Item {
 pub(crate) fn payment_item(p: &Payment) -> Item {
     let mut item = payment_key(p.id);
     item.extend([
-        ("type".to_owned(), s("payment")),
-        ("payment_id".to_owned(), s(p.id.to_string())),
-        ("kind".to_owned(), s(p.kind.as_str())),
-        ("client_id".to_owned(), s(p.client_id.as_str())),
-        ("source".to_owned(), s(p.source.to_string())),
-        ("destination".to_owned(), s(p.destination.to_string())),
-        ("amount".to_owned(), n(p.amount.amount)),
-        ("currency".to_owned(), s(p.amount.currency.code())),
-        ("status".to_owned(), s(p.status().as_str())),
-        ("created_at".to_owned(), s(timestamp(p.created_at))),
-        ("expires_at".to_owned(), s(timestamp(p.expires_at))),
-        ("updated_at".to_owned(), s(timestamp(p.updated_at))),
+        ("type".to_owned(), attr_string("payment")),
+        ("payment_id".to_owned(), attr_string(p.id.to_string())),
+        ("kind".to_owned(), attr_string(p.kind.as_str())),
+        ("client_id".to_owned(), attr_string(p.client_id.as_str())),
+        ("source".to_owned(), attr_string(p.source.to_string())),
+        (
+            "destination".to_owned(),
+            attr_string(p.destination.to_string()),
+        ),
+        ("amount".to_owned(), attr_number(p.amount.amount)),
+        ("currency".to_owned(), attr_string(p.amount.currency.code())),
+        ("status".to_owned(), attr_string(p.status().as_str())),
+        (
+            "created_at".to_owned(),
+            attr_string(timestamp(p.created_at)),
+        ),
+        (
+            "expires_at".to_owned(),
+            attr_string(timestamp(p.expires_at)),
+        ),
+        (
+            "updated_at".to_owned(),
+            attr_string(timestamp(p.updated_at)),
+        ),
     ]);
     if let Some(description) = &p.description {
-        item.insert("description".to_owned(), s(description.clone()));
+        item.insert("description".to_owned(), attr_string(description.clone()));
     }
     if p.status() == PaymentStatus::Pending {
         // Only pending payments carry the sparse index keys the expiry sweep reads.
         let shard = (p.id.ulid().0 % u128::from(PENDING_SHARDS)) as u32;
-        item.insert("gsi1pk".to_owned(), s(pending_shard_key(shard)));
+        item.insert("gsi1pk".to_owned(), attr_string(pending_shard_key(shard)));
         item.insert(
             "gsi1sk".to_owned(),
-            s(format!("{}#{}", timestamp(p.expires_at), p.id)),
+            attr_string(format!("{}#{}", timestamp(p.expires_at), p.id)),
         );
     }
     item
 }
 
-pub(crate) fn pending_shard_key(shard: u32) -> String {
-    format!("PENDING#{shard}")
-}
-
 pub(crate) fn entry_item(e: &LedgerEntry) -> Item {
-    HashMap::from([
-        ("pk".to_owned(), s(account_pk(e.account_id))),
-        ("sk".to_owned(), s(entry_sort_key(e.id))),
-        ("type".to_owned(), s("entry")),
-        ("entry_id".to_owned(), s(e.id.to_string())),
-        ("account_id".to_owned(), s(e.account_id.to_string())),
-        ("owner".to_owned(), s(e.owner.as_str())),
-        ("payment_id".to_owned(), s(e.payment_id.to_string())),
-        ("direction".to_owned(), s(e.direction.as_str())),
-        ("amount".to_owned(), n(e.amount.amount)),
-        ("currency".to_owned(), s(e.amount.currency.code())),
-        ("balance_after".to_owned(), n(e.balance_after)),
-        ("counterparty".to_owned(), s(e.counterparty.to_string())),
-        ("created_at".to_owned(), s(timestamp(e.created_at))),
+    Item::from([
+        ("pk".to_owned(), attr_string(account_pk(e.account_id))),
+        ("sk".to_owned(), attr_string(entry_sort_key(e.id))),
+        ("type".to_owned(), attr_string("entry")),
+        ("entry_id".to_owned(), attr_string(e.id.to_string())),
+        (
+            "account_id".to_owned(),
+            attr_string(e.account_id.to_string()),
+        ),
+        ("owner".to_owned(), attr_string(e.owner.as_str())),
+        (
+            "payment_id".to_owned(),
+            attr_string(e.payment_id.to_string()),
+        ),
+        ("direction".to_owned(), attr_string(e.direction.as_str())),
+        ("amount".to_owned(), attr_number(e.amount.amount)),
+        ("currency".to_owned(), attr_string(e.amount.currency.code())),
+        ("balance_after".to_owned(), attr_number(e.balance_after)),
+        (
+            "counterparty".to_owned(),
+            attr_string(e.counterparty.to_string()),
+        ),
+        (
+            "created_at".to_owned(),
+            attr_string(timestamp(e.created_at)),
+        ),
     ])
 }
 
 pub(crate) fn idempotency_item(r: &IdempotencyRecord) -> Item {
     let mut item = idempotency_key(&r.key);
     item.extend([
-        ("type".to_owned(), s("idempotency")),
-        ("client_id".to_owned(), s(r.key.client_id.as_str())),
-        ("idempotency_key".to_owned(), s(r.key.key.clone())),
-        ("fingerprint".to_owned(), s(r.fingerprint.0.clone())),
-        ("payment_id".to_owned(), s(r.payment_id.to_string())),
+        ("type".to_owned(), attr_string("idempotency")),
+        (
+            "client_id".to_owned(),
+            attr_string(r.key.client_id.as_str()),
+        ),
+        ("idempotency_key".to_owned(), attr_string(r.key.key.clone())),
+        (
+            "fingerprint".to_owned(),
+            attr_string(r.fingerprint.0.clone()),
+        ),
+        (
+            "payment_id".to_owned(),
+            attr_string(r.payment_id.to_string()),
+        ),
         (
             "response_status".to_owned(),
-            n(i64::from(r.response_status)),
+            attr_number(i64::from(r.response_status)),
         ),
-        ("response_body".to_owned(), s(r.response_body.clone())),
-        ("created_at".to_owned(), s(timestamp(r.created_at))),
-        ("expires_at".to_owned(), s(timestamp(r.expires_at))),
+        (
+            "response_body".to_owned(),
+            attr_string(r.response_body.clone()),
+        ),
+        (
+            "created_at".to_owned(),
+            attr_string(timestamp(r.created_at)),
+        ),
+        (
+            "expires_at".to_owned(),
+            attr_string(timestamp(r.expires_at)),
+        ),
         // DynamoDB's TTL sweep deletes the item some time after this (epoch seconds).
         (
-            super::schema::TTL_ATTRIBUTE.to_owned(),
-            n(r.expires_at.unix_timestamp()),
+            TTL_ATTRIBUTE.to_owned(),
+            attr_number(r.expires_at.unix_timestamp()),
         ),
     ]);
     item
-}
-
-/// Reads typed attributes out of an item, turning anything unexpected into a clear internal
-/// error naming the attribute (corrupt data is a bug, never a client's problem).
-pub(crate) struct Reader<'a>(pub &'a Item);
-
-impl Reader<'_> {
-    fn corrupt(&self, name: &str, why: &str) -> StoreError {
-        StoreError::Internal(format!("stored item has {why} attribute `{name}`"))
-    }
-
-    pub fn opt_str(&self, name: &str) -> Result<Option<&str>, StoreError> {
-        match self.0.get(name) {
-            None => Ok(None),
-            Some(AttributeValue::S(v)) => Ok(Some(v)),
-            Some(_) => Err(self.corrupt(name, "a non-string")),
-        }
-    }
-
-    pub fn str(&self, name: &str) -> Result<&str, StoreError> {
-        self.opt_str(name)?.ok_or_else(|| self.corrupt(name, "no"))
-    }
-
-    pub fn i64(&self, name: &str) -> Result<i64, StoreError> {
-        match self.0.get(name) {
-            Some(AttributeValue::N(v)) => {
-                v.parse().map_err(|_| self.corrupt(name, "an out-of-range"))
-            }
-            Some(_) => Err(self.corrupt(name, "a non-numeric")),
-            None => Err(self.corrupt(name, "no")),
-        }
-    }
-
-    pub fn parse<T: std::str::FromStr>(&self, name: &str) -> Result<T, StoreError> {
-        self.str(name)?
-            .parse()
-            .map_err(|_| self.corrupt(name, "a malformed"))
-    }
-
-    pub fn time(&self, name: &str) -> Result<OffsetDateTime, StoreError> {
-        time::PrimitiveDateTime::parse(self.str(name)?, TIMESTAMP)
-            .map(time::PrimitiveDateTime::assume_utc)
-            .map_err(|_| self.corrupt(name, "a malformed timestamp"))
-    }
-
-    fn enumerated<T>(
-        &self,
-        name: &str,
-        parse: impl Fn(&str) -> Option<T>,
-    ) -> Result<T, StoreError> {
-        parse(self.str(name)?).ok_or_else(|| self.corrupt(name, "an unknown value in"))
-    }
-
-    fn money(&self, amount: &str) -> Result<Money, StoreError> {
-        let currency = parse_currency(self.str("currency")?)
-            .map_err(|_| self.corrupt("currency", "an unsupported"))?;
-        Ok(Money::new(self.i64(amount)?, currency))
-    }
 }
 
 pub(crate) fn account_from(item: &Item) -> Result<Account, StoreError> {
@@ -288,8 +206,7 @@ pub(crate) fn account_from(item: &Item) -> Result<Account, StoreError> {
     // Of the per-day outflow attributes, the newest day is the one that matters.
     let outflow = item
         .keys()
-        .filter_map(|k| k.strip_prefix(OUTFLOW_PREFIX).map(|day| (day, k)))
-        .filter_map(|(day, k)| Date::parse(day, DAY).ok().map(|d| (d, k)))
+        .filter_map(|k| outflow_day(k).map(|day| (day, k)))
         .max_by_key(|(day, _)| *day)
         .map(|(day, k)| r.i64(k).map(|remaining| DailyOutflow { day, remaining }))
         .transpose()?;
@@ -371,7 +288,7 @@ pub(crate) fn idempotency_from(item: &Item) -> Result<IdempotencyRecord, StoreEr
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{ClientId, NewPayment, PaymentId, money::Currency};
+    use crate::{AccountId, ClientId, EntryId, Money, NewPayment, PaymentId, money::Currency};
     use time::macros::{date, datetime};
 
     #[test]
@@ -422,14 +339,5 @@ mod tests {
             idempotency_from(&idempotency_item(&record)).unwrap(),
             record
         );
-    }
-
-    #[test]
-    fn timestamps_are_fixed_width() {
-        assert_eq!(
-            timestamp(datetime!(2026-01-02 03:04:05 UTC)),
-            "2026-01-02T03:04:05.000Z"
-        );
-        assert_eq!(outflow_attribute(date!(2026 - 01 - 02)), "out_20260102");
     }
 }

@@ -8,12 +8,29 @@
 //! hold 1; one-step payment 2; capture 2 (consistent read of both accounts, then the write,
 //! conditioned on each account's `ledger_head` so `balance_after` is exact); release 1;
 //! balance read 1; entries page 1. The data model is in `docs/data-model.md`.
+//!
+//! By aggregate: `payments` (hold, one-step, capture) and `releases` (release, the overdue
+//! query), `ledger` (funding, entries), `records` (accounts, clients). Shared pieces: the writes
+//! in `updates`, built with `expr` and run as one transaction by `tx`, whose cancellations
+//! `explain` turns into domain errors; item shapes in `items`, `keys` and `attrs`; the reads in
+//! `reads`; backoff in `retry`.
 
+mod attrs;
+mod explain;
+mod expr;
 mod items;
-mod ops;
+mod keys;
+mod ledger;
+mod payments;
+mod reads;
+mod records;
+mod releases;
 mod retry;
 pub mod schema;
 mod tx;
+#[cfg(test)]
+mod tx_replay_tests;
+mod updates;
 
 use std::sync::{
     Arc,
@@ -106,6 +123,14 @@ impl DynamoStore {
 
     pub fn tables(&self) -> &TableNames {
         &self.tables
+    }
+
+    fn accounts_table(&self) -> &str {
+        &self.tables.accounts
+    }
+
+    fn transactions_table(&self) -> &str {
+        &self.tables.transactions
     }
 
     pub fn client(&self) -> &Client {

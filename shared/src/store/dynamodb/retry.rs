@@ -1,7 +1,10 @@
 //! Bounded, jittered backoff for transactions that lost a race (a `TransactionConflict`, or an
-//! optimistic `ledger_head` condition that another writer invalidated).
+//! optimistic `ledger_head` condition that another writer invalidated), and the loop that
+//! re-runs an operation's attempt until it reaches a verdict.
 
 use std::time::Duration;
+
+use crate::StoreError;
 
 /// Attempts per operation, the first included. Eight attempts with full jitter between 5 ms and
 /// 200 ms wait about half a second in the worst case: well inside a Lambda's budget.
@@ -25,5 +28,29 @@ impl Backoff {
         let jittered = rand::random_range(0..=ceiling.as_micros() as u64);
         tokio::time::sleep(Duration::from_micros(jittered)).await;
         true
+    }
+}
+
+/// What one attempt of an operation concluded.
+pub(crate) enum Verdict<T> {
+    Done(Result<T, StoreError>),
+    /// Lost a race: read again and retry.
+    Retry,
+}
+
+/// Runs `attempt` until it reaches a verdict, backing off between lost races; too many lost
+/// races in a row are a [`StoreError::Conflict`].
+pub(crate) async fn with_retries<T, F, Fut>(mut attempt: F) -> Result<T, StoreError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<Verdict<T>, StoreError>>,
+{
+    let mut backoff = Backoff::default();
+    loop {
+        match attempt().await? {
+            Verdict::Done(result) => return result,
+            Verdict::Retry if backoff.wait().await => {}
+            Verdict::Retry => return Err(StoreError::Conflict),
+        }
     }
 }

@@ -1,19 +1,15 @@
-//! Building condition/update expressions and running `TransactWriteItems`, with cancellation
-//! reasons decoded into something the operations can reason about.
-
-use std::collections::HashMap;
+//! Running one `TransactWriteItems`: its writes are added under the [`Role`] each plays, and a
+//! cancellation comes back as [`Reasons`] addressed by those roles, never by position. Also the
+//! mapping of SDK failures to store errors.
 
 use aws_sdk_dynamodb::{
     config::http::HttpResponse,
     error::{DisplayErrorContext, ProvideErrorMetadata, SdkError},
     operation::transact_write_items::TransactWriteItemsError,
-    types::{
-        AttributeValue, ConditionCheck, Put, ReturnValuesOnConditionCheckFailure,
-        TransactWriteItem, Update,
-    },
+    types::{CancellationReason, TransactWriteItem},
 };
 
-use super::{DynamoStore, items::Item};
+use super::{DynamoStore, attrs::Item};
 use crate::StoreError;
 
 /// Error codes that mean "not now": the request may succeed later, so they surface as 503s.
@@ -48,202 +44,153 @@ where
     }
 }
 
-/// One cancellation reason, in the order of the transaction's items.
-#[derive(Debug, Clone)]
-pub(crate) enum Reason {
-    /// This item did not stop the transaction.
-    Fine,
-    /// Its condition failed; the item as it was (None when it did not exist).
-    ConditionFailed(Option<Item>),
-    /// Another transaction was touching it.
-    Conflict,
-    Throttled(String),
-    Other(String),
+/// The part a write plays in a transaction: what its cancellation reason is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Role {
+    /// The paying account (a customer's, or a treasury that funds).
+    Source,
+    /// The receiving account.
+    Destination,
+    /// The payment item.
+    Payment,
+    /// The source's ledger entry.
+    DebitEntry,
+    /// The destination's ledger entry.
+    CreditEntry,
+    /// The idempotency record of the request.
+    IdempotencyRecord,
 }
 
-pub(crate) enum TxOutcome {
-    Committed,
-    Cancelled(Vec<Reason>),
-}
-
-/// An expression plus its placeholders. Every `#name` token is an attribute name mapped to
-/// itself unless aliased (so reserved words like `status` need no special care).
+/// The writes of one transaction, each under its role.
 #[derive(Debug, Default)]
-pub(crate) struct Expr {
-    values: HashMap<String, AttributeValue>,
-    aliases: HashMap<String, String>,
+pub(crate) struct Transaction {
+    writes: Vec<(Role, TransactWriteItem)>,
 }
 
-impl Expr {
+impl Transaction {
     pub fn new() -> Self {
         Self::default()
     }
 
-    pub fn value(mut self, placeholder: &str, value: AttributeValue) -> Self {
-        self.values.insert(placeholder.to_owned(), value);
+    /// Adds the write that plays `role` (each role at most once).
+    pub fn with(mut self, role: Role, write: TransactWriteItem) -> Self {
+        debug_assert!(
+            self.writes.iter().all(|(r, _)| *r != role),
+            "{role:?} written twice"
+        );
+        self.writes.push((role, write));
         self
-    }
-
-    pub fn alias(mut self, placeholder: &str, attribute: impl Into<String>) -> Self {
-        self.aliases
-            .insert(placeholder.to_owned(), attribute.into());
-        self
-    }
-
-    fn names(&self, expressions: &[&str]) -> HashMap<String, String> {
-        let mut names = HashMap::new();
-        for expression in expressions {
-            let mut rest = *expression;
-            while let Some(start) = rest.find('#') {
-                let token: String = rest[start..]
-                    .chars()
-                    .enumerate()
-                    .take_while(|(i, c)| *i == 0 || c.is_ascii_alphanumeric() || *c == '_')
-                    .map(|(_, c)| c)
-                    .collect();
-                rest = &rest[start + token.len()..];
-                let attribute = self
-                    .aliases
-                    .get(&token)
-                    .cloned()
-                    .unwrap_or_else(|| token[1..].to_owned());
-                names.insert(token, attribute);
-            }
-        }
-        names
-    }
-
-    fn values(&self) -> Option<HashMap<String, AttributeValue>> {
-        (!self.values.is_empty()).then(|| self.values.clone())
-    }
-
-    pub fn update(
-        self,
-        table: &str,
-        key: Item,
-        update: &str,
-        condition: &str,
-    ) -> Result<TransactWriteItem, StoreError> {
-        let update = Update::builder()
-            .table_name(table)
-            .set_key(Some(key))
-            .update_expression(update)
-            .condition_expression(condition)
-            .set_expression_attribute_names(Some(self.names(&[update, condition])))
-            .set_expression_attribute_values(self.values())
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .build()
-            .map_err(|e| StoreError::Internal(e.to_string()))?;
-        Ok(TransactWriteItem::builder().update(update).build())
-    }
-
-    pub fn check(
-        self,
-        table: &str,
-        key: Item,
-        condition: &str,
-    ) -> Result<TransactWriteItem, StoreError> {
-        let check = ConditionCheck::builder()
-            .table_name(table)
-            .set_key(Some(key))
-            .condition_expression(condition)
-            .set_expression_attribute_names(Some(self.names(&[condition])))
-            .set_expression_attribute_values(self.values())
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .build()
-            .map_err(|e| StoreError::Internal(e.to_string()))?;
-        Ok(TransactWriteItem::builder().condition_check(check).build())
-    }
-
-    pub fn put(
-        self,
-        table: &str,
-        item: Item,
-        condition: &str,
-    ) -> Result<TransactWriteItem, StoreError> {
-        let put = Put::builder()
-            .table_name(table)
-            .set_item(Some(item))
-            .condition_expression(condition)
-            .set_expression_attribute_names(Some(self.names(&[condition])))
-            .set_expression_attribute_values(self.values())
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .build()
-            .map_err(|e| StoreError::Internal(e.to_string()))?;
-        Ok(TransactWriteItem::builder().put(put).build())
     }
 }
 
-/// A put of a new item: refused if an item with the same key exists.
-pub(crate) fn put_new(table: &str, item: Item) -> Result<TransactWriteItem, StoreError> {
-    Expr::new().put(table, item, "attribute_not_exists(#pk)")
+/// The item a failed condition was evaluated against (DynamoDB's `ALL_OLD`).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum OldItem {
+    /// There was no item with that key.
+    Missing,
+    Existing(Item),
+}
+
+/// Why one write of a cancelled transaction did (or did not) stop it.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Reason {
+    /// This write did not stop the transaction.
+    Fine,
+    /// Its condition failed on the item as it was.
+    ConditionFailed(OldItem),
+    /// Another transaction was touching the item.
+    Conflict,
+    /// DynamoDB throttled the write: the code it gave.
+    Throttled(String),
+    /// Anything else: the code and message DynamoDB gave (a bug on our side, or a new code).
+    Other(String),
+}
+
+impl Reason {
+    /// Decodes one of DynamoDB's cancellation reasons.
+    fn decode(reason: &CancellationReason) -> Self {
+        match reason.code().unwrap_or("None") {
+            "None" => Self::Fine,
+            "ConditionalCheckFailed" => Self::ConditionFailed(match reason.item() {
+                Some(item) => OldItem::Existing(item.clone()),
+                None => OldItem::Missing,
+            }),
+            "TransactionConflict" => Self::Conflict,
+            code @ ("ThrottlingError" | "ProvisionedThroughputExceeded") => {
+                Self::Throttled(code.to_owned())
+            }
+            code => Self::Other(format!("{code}: {}", reason.message().unwrap_or_default())),
+        }
+    }
+}
+
+/// The reasons of a cancelled transaction, by the role of the write each is about.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Reasons(Vec<(Role, Reason)>);
+
+impl Reasons {
+    /// The reason about the write playing `role` (None if the transaction had no such write).
+    pub fn get(&self, role: Role) -> Option<&Reason> {
+        self.0
+            .iter()
+            .find(|(r, _)| *r == role)
+            .map(|(_, reason)| reason)
+    }
+
+    /// The old item, if the write playing `role` failed its condition.
+    pub fn condition_failed(&self, role: Role) -> Option<&OldItem> {
+        match self.get(role) {
+            Some(Reason::ConditionFailed(old)) => Some(old),
+            _ => None,
+        }
+    }
+
+    /// Every reason, in the order of the writes.
+    pub fn iter(&self) -> impl Iterator<Item = &Reason> {
+        self.0.iter().map(|(_, reason)| reason)
+    }
+}
+
+/// How a transaction ended.
+#[derive(Debug)]
+pub(crate) enum TxOutcome {
+    Committed,
+    Cancelled(Reasons),
 }
 
 impl DynamoStore {
     /// Runs one `TransactWriteItems`: one round trip, all or nothing.
-    pub(crate) async fn transact(
-        &self,
-        items: Vec<TransactWriteItem>,
-    ) -> Result<TxOutcome, StoreError> {
+    pub(crate) async fn transact(&self, tx: Transaction) -> Result<TxOutcome, StoreError> {
+        let (roles, writes): (Vec<Role>, Vec<TransactWriteItem>) = tx.writes.into_iter().unzip();
         let result = self
             .client
             .transact_write_items()
-            .set_transact_items(Some(items))
+            .set_transact_items(Some(writes))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(TxOutcome::Committed),
-            Err(SdkError::ServiceError(context))
-                if matches!(
-                    context.err(),
-                    TransactWriteItemsError::TransactionCanceledException(_)
-                ) =>
-            {
-                let TransactWriteItemsError::TransactionCanceledException(cancelled) =
-                    context.err()
-                else {
-                    unreachable!("matched just above")
-                };
-                let reasons = cancelled
-                    .cancellation_reasons()
-                    .iter()
-                    .map(|reason| match reason.code().unwrap_or("None") {
-                        "None" => Reason::Fine,
-                        "ConditionalCheckFailed" => Reason::ConditionFailed(reason.item().cloned()),
-                        "TransactionConflict" => Reason::Conflict,
-                        code @ ("ThrottlingError" | "ProvisionedThroughputExceeded") => {
-                            Reason::Throttled(code.to_owned())
-                        }
-                        code => Reason::Other(format!(
-                            "{code}: {}",
-                            reason.message().unwrap_or_default()
-                        )),
-                    })
-                    .collect();
-                Ok(TxOutcome::Cancelled(reasons))
-            }
-            Err(err) => Err(sdk_error(err)),
+        let err = match result {
+            Ok(_) => return Ok(TxOutcome::Committed),
+            Err(err) => err,
+        };
+        let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) =
+            err.as_service_error()
+        else {
+            return Err(sdk_error(err));
+        };
+        let reasons = cancelled.cancellation_reasons();
+        // DynamoDB gives one reason per write, in order; anything else cannot be attributed.
+        if reasons.len() != roles.len() {
+            return Err(StoreError::Internal(format!(
+                "a cancelled transaction of {} writes came back with {} reasons",
+                roles.len(),
+                reasons.len()
+            )));
         }
+        Ok(TxOutcome::Cancelled(Reasons(
+            roles
+                .into_iter()
+                .zip(reasons.iter().map(Reason::decode))
+                .collect(),
+        )))
     }
-}
-
-/// The old item of a failed condition at `index`, if that is what happened there.
-pub(crate) fn failed_at(reasons: &[Reason], index: usize) -> Option<Option<&Item>> {
-    match reasons.get(index) {
-        Some(Reason::ConditionFailed(old)) => Some(old.as_ref()),
-        _ => None,
-    }
-}
-
-/// What remains once no reason explained itself as a domain error: infrastructure trouble, or a
-/// lost race worth another attempt.
-pub(crate) fn residual(reasons: &[Reason]) -> Option<StoreError> {
-    for reason in reasons {
-        match reason {
-            Reason::Throttled(code) => return Some(StoreError::Unavailable(code.clone())),
-            Reason::Other(message) => return Some(StoreError::Internal(message.clone())),
-            _ => {}
-        }
-    }
-    None
 }

@@ -1,0 +1,61 @@
+//! Key shapes: the only place that knows how items are addressed (see `docs/data-model.md`).
+//!
+//! | item        | table        | pk                               | sk                 |
+//! |-------------|--------------|----------------------------------|--------------------|
+//! | account     | accounts     | `ACCOUNT#acc_…`                  | —                  |
+//! | client      | accounts     | `CLIENT#<client id>`             | —                  |
+//! | payment     | transactions | `PAYMENT#pay_…`                  | `PAYMENT`          |
+//! | entry       | transactions | `ACCOUNT#acc_…`                  | `ENTRY#txn_…`      |
+//! | idempotency | transactions | `IDEMPOTENCY#<client>#<key>`     | `IDEMPOTENCY`      |
+
+use std::collections::HashMap;
+
+use super::attrs::{Item, attr_string};
+use crate::{AccountId, ClientId, EntryId, IdempotencyKey, PaymentId};
+
+/// The partition key of an account (and of its ledger entries).
+pub(crate) fn account_pk(id: AccountId) -> String {
+    format!("ACCOUNT#{id}")
+}
+
+/// The partition key of a payment.
+pub(crate) fn payment_pk(id: PaymentId) -> String {
+    format!("PAYMENT#{id}")
+}
+
+/// The partition key of an idempotency record: the key, scoped to its client.
+pub(crate) fn idempotency_pk(key: &IdempotencyKey) -> String {
+    format!("IDEMPOTENCY#{}#{}", key.client_id, key.key)
+}
+
+/// The sort key of a ledger entry under its account's partition.
+pub(crate) fn entry_sort_key(id: EntryId) -> String {
+    format!("ENTRY#{id}")
+}
+
+/// The partition key, in the pending-payments index, of one of its shards.
+pub(crate) fn pending_shard_key(shard: u32) -> String {
+    format!("PENDING#{shard}")
+}
+
+pub(crate) fn account_key(id: AccountId) -> Item {
+    HashMap::from([("pk".to_owned(), attr_string(account_pk(id)))])
+}
+
+pub(crate) fn payment_key(id: PaymentId) -> Item {
+    HashMap::from([
+        ("pk".to_owned(), attr_string(payment_pk(id))),
+        ("sk".to_owned(), attr_string("PAYMENT")),
+    ])
+}
+
+pub(crate) fn idempotency_key(key: &IdempotencyKey) -> Item {
+    HashMap::from([
+        ("pk".to_owned(), attr_string(idempotency_pk(key))),
+        ("sk".to_owned(), attr_string("IDEMPOTENCY")),
+    ])
+}
+
+pub(crate) fn client_key(id: &ClientId) -> Item {
+    HashMap::from([("pk".to_owned(), attr_string(format!("CLIENT#{id}")))])
+}

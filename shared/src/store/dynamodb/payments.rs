@@ -1,0 +1,273 @@
+//! Payments on DynamoDB: the hold, the one-step payment, capture, release and the overdue
+//! sweep's query. Each balance change is one `TransactWriteItems`; see the module docs of
+//! [`super`] for the round trips each costs.
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+
+use super::{
+    DynamoStore, explain,
+    expr::put_new,
+    items::{entry_item, idempotency_from, payment_from, payment_item},
+    keys::{idempotency_key, idempotency_pk, payment_key},
+    reads::found_account,
+    retry::{Verdict, with_retries},
+    tx::{Role, Transaction, TxOutcome},
+    updates::{AccountUpdate, idempotency_put, payment_transition},
+};
+use crate::{
+    IdempotencyRecord, Payment, PaymentId, PaymentStatus, ReleaseReason, StoreError,
+    ledger::Posting,
+    store::{PaymentOutcome, PaymentStore},
+};
+
+impl DynamoStore {
+    /// A payment that waits for its capture: the hold on the source, a check that the
+    /// destination can receive, the payment and the idempotency record, in one transaction.
+    async fn hold(
+        &self,
+        payment: &Payment,
+        record: &IdempotencyRecord,
+        now: OffsetDateTime,
+    ) -> Result<PaymentOutcome, StoreError> {
+        // The hold's day is the payment's own, so its release finds the same day's budget.
+        let today = payment.created_at.date();
+        let currency = payment.amount.currency.code();
+        let (accounts, transactions) = (self.accounts_table(), self.transactions_table());
+        with_retries(|| async {
+            let tx = Transaction::new()
+                .with(
+                    Role::Source,
+                    AccountUpdate::of(payment.source)
+                        .hold(payment, today)
+                        .update(accounts)?,
+                )
+                .with(
+                    Role::Destination,
+                    AccountUpdate::of(payment.destination)
+                        .receiving(currency)
+                        .check(accounts)?,
+                )
+                .with(Role::Payment, put_new(transactions, payment_item(payment))?)
+                .with(
+                    Role::IdempotencyRecord,
+                    idempotency_put(transactions, record, now)?,
+                );
+            let TxOutcome::Cancelled(reasons) = self.transact(tx).await? else {
+                return Ok(Verdict::Done(Ok(PaymentOutcome::Created(payment.clone()))));
+            };
+            if let Some(verdict) = explain::record(&reasons, record) {
+                return Ok(verdict);
+            }
+            if let Some(e) = explain::parties(&reasons, payment, today) {
+                return Ok(Verdict::Done(Err(e)));
+            }
+            if reasons.condition_failed(Role::Payment).is_some() {
+                return Ok(Verdict::Done(Err(StoreError::DuplicateId(
+                    payment.id.to_string(),
+                ))));
+            }
+            Ok(explain::retry_or_fail(&reasons))
+        })
+        .await
+    }
+
+    /// A one-step payment: read both accounts (and the idempotency record), then hold and
+    /// capture in one transaction conditioned on both ledger heads.
+    async fn pay_at_once(
+        &self,
+        payment: &Payment,
+        record: &IdempotencyRecord,
+        now: OffsetDateTime,
+    ) -> Result<PaymentOutcome, StoreError> {
+        // The hold's day is the payment's own, so its release finds the same day's budget.
+        let today = payment.created_at.date();
+        let currency = payment.amount.currency.code();
+        let (accounts, transactions) = (self.accounts_table(), self.transactions_table());
+        with_retries(|| async {
+            let parties = [payment.source, payment.destination];
+            let found = self
+                .batch_get(&parties, vec![idempotency_key(&record.key)])
+                .await?;
+            let previous = found.get(&idempotency_pk(&record.key));
+            if let Some(previous) = previous.map(idempotency_from).transpose()?
+                && previous.is_live(now)
+            {
+                return Ok(explain::previous_request(previous, record));
+            }
+            let source = found_account(&found, payment.source)?;
+            source.check_hold(&payment.client_id, payment.amount, today)?;
+            let destination = found_account(&found, payment.destination)?;
+            destination.check_receive(payment.amount.currency)?;
+            let posting = Posting::plan(payment, &source, &destination, now)?;
+            let tx = Transaction::new()
+                .with(
+                    Role::Source,
+                    AccountUpdate::of(payment.source)
+                        .hold(payment, today)
+                        .debit_held(&posting.debit, &source)
+                        .update(accounts)?,
+                )
+                .with(
+                    Role::Destination,
+                    AccountUpdate::of(payment.destination)
+                        .receiving(currency)
+                        .credit(&posting.credit, &destination)
+                        .update(accounts)?,
+                )
+                .with(Role::Payment, put_new(transactions, payment_item(payment))?)
+                .with(
+                    Role::DebitEntry,
+                    put_new(transactions, entry_item(&posting.debit))?,
+                )
+                .with(
+                    Role::CreditEntry,
+                    put_new(transactions, entry_item(&posting.credit))?,
+                )
+                .with(
+                    Role::IdempotencyRecord,
+                    idempotency_put(transactions, record, now)?,
+                );
+            let TxOutcome::Cancelled(reasons) = self.transact(tx).await? else {
+                return Ok(Verdict::Done(Ok(PaymentOutcome::Created(payment.clone()))));
+            };
+            if let Some(verdict) = explain::record(&reasons, record) {
+                return Ok(verdict);
+            }
+            if reasons.condition_failed(Role::Payment).is_some() {
+                return Ok(Verdict::Done(Err(StoreError::DuplicateId(
+                    payment.id.to_string(),
+                ))));
+            }
+            // Account conditions that fail only on the ledger head mean a concurrent posting:
+            // the next attempt re-reads and re-plans.
+            if let Some(e) = explain::parties(&reasons, payment, today) {
+                return Ok(Verdict::Done(Err(e)));
+            }
+            Ok(explain::retry_or_fail(&reasons))
+        })
+        .await
+    }
+
+    /// Captures `payment`: `Ok(Err(overdue))` when its window has closed (the hold is then
+    /// still to be released).
+    async fn try_capture(
+        &self,
+        payment: &Payment,
+        now: OffsetDateTime,
+    ) -> Result<Result<Payment, Payment>, StoreError> {
+        let (accounts, transactions) = (self.accounts_table(), self.transactions_table());
+        with_retries(|| async {
+            // The caller's read of the payment stands in for a fresh one: the write below is
+            // conditioned on it still being pending, and a failed condition returns the
+            // stored payment to explain. Only the accounts are read, for exact balances.
+            let captured = match payment.capture(now) {
+                Ok(captured) => captured,
+                Err(StoreError::PaymentExpired(_)) => {
+                    return Ok(Verdict::Done(Ok(Err(payment.clone()))));
+                }
+                Err(e) => return Ok(Verdict::Done(Err(e))),
+            };
+            let found = self
+                .batch_get(&[payment.source, payment.destination], Vec::new())
+                .await?;
+            let source = found_account(&found, payment.source)?;
+            let destination = found_account(&found, payment.destination)?;
+            let posting = Posting::plan(&captured, &source, &destination, now)?;
+            let tx = Transaction::new()
+                .with(
+                    Role::Payment,
+                    payment_transition(
+                        transactions,
+                        payment.id,
+                        PaymentStatus::Succeeded,
+                        now,
+                        "",
+                    )?,
+                )
+                .with(
+                    Role::Source,
+                    AccountUpdate::of(payment.source)
+                        .debit_held(&posting.debit, &source)
+                        .update(accounts)?,
+                )
+                .with(
+                    Role::Destination,
+                    AccountUpdate::of(payment.destination)
+                        .credit(&posting.credit, &destination)
+                        .update(accounts)?,
+                )
+                .with(
+                    Role::DebitEntry,
+                    put_new(transactions, entry_item(&posting.debit))?,
+                )
+                .with(
+                    Role::CreditEntry,
+                    put_new(transactions, entry_item(&posting.credit))?,
+                );
+            let TxOutcome::Cancelled(reasons) = self.transact(tx).await? else {
+                return Ok(Verdict::Done(Ok(Ok(captured))));
+            };
+            if let Some(e) = explain::payment(&reasons, payment.id, |p| p.capture(now)) {
+                return Ok(Verdict::Done(Err(e)));
+            }
+            Ok(explain::retry_or_fail(&reasons))
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl PaymentStore for DynamoStore {
+    async fn payment(&self, id: PaymentId) -> Result<Option<Payment>, StoreError> {
+        self.get(self.transactions_table(), payment_key(id))
+            .await?
+            .as_ref()
+            .map(payment_from)
+            .transpose()
+    }
+
+    async fn create_payment(
+        &self,
+        payment: &Payment,
+        idempotency: &IdempotencyRecord,
+        now: OffsetDateTime,
+    ) -> Result<PaymentOutcome, StoreError> {
+        match payment.status() {
+            PaymentStatus::Pending => self.hold(payment, idempotency, now).await,
+            PaymentStatus::Succeeded => self.pay_at_once(payment, idempotency, now).await,
+            other => Err(StoreError::Internal(format!(
+                "cannot create a payment in state {}",
+                other.as_str()
+            ))),
+        }
+    }
+
+    async fn capture(&self, payment: &Payment, now: OffsetDateTime) -> Result<Payment, StoreError> {
+        match self.try_capture(payment, now).await? {
+            Ok(captured) => Ok(captured),
+            // Confirmed too late: release the hold now rather than wait for the sweep.
+            Err(overdue) => {
+                self.release(&overdue, ReleaseReason::Expired, now).await?;
+                Err(StoreError::PaymentExpired(overdue.id))
+            }
+        }
+    }
+
+    async fn release(
+        &self,
+        payment: &Payment,
+        reason: ReleaseReason,
+        now: OffsetDateTime,
+    ) -> Result<Payment, StoreError> {
+        self.release_hold(payment, reason, now).await
+    }
+
+    async fn overdue_payments(
+        &self,
+        now: OffsetDateTime,
+        limit: usize,
+    ) -> Result<Vec<Payment>, StoreError> {
+        self.overdue(now, limit).await
+    }
+}

@@ -1,0 +1,97 @@
+//! Accounts and OAuth clients on DynamoDB: created once (never over an existing id), read
+//! consistently.
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use time::OffsetDateTime;
+
+use super::{
+    DynamoStore,
+    attrs::Item,
+    items::{account_from, account_item, client_from, client_item},
+    keys::{account_key, client_key},
+    tx::sdk_error,
+};
+use crate::{
+    Account, AccountId, ClientId, Currency, StoreError,
+    client::ClientRecord,
+    store::{AccountStore, ClientStore},
+};
+
+#[async_trait]
+impl AccountStore for DynamoStore {
+    async fn create_account(&self, account: &Account) -> Result<(), StoreError> {
+        self.put_new_item(
+            self.accounts_table(),
+            account_item(account),
+            account.id.to_string(),
+        )
+        .await
+    }
+
+    async fn account(&self, id: AccountId) -> Result<Option<Account>, StoreError> {
+        self.get(self.accounts_table(), account_key(id))
+            .await?
+            .as_ref()
+            .map(account_from)
+            .transpose()
+    }
+}
+
+#[async_trait]
+impl ClientStore for DynamoStore {
+    async fn create_client(&self, client: &ClientRecord) -> Result<(), StoreError> {
+        self.put_new_item(
+            self.accounts_table(),
+            client_item(client),
+            client.client_id.to_string(),
+        )
+        .await
+    }
+
+    async fn client(&self, id: &ClientId) -> Result<Option<ClientRecord>, StoreError> {
+        self.get(self.accounts_table(), client_key(id))
+            .await?
+            .as_ref()
+            .map(client_from)
+            .transpose()
+    }
+}
+
+impl DynamoStore {
+    /// Puts an item that must not exist yet.
+    async fn put_new_item(&self, table: &str, item: Item, id: String) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e)
+                if matches!(
+                    e.as_service_error(),
+                    Some(PutItemError::ConditionalCheckFailedException(_))
+                ) =>
+            {
+                Err(StoreError::DuplicateId(id))
+            }
+            Err(e) => Err(sdk_error(e)),
+        }
+    }
+
+    /// Creates the treasury of `currency` unless another writer already did.
+    pub(crate) async fn create_treasury(
+        &self,
+        currency: Currency,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        match self.create_account(&Account::treasury(currency, now)).await {
+            Ok(()) | Err(StoreError::DuplicateId(_)) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+}
