@@ -88,7 +88,7 @@ pub struct Account {
     /// The newest ledger entry: the next entry's id must sort after it, and captures use it as
     /// the optimistic-concurrency token that makes `balance_after` exact.
     pub ledger_head: Option<EntryId>,
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "crate::timefmt::rfc3339_millis")]
     pub created_at: OffsetDateTime,
 }
 

@@ -124,7 +124,7 @@ pub struct ClientRecord {
     /// The scopes it may request (`payments:write`, ...).
     pub scopes: Vec<String>,
     pub status: ClientStatus,
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "crate::timefmt::rfc3339_millis")]
     pub created_at: OffsetDateTime,
 }
 

@@ -66,9 +66,9 @@ pub struct IdempotencyRecord {
     /// The HTTP status and body first returned, replayed verbatim.
     pub response_status: u16,
     pub response_body: String,
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "crate::timefmt::rfc3339_millis")]
     pub created_at: OffsetDateTime,
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "crate::timefmt::rfc3339_millis")]
     pub expires_at: OffsetDateTime,
 }
 

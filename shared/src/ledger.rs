@@ -50,7 +50,7 @@ pub struct LedgerEntry {
     pub balance_after: i64,
     /// The other side of the double entry.
     pub counterparty: AccountId,
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "crate::timefmt::rfc3339_millis")]
     pub created_at: OffsetDateTime,
 }
 

@@ -26,6 +26,7 @@ pub mod logging;
 pub mod money;
 pub mod payment;
 pub mod store;
+pub mod timefmt;
 pub mod wiring;
 
 pub use account::{Account, AccountKind, AccountLimits, AccountStatus};

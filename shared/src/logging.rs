@@ -4,7 +4,23 @@
 //! `init_default_subscriber` does, without its `EnvFilter`: per-target directives are never used
 //! here, and the filter's regex engine was a few hundred kilobytes of every bootstrap.
 
-use tracing_subscriber::filter::LevelFilter;
+use tracing_subscriber::{
+    filter::LevelFilter,
+    fmt::{format::Writer, time::FormatTime},
+};
+
+/// The timer of the processes that stamp their own log lines (the local gateway; Lambda stamps
+/// the functions'): the API's fixed-width UTC timestamps, `2026-11-22T20:06:09.930Z`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Rfc3339Millis;
+
+impl FormatTime for Rfc3339Millis {
+    fn format_time(&self, w: &mut Writer<'_>) -> std::fmt::Result {
+        w.write_str(&crate::timefmt::format_rfc3339_millis(
+            time::OffsetDateTime::now_utc(),
+        ))
+    }
+}
 
 /// Installs the global subscriber writing to stdout (which Lambda sends to CloudWatch).
 pub fn init() {
@@ -40,6 +56,17 @@ fn parse_level(value: &str) -> LevelFilter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn log_lines_are_stamped_with_fixed_width_utc_times() {
+        let mut line = String::new();
+        Rfc3339Millis
+            .format_time(&mut Writer::new(&mut line))
+            .unwrap();
+        let parsed = crate::timefmt::parse_rfc3339(&line).unwrap();
+        assert_eq!(line, crate::timefmt::format_rfc3339_millis(parsed));
+        assert_eq!((line.len(), &line[19..20], &line[23..]), (24, ".", "Z"));
+    }
 
     #[test]
     fn levels_as_lambda_names_them() {

@@ -95,12 +95,12 @@ pub struct Payment {
     pub amount: Money,
     pub description: Option<String>,
     status: PaymentStatus,
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "crate::timefmt::rfc3339_millis")]
     pub created_at: OffsetDateTime,
     /// When a pending payment stops being capturable.
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "crate::timefmt::rfc3339_millis")]
     pub expires_at: OffsetDateTime,
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "crate::timefmt::rfc3339_millis")]
     pub updated_at: OffsetDateTime,
 }
 

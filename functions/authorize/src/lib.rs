@@ -18,7 +18,7 @@ use lambda_http::{
 use paygate_shared::{
     ClientId, StoreError,
     api::{
-        ApiError, Matched, Route, dispatch,
+        ApiError, Matched, Public, Route, dispatch,
         request::{body_bytes, header as header_value},
         response::json,
     },
@@ -32,15 +32,19 @@ use credentials::Credentials;
 use form::{Form, FormError};
 use oauth::{AccessToken, ErrorCode, OAuthError};
 
-const ROUTES: &[Route] = &[
-    Route {
-        method: Method::POST,
-        pattern: "/oauth/token",
-    },
-    Route {
-        method: Method::GET,
-        pattern: "/.well-known/jwks.json",
-    },
+/// What the authorization server serves, one variant per route.
+#[derive(Debug, Clone, Copy)]
+enum Endpoint {
+    Token,
+    Jwks,
+}
+
+/// Public: the token endpoint authenticates clients by their credentials, not by a token.
+const ROUTES: &[Route<Endpoint, Public>] = &[
+    Route::public(Method::POST, "/oauth/token", |_| Ok(Endpoint::Token)),
+    Route::public(Method::GET, "/.well-known/jwks.json", |_| {
+        Ok(Endpoint::Jwks)
+    }),
 ];
 
 /// The only grant type served.
@@ -56,9 +60,9 @@ pub async fn handle(deps: &TokenDeps, req: Request) -> Response<Body> {
         req,
         ROUTES,
         deps.round_trips.as_ref(),
-        async |matched: Matched<'_>| match matched.route {
-            0 => token(deps, matched.req, &mut matched.log.client_id).await,
-            _ => jwks(deps).await,
+        async |matched: Matched<'_>, endpoint| match endpoint {
+            Endpoint::Token => token(deps, matched.req, &mut matched.log.client_id).await,
+            Endpoint::Jwks => jwks(deps).await,
         },
     )
     .await

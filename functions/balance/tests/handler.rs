@@ -32,7 +32,7 @@ async fn the_owner_reads_exact_balances_others_get_404() {
         (Some(12_345), Some(12_345))
     );
     assert_eq!(mine.body["currency"], "CNY");
-    assert_eq!(mine.body["as_of"], "2026-11-22T10:00:00Z");
+    assert_eq!(mine.body["as_of"], "2026-11-22T10:00:00.000Z");
 
     let bob = api.token("bob", "accounts:read");
     let foreign =

@@ -3,28 +3,30 @@
 //! idempotent: confirming a succeeded payment, or canceling a canceled one, answers with it
 //! unchanged.
 
-use lambda_http::{
-    Body, Request, Response,
-    http::{Method, StatusCode},
-};
+use lambda_http::{Body, Request, Response, http::StatusCode};
 use paygate_shared::{
-    Payment, PaymentStatus, ReleaseReason, StoreError,
+    Payment, PaymentId, PaymentStatus, ReleaseReason, StoreError,
     api::{
-        ApiDeps, ApiError, Call, Route, owned::owned_payment, request::no_body, response::json,
-        serve, views::PaymentView,
+        ApiDeps, ApiError, Call, Route, owned::owned_payment, response::json, serve,
+        views::PaymentView,
     },
     auth::Scope,
 };
 
-const ROUTES: &[Route] = &[
-    Route {
-        method: Method::POST,
-        pattern: "/payments/{payment_id}/confirm",
-    },
-    Route {
-        method: Method::POST,
-        pattern: "/payments/{payment_id}/cancel",
-    },
+/// Both routes take no body: one with a body is refused before its payment id is read.
+const ROUTES: &[Route<(Intent, PaymentId)>] = &[
+    Route::post(
+        "/payments/{payment_id}/confirm",
+        Scope::PaymentsWrite,
+        |path| path.parse().map(|id| (Intent::Confirm, id)),
+    )
+    .without_body(),
+    Route::post(
+        "/payments/{payment_id}/cancel",
+        Scope::PaymentsWrite,
+        |path| path.parse().map(|id| (Intent::Cancel, id)),
+    )
+    .without_body(),
 ];
 
 /// What the caller asked for: the final state it wants the payment in.
@@ -44,13 +46,8 @@ impl Intent {
 }
 
 pub async fn handle(deps: &ApiDeps, req: Request) -> Response<Body> {
-    serve(deps, req, ROUTES, async |call| {
-        let intent = if call.route == 0 {
-            Intent::Confirm
-        } else {
-            Intent::Cancel
-        };
-        settle(deps, call, intent).await
+    serve(deps, req, ROUTES, async |call, (intent, id)| {
+        settle(deps, call, intent, id).await
     })
     .await
 }
@@ -59,10 +56,9 @@ async fn settle(
     deps: &ApiDeps,
     call: Call<'_>,
     intent: Intent,
+    id: PaymentId,
 ) -> Result<Response<Body>, ApiError> {
-    call.caller.require(Scope::PaymentsWrite)?;
-    no_body(call.req)?;
-    let payment = owned_payment(deps, &call.caller, &call.params[0]).await?;
+    let payment = owned_payment(deps, &call.caller, id).await?;
     let outcome = match payment.status() {
         PaymentStatus::Pending => match intent {
             Intent::Confirm => deps.store.capture(&payment, call.now).await,

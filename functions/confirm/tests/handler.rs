@@ -146,3 +146,54 @@ async fn only_the_owner_with_the_write_scope_may_settle() {
     let got = answer(paygate_confirm::handle(&api.deps, with_body.request()).await);
     assert_eq!((got.status, got.code()), (400, "invalid_body"));
 }
+
+/// The order of the checks is the API's: no caller (401), then no scope (403), then a body the
+/// route does not take (400 `invalid_body`), then a malformed id (400 `invalid_id`).
+#[tokio::test]
+async fn checks_run_in_order_scope_then_body_then_id() {
+    let (api, _, _) = setup().await;
+    let settle = |token: Option<&str>, id: &str, body: Option<&str>| {
+        let mut event = Event::new(
+            "POST",
+            "/payments/{payment_id}/confirm",
+            format!("/payments/{id}/confirm"),
+        );
+        if let Some(token) = token {
+            event = event.bearer(token);
+        }
+        if let Some(body) = body {
+            event = event.raw_body(body);
+        }
+        event.request()
+    };
+    let reader = api.token("alice", "payments:read");
+    let writer = api.token("alice", WRITE);
+    let body = Some(r#"{"amount": 1}"#);
+    let cases = [
+        (None, "pay_nope", body, 401, "invalid_token"),
+        (Some(&reader), "pay_nope", body, 403, "insufficient_scope"),
+        (Some(&writer), "pay_nope", body, 400, "invalid_body"),
+        (Some(&writer), "pay_nope", Some("{}"), 400, "invalid_id"),
+        (
+            Some(&writer),
+            "pay_01KAAAAAAAAAAAAAAAAAAAAAAA",
+            None,
+            404,
+            "payment_not_found",
+        ),
+    ];
+    for (token, id, body, status, code) in cases {
+        let request = settle(token.map(String::as_str), id, body);
+        let got = answer(paygate_confirm::handle(&api.deps, request).await);
+        assert_eq!((got.status, got.code()), (status, code), "{id} {body:?}");
+    }
+    let request = settle(Some(&writer), "pay_nope", None);
+    let got = answer(paygate_confirm::handle(&api.deps, request).await);
+    assert_eq!(
+        got.body["detail"],
+        format!(
+            "`payment_id`: {}",
+            "pay_nope".parse::<paygate_shared::PaymentId>().unwrap_err()
+        )
+    );
+}

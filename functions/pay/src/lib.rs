@@ -1,12 +1,9 @@
 //! The pay function: `POST /payments` creates a payment holding the funds (or, with
 //! `confirm: true`, captures at once); `GET /payments/{payment_id}` shows one to its owner.
 
-use lambda_http::{
-    Body, Request, Response,
-    http::{Method, StatusCode},
-};
+use lambda_http::{Body, Request, Response, http::StatusCode};
 use paygate_shared::{
-    AccountId, Fingerprint, IdempotencyKey, IdempotencyRecord, NewPayment, Payment,
+    AccountId, Fingerprint, IdempotencyKey, IdempotencyRecord, NewPayment, Payment, PaymentId,
     api::{
         ApiDeps, ApiError, Call, Route,
         owned::owned_payment,
@@ -22,15 +19,18 @@ use paygate_shared::{
 };
 use serde::{Deserialize, Serialize};
 
-const ROUTES: &[Route] = &[
-    Route {
-        method: Method::POST,
-        pattern: "/payments",
-    },
-    Route {
-        method: Method::GET,
-        pattern: "/payments/{payment_id}",
-    },
+/// What the pay function serves, one variant per route.
+#[derive(Debug, Clone, Copy)]
+enum Endpoint {
+    Create,
+    Show(PaymentId),
+}
+
+const ROUTES: &[Route<Endpoint>] = &[
+    Route::post("/payments", Scope::PaymentsWrite, |_| Ok(Endpoint::Create)),
+    Route::get("/payments/{payment_id}", Scope::PaymentsRead, |path| {
+        path.parse().map(Endpoint::Show)
+    }),
 ];
 
 /// The `Idempotency-Key` request header and the replay marker response header.
@@ -53,15 +53,14 @@ struct CreatePayment {
 }
 
 pub async fn handle(deps: &ApiDeps, req: Request) -> Response<Body> {
-    serve(deps, req, ROUTES, async |call| match call.route {
-        0 => create(deps, call).await,
-        _ => show(deps, call).await,
+    serve(deps, req, ROUTES, async |call, endpoint| match endpoint {
+        Endpoint::Create => create(deps, call).await,
+        Endpoint::Show(id) => show(deps, call, id).await,
     })
     .await
 }
 
 async fn create(deps: &ApiDeps, call: Call<'_>) -> Result<Response<Body>, ApiError> {
-    call.caller.require(Scope::PaymentsWrite)?;
     let key = header(call.req.headers(), IDEMPOTENCY_KEY).ok_or_else(|| {
         ApiError::invalid(
             "idempotency_key_missing",
@@ -147,8 +146,7 @@ fn validate(deps: &ApiDeps, call: &Call<'_>, body: &CreatePayment) -> Result<Pay
     })
 }
 
-async fn show(deps: &ApiDeps, call: Call<'_>) -> Result<Response<Body>, ApiError> {
-    call.caller.require(Scope::PaymentsRead)?;
-    let payment = owned_payment(deps, &call.caller, &call.params[0]).await?;
+async fn show(deps: &ApiDeps, call: Call<'_>, id: PaymentId) -> Result<Response<Body>, ApiError> {
+    let payment = owned_payment(deps, &call.caller, id).await?;
     json(StatusCode::OK, &PaymentView::from(&payment))
 }

@@ -274,3 +274,19 @@ async fn a_key_still_in_flight_answers_409_with_retry_after() {
     assert_eq!((got.status, got.code()), (409, "idempotency_key_in_use"));
     assert_eq!(got.header("retry-after"), Some("1"));
 }
+
+/// A route's declared scope is checked before its path id is read.
+#[tokio::test]
+async fn the_scope_is_checked_before_the_payment_id() {
+    let (api, _, _, _) = setup().await;
+    let show = |token: &str| {
+        let event = Event::new("GET", "/payments/{payment_id}", "/payments/pay_nope").bearer(token);
+        event.request()
+    };
+    let writer = api.token("alice", "payments:write");
+    let got = answer(paygate_pay::handle(&api.deps, show(&writer)).await);
+    assert_eq!((got.status, got.code()), (403, "insufficient_scope"));
+    let reader = api.token("alice", "payments:read");
+    let got = answer(paygate_pay::handle(&api.deps, show(&reader)).await);
+    assert_eq!((got.status, got.code()), (400, "invalid_id"));
+}

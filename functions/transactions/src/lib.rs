@@ -5,34 +5,27 @@
 //! `from` (inclusive) and `to` (exclusive), RFC 3339. Anything else is refused, so a typo such
 //! as `limt=5` is an error rather than a silently ignored wish.
 
-use lambda_http::{
-    Body, Request, RequestExt, Response,
-    http::{Method, StatusCode},
-};
+use lambda_http::{Body, Request, RequestExt, Response, http::StatusCode};
 use paygate_shared::{
     AccountId, EntryCursor, EntryQuery,
     api::{
-        ApiDeps, ApiError, Route,
-        owned::{account_id, owned_entries},
-        response::json,
-        serve,
-        views::EntryPageView,
+        ApiDeps, ApiError, Route, owned::owned_entries, response::json, serve, views::EntryPageView,
     },
     auth::Scope,
+    timefmt::parse_rfc3339,
 };
-use time::{OffsetDateTime, format_description::well_known::Rfc3339};
+use time::OffsetDateTime;
 
-const ROUTES: &[Route] = &[Route {
-    method: Method::GET,
-    pattern: "/accounts/{account_id}/transactions",
-}];
+const ROUTES: &[Route<AccountId>] = &[Route::get(
+    "/accounts/{account_id}/transactions",
+    Scope::AccountsRead,
+    |path| path.parse(),
+)];
 
 const PARAMETERS: [&str; 4] = ["limit", "cursor", "from", "to"];
 
 pub async fn handle(deps: &ApiDeps, req: Request) -> Response<Body> {
-    serve(deps, req, ROUTES, async |call| {
-        call.caller.require(Scope::AccountsRead)?;
-        let account = account_id(&call.params[0])?;
+    serve(deps, req, ROUTES, async |call, account| {
         let query = entry_query(call.req, account)?;
         let page = owned_entries(deps, &call.caller, account, &query).await?;
         json(StatusCode::OK, &EntryPageView::from(&page))
@@ -84,7 +77,7 @@ fn entry_query(req: &Request, account: AccountId) -> Result<EntryQuery, ApiError
 }
 
 fn timestamp(name: &str, value: &str) -> Result<OffsetDateTime, ApiError> {
-    OffsetDateTime::parse(value, &Rfc3339).map_err(|_| {
+    parse_rfc3339(value).map_err(|_| {
         invalid(format!(
             "`{name}` must be an RFC 3339 timestamp, such as 2026-11-22T10:00:00Z"
         ))

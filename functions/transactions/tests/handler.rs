@@ -142,3 +142,49 @@ async fn ownership_holds_for_full_and_empty_pages() {
         assert_eq!(got.body.to_string(), expected, "{account} {query:?}");
     }
 }
+
+/// The scope comes before the account id, and the account id before the query string.
+#[tokio::test]
+async fn checks_run_in_order_scope_then_id_then_query() {
+    let api = TestApi::new();
+    let list_raw = |token: &str, account: &str, query: Option<(&str, &str)>| {
+        let mut event = Event::new(
+            "GET",
+            "/accounts/{account_id}/transactions",
+            format!("/accounts/{account}/transactions"),
+        )
+        .bearer(token);
+        if let Some((name, value)) = query {
+            event = event.query(name, value);
+        }
+        event.request()
+    };
+    let reader = api.token("alice", "accounts:read");
+    let writer = api.token("alice", "payments:write");
+    let typo = Some(("limt", "5"));
+    let cases = [
+        (&writer, "acc_nope", typo, 403, "insufficient_scope"),
+        (&reader, "acc_nope", typo, 400, "invalid_id"),
+        (
+            &reader,
+            "acc_01KAAAAAAAAAAAAAAAAAAAAAAA",
+            typo,
+            400,
+            "invalid_query",
+        ),
+    ];
+    for (token, account, query, status, code) in cases {
+        let request = list_raw(token, account, query);
+        let got = answer(paygate_transactions::handle(&api.deps, request).await);
+        assert_eq!((got.status, got.code()), (status, code), "{account}");
+    }
+    let request = list_raw(&reader, "acc_nope", None);
+    let got = answer(paygate_transactions::handle(&api.deps, request).await);
+    assert_eq!(
+        got.body["detail"],
+        format!(
+            "`account_id`: {}",
+            "acc_nope".parse::<AccountId>().unwrap_err()
+        )
+    );
+}

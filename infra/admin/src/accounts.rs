@@ -27,7 +27,7 @@ pub struct AccountView {
     pub available: i64,
     pub per_payment_limit: i64,
     pub daily_limit: i64,
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "paygate_shared::timefmt::rfc3339_millis")]
     pub created_at: OffsetDateTime,
 }
 

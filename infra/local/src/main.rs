@@ -10,6 +10,7 @@ use paygate_local::{
 async fn main() -> Result<(), cli::Error> {
     tracing_subscriber::fmt()
         .json()
+        .with_timer(paygate_shared::logging::Rfc3339Millis)
         .with_writer(std::io::stderr)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()

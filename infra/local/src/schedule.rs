@@ -74,9 +74,7 @@ pub async fn fire(gateway: &Gateway, schedule: &Schedule) {
         },
         Some(upstream) => {
             let now = gateway.backend().clock.now();
-            let time = now
-                .format(&time::format_description::well_known::Rfc3339)
-                .unwrap_or_default();
+            let time = paygate_shared::timefmt::format_rfc3339_millis(now);
             let event = json!({
                 "version": "0",
                 "id": crate::server::request_id(),

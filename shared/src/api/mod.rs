@@ -7,13 +7,14 @@ pub mod owned;
 pub mod problem;
 pub mod request;
 pub mod response;
+pub mod route;
 pub mod serve;
 pub mod views;
 
 pub use caller::{Authenticator, Caller};
 pub use problem::{ApiError, Problem};
-pub use request::Route;
 pub use response::RequestLog;
+pub use route::{FromPath, PathParams, Public, Route};
 pub use serve::{Call, Matched, dispatch, serve};
 // Beside the other functions' dependencies and the wiring that builds them.
 pub use crate::wiring::ApiDeps;

@@ -6,37 +6,26 @@ use crate::{
     Account, AccountId, AccountKind, EntryPage, EntryQuery, Payment, PaymentId, StoreError,
 };
 
-/// The caller's payment `raw_id`.
+/// The caller's payment `id`.
 ///
 /// # Errors
-/// `invalid_id` for a malformed id; `payment_not_found` for a missing or foreign one.
+/// `payment_not_found` for a missing or foreign one.
 pub async fn owned_payment(
     deps: &ApiDeps,
     caller: &Caller,
-    raw_id: &str,
+    id: PaymentId,
 ) -> Result<Payment, ApiError> {
-    let id: PaymentId = raw_id
-        .parse()
-        .map_err(|e| ApiError::invalid("invalid_id", format!("`payment_id`: {e}")))?;
     match deps.store.payment(id).await? {
         Some(payment) if payment.client_id == caller.client_id => Ok(payment),
         _ => Err(StoreError::PaymentNotFound(id).into()),
     }
 }
 
-/// The caller's account `raw_id` (never a treasury).
+/// The caller's account `id` (never a treasury).
 ///
 /// # Errors
-/// `invalid_id` for a malformed id; `account_not_found` for a missing or foreign one.
+/// `account_not_found` for a missing or foreign one.
 pub async fn owned_account(
-    deps: &ApiDeps,
-    caller: &Caller,
-    raw_id: &str,
-) -> Result<Account, ApiError> {
-    owned_account_id(deps, caller, account_id(raw_id)?).await
-}
-
-async fn owned_account_id(
     deps: &ApiDeps,
     caller: &Caller,
     id: AccountId,
@@ -49,16 +38,6 @@ async fn owned_account_id(
         }
         _ => Err(StoreError::AccountNotFound(id).into()),
     }
-}
-
-/// An `account_id` path parameter.
-///
-/// # Errors
-/// `invalid_id` for a malformed id.
-pub fn account_id(raw_id: &str) -> Result<AccountId, ApiError> {
-    raw_id
-        .parse()
-        .map_err(|e| ApiError::invalid("invalid_id", format!("`account_id`: {e}")))
 }
 
 /// One page of the caller's account `id`, in one round trip when the page has entries: each
@@ -76,7 +55,7 @@ pub async fn owned_entries(
 ) -> Result<EntryPage, ApiError> {
     let page = deps.store.entries(id, query).await?;
     if page.entries.is_empty() {
-        owned_account_id(deps, caller, id).await?;
+        owned_account(deps, caller, id).await?;
     } else if page
         .entries
         .iter()

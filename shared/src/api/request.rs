@@ -4,7 +4,7 @@
 
 use lambda_http::{
     Body, Request, RequestExt,
-    http::{HeaderMap, Method, header},
+    http::{HeaderMap, header},
     request::RequestContext,
 };
 use serde::de::DeserializeOwned;
@@ -145,90 +145,4 @@ pub fn no_body(req: &Request) -> Result<(), ApiError> {
 
 pub(crate) fn truncate(text: &str, max_chars: usize) -> String {
     text.chars().take(max_chars).collect()
-}
-
-/// A route: method and path pattern, where a `{name}` segment captures one path segment.
-#[derive(Debug, Clone)]
-pub struct Route {
-    pub method: Method,
-    pub pattern: &'static str,
-}
-
-/// Matches `method path` against `routes`. Returns the route's index and the captured values in
-/// order.
-pub fn match_route(routes: &[Route], method: &Method, path: &str) -> Option<(usize, Vec<String>)> {
-    let segments: Vec<&str> = path.trim_end_matches('/').split('/').collect();
-    routes.iter().enumerate().find_map(|(index, route)| {
-        let pattern: Vec<&str> = route.pattern.split('/').collect();
-        if route.method != *method || pattern.len() != segments.len() {
-            return None;
-        }
-        let mut captured = Vec::new();
-        for (want, got) in pattern.iter().zip(&segments) {
-            if want.starts_with('{') && want.ends_with('}') {
-                if got.is_empty() {
-                    return None;
-                }
-                captured.push(percent_decode(got));
-            } else if want != got {
-                return None;
-            }
-        }
-        Some((index, captured))
-    })
-}
-
-/// Decodes `%XX` escapes; invalid escapes are kept literally (ids then fail to parse cleanly).
-fn percent_decode(segment: &str) -> String {
-    let bytes = segment.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        match (
-            bytes[i],
-            bytes.get(i + 1).copied().and_then(hex),
-            bytes.get(i + 2).copied().and_then(hex),
-        ) {
-            (b'%', Some(high), Some(low)) => {
-                out.push((high * 16 + low) as u8);
-                i += 3;
-            }
-            (byte, _, _) => {
-                out.push(byte);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn routes_capture_segments() {
-        let routes = [
-            Route {
-                method: Method::POST,
-                pattern: "/payments",
-            },
-            Route {
-                method: Method::GET,
-                pattern: "/payments/{payment_id}",
-            },
-        ];
-        assert_eq!(
-            match_route(&routes, &Method::POST, "/payments"),
-            Some((0, vec![]))
-        );
-        assert_eq!(
-            match_route(&routes, &Method::GET, "/payments/pay_1%2F"),
-            Some((1, vec!["pay_1/".to_owned()]))
-        );
-        assert_eq!(match_route(&routes, &Method::GET, "/payments"), None);
-        assert_eq!(match_route(&routes, &Method::GET, "/payments/"), None);
-        assert_eq!(match_route(&routes, &Method::DELETE, "/payments/x"), None);
-    }
 }

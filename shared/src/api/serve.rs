@@ -1,5 +1,6 @@
-//! The request pipeline every authenticated endpoint shares: match the route, find the caller,
-//! run the handler, map any error to a problem, write one log line.
+//! The request pipeline every endpoint shares: match the route, find the caller, check the
+//! route's declared scope, read the path parameters, run the handler, map any error to a
+//! problem, write one log line. Handlers receive their endpoint already chosen and typed.
 
 use std::sync::Arc;
 
@@ -8,93 +9,97 @@ use time::OffsetDateTime;
 
 use super::{
     ApiError, Caller, RequestLog,
-    request::{Route, match_route, request_id, route_path},
+    request::{request_id, route_path},
+    route::{Public, Route, match_route},
 };
 use crate::wiring::ApiDeps;
 
 /// Counts the store's round trips (DynamoDB HTTP calls) for the log line.
 pub type RoundTrips = Arc<dyn Fn() -> u64 + Send + Sync>;
 
-/// One matched, authenticated request.
+/// One authenticated request, whose caller holds the route's scope.
 pub struct Call<'r> {
     pub req: &'r Request,
-    /// Index into the routes given to [`serve`].
-    pub route: usize,
-    /// Captured path segments, in pattern order.
-    pub params: Vec<String>,
     pub caller: Caller,
     pub now: OffsetDateTime,
 }
 
-/// One matched request, before anyone has said who is calling.
+/// One request to a public route, before anyone has said who is calling.
 pub struct Matched<'r> {
     pub req: &'r Request,
-    /// Index into the routes given to [`dispatch`].
-    pub route: usize,
-    /// Captured path segments, in pattern order.
-    pub params: Vec<String>,
     /// The request's log line, for the handler to name the client once it knows it.
     pub log: &'r mut RequestLog,
 }
 
-/// The pipeline every endpoint shares: match the route, run `handler`, map any error to a
-/// problem, write one log line (with the round trips spent, when they are counted).
-pub async fn dispatch<H>(
+/// The pipeline of the public routes: match the route, run `handler` with its endpoint, map any
+/// error to a problem, write one log line (with the round trips spent, when they are counted).
+pub async fn dispatch<E, H>(
     req: Request,
-    routes: &[Route],
+    routes: &[Route<E, Public>],
     round_trips: Option<&RoundTrips>,
     handler: H,
 ) -> Response<Body>
 where
-    H: AsyncFnOnce(Matched<'_>) -> Result<Response<Body>, ApiError>,
+    H: AsyncFnOnce(Matched<'_>, E) -> Result<Response<Body>, ApiError>,
+{
+    logged(req, round_trips, async |req, log| {
+        let (route, path) = find(routes, req, log)?;
+        let endpoint = route.endpoint(req, &path)?;
+        handler(Matched { req, log }, endpoint).await
+    })
+    .await
+}
+
+/// The pipeline of the authenticated routes: the handler runs only for a known caller holding
+/// the route's scope, in this order: no route (404), no caller (401), no scope (403), then the
+/// route's body rule and path parameters (400).
+pub async fn serve<E, H>(
+    deps: &ApiDeps,
+    req: Request,
+    routes: &[Route<E>],
+    handler: H,
+) -> Response<Body>
+where
+    H: AsyncFnOnce(Call<'_>, E) -> Result<Response<Body>, ApiError>,
+{
+    logged(req, deps.round_trips.as_ref(), async |req, log| {
+        let (route, path) = find(routes, req, log)?;
+        let now = deps.clock.now();
+        let caller = deps.auth.caller(req, now).await?;
+        log.client_id = Some(caller.client_id.to_string());
+        caller.require(route.access)?;
+        let endpoint = route.endpoint(req, &path)?;
+        handler(Call { req, caller, now }, endpoint).await
+    })
+    .await
+}
+
+/// Runs `handle` and writes the request's one log line.
+async fn logged<F>(req: Request, round_trips: Option<&RoundTrips>, handle: F) -> Response<Body>
+where
+    F: AsyncFnOnce(&Request, &mut RequestLog) -> Result<Response<Body>, ApiError>,
 {
     let mut log = RequestLog::start(request_id(&req));
     let before = round_trips.map(|count| count());
-    let outcome = async {
-        let path = route_path(&req);
-        let (route, params) =
-            match_route(routes, req.method(), &path).ok_or_else(|| ApiError::NoRoute {
-                method: req.method().to_string(),
-                path: super::request::truncate(&path, 200),
-            })?;
-        log.route = routes[route].pattern;
-        handler(Matched {
-            req: &req,
-            route,
-            params,
-            log: &mut log,
-        })
-        .await
-    }
-    .await;
+    let outcome = handle(&req, &mut log).await;
     let spent = round_trips
         .zip(before)
         .map(|(count, before)| count() - before);
     log.finish(outcome, spent)
 }
 
-/// [`dispatch`] for the authenticated endpoints: the handler runs only for a known caller.
-pub async fn serve<H>(deps: &ApiDeps, req: Request, routes: &[Route], handler: H) -> Response<Body>
-where
-    H: AsyncFnOnce(Call<'_>) -> Result<Response<Body>, ApiError>,
-{
-    dispatch(
-        req,
-        routes,
-        deps.round_trips.as_ref(),
-        async move |matched: Matched<'_>| {
-            let now = deps.clock.now();
-            let caller = deps.auth.caller(matched.req, now).await?;
-            matched.log.client_id = Some(caller.client_id.to_string());
-            let call = Call {
-                req: matched.req,
-                route: matched.route,
-                params: matched.params,
-                caller,
-                now,
-            };
-            handler(call).await
-        },
-    )
-    .await
+/// The route of `req`, named in the log line.
+fn find<'r, E, A>(
+    routes: &'r [Route<E, A>],
+    req: &Request,
+    log: &mut RequestLog,
+) -> Result<(&'r Route<E, A>, super::route::PathParams), ApiError> {
+    let path = route_path(req);
+    let (route, params) =
+        match_route(routes, req.method(), &path).ok_or_else(|| ApiError::NoRoute {
+            method: req.method().to_string(),
+            path: super::request::truncate(&path, 200),
+        })?;
+    log.route = route.pattern;
+    Ok((route, params))
 }

@@ -16,12 +16,12 @@ pub struct PaymentView {
     pub amount: i64,
     pub currency: &'static str,
     pub description: Option<String>,
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "crate::timefmt::rfc3339_millis")]
     pub created_at: OffsetDateTime,
     /// When a pending payment stops being confirmable.
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "crate::timefmt::rfc3339_millis")]
     pub expires_at: OffsetDateTime,
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "crate::timefmt::rfc3339_millis")]
     pub updated_at: OffsetDateTime,
 }
 
@@ -51,7 +51,7 @@ pub struct BalanceView {
     pub balance: i64,
     /// Balance minus funds held by pending payments, minor units.
     pub available: i64,
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "crate::timefmt::rfc3339_millis")]
     pub as_of: OffsetDateTime,
 }
 
@@ -78,7 +78,7 @@ pub struct EntryView {
     pub currency: &'static str,
     pub balance_after: i64,
     pub counterparty_account: AccountId,
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "crate::timefmt::rfc3339_millis")]
     pub created_at: OffsetDateTime,
 }
 
@@ -114,5 +114,65 @@ impl From<&EntryPage> for EntryPageView {
             data: page.entries.iter().map(EntryView::from).collect(),
             next_cursor: page.next_cursor.map(|c| c.encode()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{AccountLimits, ClientId, Currency, Direction, Money, NewPayment};
+    use time::macros::datetime;
+
+    #[test]
+    fn every_view_prints_times_with_exactly_three_fractional_digits() {
+        let now = datetime!(2026-11-22 20:06:09.93 UTC);
+        let owner: ClientId = "alice".parse().unwrap();
+        let limits = AccountLimits {
+            per_payment: 500,
+            daily_outflow: 900,
+        };
+        let account = Account::open(
+            AccountId::generate(now),
+            owner.clone(),
+            Currency::CNY,
+            limits,
+            now,
+        );
+        let new = NewPayment {
+            client_id: owner.clone(),
+            source: account.id,
+            destination: AccountId::generate(now),
+            amount: Money::new(250, Currency::CNY),
+            description: None,
+        };
+        let payment = Payment::pending(new, now, time::Duration::minutes(15)).unwrap();
+        let entry = LedgerEntry {
+            id: EntryId::generate(now),
+            account_id: account.id,
+            owner,
+            payment_id: payment.id,
+            direction: Direction::Debit,
+            amount: Money::new(250, Currency::CNY),
+            balance_after: 0,
+            counterparty: payment.destination,
+            created_at: datetime!(2026-11-22 20:06:10.001 +01:00),
+        };
+        let json =
+            |value: serde_json::Value, field: &str| value[field].as_str().unwrap().to_owned();
+        let shown = serde_json::to_value(PaymentView::from(&payment)).unwrap();
+        assert_eq!(
+            json(shown.clone(), "created_at"),
+            "2026-11-22T20:06:09.930Z"
+        );
+        assert_eq!(
+            json(shown.clone(), "updated_at"),
+            "2026-11-22T20:06:09.930Z"
+        );
+        assert_eq!(json(shown, "expires_at"), "2026-11-22T20:21:09.930Z");
+        let balance =
+            serde_json::to_value(BalanceView::new(&account, datetime!(2026-11-22 10:00 UTC)));
+        assert_eq!(json(balance.unwrap(), "as_of"), "2026-11-22T10:00:00.000Z");
+        let listed = serde_json::to_value(EntryView::from(&entry)).unwrap();
+        assert_eq!(json(listed, "created_at"), "2026-11-22T19:06:10.001Z");
     }
 }

@@ -38,7 +38,7 @@ pub struct SigningKeyDocument {
     pub kid: String,
     /// The private key, PKCS#8 PEM (`-----BEGIN PRIVATE KEY-----`).
     pub private_key_pem: String,
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "crate::timefmt::rfc3339_millis")]
     pub created_at: OffsetDateTime,
 }
 
@@ -183,7 +183,7 @@ mod tests {
         let json = serde_json::to_string(&doc).unwrap();
         let parsed: SigningKeyDocument = serde_json::from_str(&json).unwrap();
         assert_eq!(parsed, doc);
-        assert!(json.contains("\"created_at\":\"2026-11-22T10:00:00Z\""));
+        assert!(json.contains("\"created_at\":\"2026-11-22T10:00:00.000Z\""));
         let from_doc = SigningKey::from_document(&parsed).unwrap();
         assert_eq!(from_doc.kid, key.kid);
         assert_eq!(from_doc.verifying_key(), key.verifying_key());

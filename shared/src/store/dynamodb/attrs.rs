@@ -13,10 +13,6 @@ use crate::{Money, StoreError, money::parse_currency};
 /// One stored item (or key), attribute name to value.
 pub(crate) type Item = HashMap<String, AttributeValue>;
 
-/// Fixed-width UTC timestamps, so that string order is time order (keys and conditions compare
-/// them as strings).
-const TIMESTAMP: &[BorrowedFormatItem<'static>] =
-    format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
 const DAY: &[BorrowedFormatItem<'static>] = format_description!("[year][month][day]");
 
 /// Attribute name prefix of the per-day remaining outflow: `out_20261122`.
@@ -32,11 +28,10 @@ pub(crate) fn attr_number(value: i64) -> AttributeValue {
     AttributeValue::N(value.to_string())
 }
 
-/// The stored text of a time: UTC, always three fractional digits.
+/// The stored text of a time: UTC, always three fractional digits, so that string order is time
+/// order (keys and conditions compare them as strings).
 pub(crate) fn timestamp(t: OffsetDateTime) -> String {
-    t.to_offset(time::UtcOffset::UTC)
-        .format(TIMESTAMP)
-        .unwrap_or_default()
+    crate::timefmt::format_rfc3339_millis(t)
 }
 
 /// The attribute holding an account's remaining outflow budget of `day`.
@@ -88,8 +83,7 @@ impl Reader<'_> {
     }
 
     pub fn time(&self, name: &str) -> Result<OffsetDateTime, StoreError> {
-        time::PrimitiveDateTime::parse(self.str(name)?, TIMESTAMP)
-            .map(time::PrimitiveDateTime::assume_utc)
+        crate::timefmt::parse_rfc3339(self.str(name)?)
             .map_err(|_| self.corrupt(name, "a malformed timestamp"))
     }
 
