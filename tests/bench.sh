@@ -27,7 +27,7 @@ PAYGATE_WRITE_DOCS=1 bash tests/run.sh -- -p paygate-flows --test units -- --noc
 log "throughput through the local gateway"
 cargo run --release --locked -q -p paygate-load -- throughput --write
 log "the same on moto, beside it (every scenario at 1 and 16 connections, fresh tables per cell)"
-target_dir=${CARGO_TARGET_DIR:-$PWD/target}
+target_dir=$(realpath -m "${CARGO_TARGET_DIR:-$PWD/target}")
 mkdir -p "$target_dir"
 start_moto "$(test_python "$target_dir/test-venv")" "$target_dir/bench-moto.log"
 AWS_EC2_METADATA_DISABLED=true cargo run --release --locked -q -p paygate-load -- throughput \

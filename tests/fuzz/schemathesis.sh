@@ -19,7 +19,7 @@ log() { printf '\033[1m[fuzz]\033[0m %s\n' "$*" >&2; }
 # shellcheck source=tests/lib.sh
 source tests/lib.sh
 
-target_dir=${CARGO_TARGET_DIR:-$PWD/target}
+target_dir=$(realpath -m "${CARGO_TARGET_DIR:-$PWD/target}")
 venv="$target_dir/fuzz-venv"
 out="$target_dir/fuzz"
 max_examples=${FUZZ_MAX_EXAMPLES:-25}
@@ -28,8 +28,7 @@ mkdir -p "$out"
 
 if ! "$venv/bin/schemathesis" --version >/dev/null 2>&1; then
   log "installing schemathesis into $venv"
-  python3 -m venv "$venv"
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check 'schemathesis>=4,<5'
+  install_into "$venv" 'schemathesis>=4,<5'
 fi
 
 log "building paygate-local"
@@ -45,13 +44,13 @@ trap 'kill "$gateway_pid" 2>/dev/null || true; wait "$gateway_pid" 2>/dev/null |
 wait_for_port "$port" "$gateway_pid" "$out/gateway.log" paygate-local
 base="http://127.0.0.1:$port/v1"
 
-read -r client_id client_secret api_key < <(python3 -c '
+read -r client_id client_secret api_key < <("$host_python" -c '
 import json, sys
 c = json.load(open(sys.argv[1]))["clients"][0]
 print(c["client_id"], c["client_secret"], c["api_key"])' "$seed_file")
 token=$(curl -sS --fail -u "$client_id:$client_secret" -H "x-api-key: $api_key" \
   -d grant_type=client_credentials "$base/oauth/token" \
-  | python3 -c 'import sys, json; print(json.load(sys.stdin)["access_token"])')
+  | "$host_python" -c 'import sys, json; print(json.load(sys.stdin)["access_token"])')
 
 # Objects to aim at: the seeded accounts, and payments in each state, mixed into the generated
 # ids (most requests would otherwise only ever meet a 404).
@@ -59,9 +58,9 @@ pay() {
   curl -sS --fail -H "x-api-key: $api_key" -H "Authorization: Bearer $token" \
     -H "Idempotency-Key: fuzz-setup-$1" -H "Content-Type: application/json" \
     -d "{\"source_account\": \"$2\", \"destination_account\": \"$3\", \"amount\": 1000, \"currency\": \"CNY\", \"confirm\": $4}" \
-    "$base/payments" | python3 -c 'import sys, json; print(json.load(sys.stdin)["id"])'
+    "$base/payments" | "$host_python" -c 'import sys, json; print(json.load(sys.stdin)["id"])'
 }
-read -r account_a account_b < <(python3 -c '
+read -r account_a account_b < <("$host_python" -c '
 import json, sys
 print(*[a["account_id"] for a in json.load(open(sys.argv[1]))["accounts"]][:2])' "$seed_file")
 pending=$(pay 1 "$account_a" "$account_b" false)

@@ -140,24 +140,6 @@ impl FaultReport {
     }
 }
 
-/// A Python that imports moto.server: `tests/run.sh`'s venv under the target dir, else
-/// `python3`; `None` when neither does.
-pub fn find_python() -> Option<String> {
-    let target = std::env::var("CARGO_TARGET_DIR")
-        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../../target").to_owned());
-    let venv = format!("{target}/test-venv/bin/python");
-    [venv.as_str(), "python3"].into_iter().find_map(|py| {
-        std::process::Command::new(py)
-            .args(["-c", "import moto.server, werkzeug"])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .status()
-            .ok()
-            .filter(std::process::ExitStatus::success)
-            .map(|_| py.to_owned())
-    })
-}
-
 /// One phase: the `conserve` load runs while `inject` brings its fault (after `before` of
 /// normal load), then `after` more load, quiescence, and the audit of what epoch `epoch` wrote.
 async fn under_fault(

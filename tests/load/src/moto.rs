@@ -17,6 +17,54 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_ba
 run_simple("127.0.0.1", int(sys.argv[1]), DomainDispatcherApplication(create_backend_app), threaded=False)
 "#;
 
+/// A Python that imports moto.server: `PAYGATE_TEST_MOTO_PYTHON` (which `tests/run.sh` sets to
+/// the one it found or installed), else `tests/run.sh`'s venv under the target dir, else
+/// `python3`.
+///
+/// # Errors
+/// When none of them can, saying what to install.
+pub fn find_python() -> Result<String, String> {
+    if let Some(named) = std::env::var(MOTO_PYTHON_VAR)
+        .ok()
+        .filter(|v| !v.is_empty())
+    {
+        return if imports_moto(&named) {
+            Ok(named)
+        } else {
+            Err(format!(
+                "{MOTO_PYTHON_VAR}={named} cannot import moto.server: `{named} -m pip install \
+                 'moto[server]'`, or unset it"
+            ))
+        };
+    }
+    let target = std::env::var("CARGO_TARGET_DIR")
+        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../../target").to_owned());
+    let venv = format!("{target}/test-venv/bin/python");
+    [venv.as_str(), "python3"]
+        .into_iter()
+        .find(|py| imports_moto(py))
+        .map(str::to_owned)
+        .ok_or_else(|| {
+            format!(
+                "no Python imports moto.server (tried {venv} and python3): run the suite with \
+                 `bash tests/run.sh`, which installs it, or `python3 -m pip install \
+                 'moto[server]'`, or name a Python that has it in {MOTO_PYTHON_VAR}"
+            )
+        })
+}
+
+/// The variable naming the Python that runs moto, as for the contract suite.
+const MOTO_PYTHON_VAR: &str = "PAYGATE_TEST_MOTO_PYTHON";
+
+fn imports_moto(python: &str) -> bool {
+    std::process::Command::new(python)
+        .args(["-c", "import moto.server, werkzeug"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success())
+}
+
 pub struct Moto {
     pub port: u16,
     python: String,

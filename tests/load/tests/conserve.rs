@@ -49,10 +49,7 @@ async fn conservation_holds_under_concurrent_load_on_the_embedded_store() {
 /// moto is single-threaded and its transactions copy the table, so this run is small.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn conservation_holds_under_concurrent_load_on_dynamodb() {
-    let Ok(endpoint) = std::env::var("PAYGATE_TEST_DYNAMODB_ENDPOINT") else {
-        eprintln!("PAYGATE_TEST_DYNAMODB_ENDPOINT unset: skipped (bash tests/run.sh sets it)");
-        return;
-    };
+    let endpoint = paygate_testkit::moto_endpoint();
     let report = conserve::run(&ConserveOptions {
         store: StoreChoice::dynamodb(&endpoint),
         clients: 4,

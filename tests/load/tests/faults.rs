@@ -6,7 +6,10 @@
 
 use std::time::Duration;
 
-use paygate_load::faults::{self, FaultOptions};
+use paygate_load::{
+    faults::{self, FaultOptions},
+    moto,
+};
 
 fn options(python: String) -> FaultOptions {
     FaultOptions {
@@ -22,10 +25,7 @@ fn options(python: String) -> FaultOptions {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dynamodb_paused_and_killed_answers_503_and_loses_nothing() {
-    let Some(python) = faults::find_python() else {
-        eprintln!("no Python with moto.server: skipped (bash tests/run.sh installs it)");
-        return;
-    };
+    let python = moto::find_python().unwrap_or_else(|missing| panic!("{missing}"));
     let report = faults::run(&options(python)).await.expect("the run");
     println!("{}", report.table());
     for phase in &report.phases {
@@ -55,9 +55,7 @@ async fn dynamodb_paused_and_killed_answers_503_and_loses_nothing() {
 /// gives up, well inside the function timeout, instead of hanging until the gateway's 29 s.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn secrets_manager_stalled_at_cold_start_answers_503() {
-    let Some(python) = faults::find_python() else {
-        return;
-    };
+    let python = moto::find_python().unwrap_or_else(|missing| panic!("{missing}"));
     let mut options = options(python);
     options.stalled_secrets = true;
     let report = faults::run(&options).await.expect("the run");

@@ -46,10 +46,7 @@ fn every_scenario_answers_2xx_at_every_concurrency() {
 /// `tests/bench.sh` runs it for the moto section of docs/performance.md.
 #[test]
 fn every_scenario_answers_2xx_on_moto() {
-    let Ok(endpoint) = std::env::var("PAYGATE_TEST_DYNAMODB_ENDPOINT") else {
-        eprintln!("PAYGATE_TEST_DYNAMODB_ENDPOINT unset: skipped (bash tests/run.sh sets it)");
-        return;
-    };
+    let endpoint = paygate_testkit::moto_endpoint();
     every_scenario_answers_2xx(StoreChoice::dynamodb(&endpoint), &[1]);
 }
 
@@ -57,10 +54,7 @@ fn every_scenario_answers_2xx_on_moto() {
 /// and the same accounts are back at their opening balance.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reset_leaves_fresh_tables_with_the_same_accounts() {
-    let Ok(endpoint) = std::env::var("PAYGATE_TEST_DYNAMODB_ENDPOINT") else {
-        eprintln!("PAYGATE_TEST_DYNAMODB_ENDPOINT unset: skipped (bash tests/run.sh sets it)");
-        return;
-    };
+    let endpoint = paygate_testkit::moto_endpoint();
     let plan = SeedPlan {
         clients: vec![LoadClient::numbered(0)],
         accounts: vec![(0, Currency::CNY, 5_000), (0, Currency::CNY, 5_000)],

@@ -1,5 +1,5 @@
 //! The Secrets Manager key sources against moto (`PAYGATE_TEST_DYNAMODB_ENDPOINT`, which serves
-//! every service on one endpoint; set by `tests/run.sh`). Without it the test says so and skips.
+//! every service on one endpoint; set by `tests/run.sh`). Without it the test fails, saying so.
 
 use time::{OffsetDateTime, macros::datetime};
 
@@ -7,11 +7,13 @@ use super::*;
 
 const NOW: OffsetDateTime = datetime!(2026-11-22 10:00 UTC);
 
-async fn moto_client() -> Option<Client> {
-    let Ok(endpoint) = std::env::var("PAYGATE_TEST_DYNAMODB_ENDPOINT") else {
-        println!("skipped: PAYGATE_TEST_DYNAMODB_ENDPOINT is not set (run `bash tests/run.sh`)");
-        return None;
-    };
+async fn moto_client() -> Client {
+    let endpoint = std::env::var("PAYGATE_TEST_DYNAMODB_ENDPOINT")
+        .ok()
+        .filter(|v| !v.is_empty())
+        .expect(
+            "PAYGATE_TEST_DYNAMODB_ENDPOINT is not set: run the suite with `bash tests/run.sh`",
+        );
     let config = crate::aws::loader(crate::aws::Trust::AmazonRoots)
         .region(aws_config::Region::new("us-east-1"))
         .endpoint_url(endpoint)
@@ -24,7 +26,7 @@ async fn moto_client() -> Option<Client> {
         ))
         .load()
         .await;
-    Some(Client::new(&config))
+    Client::new(&config)
 }
 
 fn kids(keys: &KeySet) -> Vec<&str> {
@@ -33,9 +35,7 @@ fn kids(keys: &KeySet) -> Vec<&str> {
 
 #[tokio::test]
 async fn signing_and_public_key_secrets_follow_rotations() {
-    let Some(client) = moto_client().await else {
-        return;
-    };
+    let client = moto_client().await;
     let run = ulid::Ulid::new();
     let signing_id = format!("paygate-test-{run}-signing-key");
     let public_id = format!("paygate-test-{run}-public-keys");
