@@ -1,6 +1,7 @@
 //! The claims of an access token and the checks a verified token's claims must pass: expiry
 //! and start times (with leeway), issuer, and audience (a string or an array in the token).
-//! Only the JWT verifier calls `check`, and only after the signature has been verified.
+//! Only the JWT verifier calls `check`, and only on claims `jsonwebtoken` decoded after it
+//! verified the signature.
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -90,8 +91,9 @@ enum Audience {
     Many(Vec<String>),
 }
 
+/// The claims as a verified token carries them (`aud` a string or an array).
 #[derive(Deserialize)]
-struct ReceivedClaims {
+pub(super) struct ReceivedClaims {
     iss: String,
     sub: String,
     aud: Audience,
@@ -102,14 +104,12 @@ struct ReceivedClaims {
     jti: String,
 }
 
-/// Decodes verified claims and checks their times, issuer and audience.
+/// Checks verified claims' times, issuer and audience.
 pub(super) fn check(
-    payload: &[u8],
+    claims: ReceivedClaims,
     expected: &Expectations,
     now: OffsetDateTime,
 ) -> Result<Claims, TokenError> {
-    let claims: ReceivedClaims = serde_json::from_slice(payload)
-        .map_err(|_| TokenError::Malformed("the claims are not the expected JSON object"))?;
     let now = now.unix_timestamp();
     let leeway = i64::try_from(expected.leeway_seconds).unwrap_or(i64::MAX);
     if now >= claims.exp.saturating_add(leeway) {

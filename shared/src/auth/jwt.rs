@@ -1,9 +1,13 @@
-//! ES256 JWTs in JWS compact form (RFC 7515/7519), written by hand over `p256`.
+//! ES256 JWTs in JWS compact form (RFC 7515/7519), encoded and decoded by `jsonwebtoken` (its
+//! RustCrypto backend), with this crate's rules as a thin layer around it.
 //!
 //! Verification trusts nothing before the signature: the size is checked before any decoding,
-//! the header must say `alg` exactly `ES256` and name a `kid`, the signature (raw 64-byte `r||s`,
-//! low-S) is checked over the exact `header.payload` bytes, and only then are the claims decoded
-//! and their times, issuer and audience checked. No error message ever contains the token.
+//! the header must say `alg` exactly `ES256` and name a plain `kid` (and no `crit`), the
+//! signature must be a raw 64-byte `r||s` with low S (the library's verifier would accept the
+//! malleable high-S twin), then `jsonwebtoken::decode` checks the signature over the exact
+//! `header.payload` bytes and decodes the claims, and only then are their times (against the
+//! injected clock, with leeway), issuer and audience checked here. The library's own claim checks
+//! are off: they read the system clock. No error message ever contains the token.
 
 #[cfg(test)]
 mod claim_tests;
@@ -11,11 +15,11 @@ mod claim_tests;
 mod tests;
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
-use p256::ecdsa::{
-    Signature,
-    signature::{Signer, Verifier},
+use jsonwebtoken::{
+    Algorithm, DecodingKey, EncodingKey, Header, Validation, errors::ErrorKind as LibraryError,
 };
-use serde::{Deserialize, Serialize, de::IgnoredAny};
+use p256::{ecdsa::Signature, pkcs8::EncodePrivateKey};
+use serde::{Deserialize, de::IgnoredAny};
 use time::OffsetDateTime;
 
 use super::{Claims, Expectations, SigningKey, VerifyingKey, claims};
@@ -53,44 +57,49 @@ pub enum TokenError {
     WrongAudience,
 }
 
-#[derive(Serialize)]
-struct Header<'a> {
-    alg: &'a str,
-    typ: &'a str,
-    kid: &'a str,
-}
-
-/// The header as received: only the members that decide anything are read.
+/// The header as this verifier reads it when `jsonwebtoken` refuses one: only to say why (an
+/// algorithm it does not know is [`TokenError::UnsupportedAlgorithm`], anything else malformed).
 #[derive(Deserialize)]
 struct ReceivedHeader {
     alg: String,
-    kid: Option<String>,
-    /// Any critical extension is one this verifier does not understand (RFC 7515 §4.1.11).
-    crit: Option<IgnoredAny>,
+    #[serde(rename = "kid")]
+    _kid: Option<String>,
+    #[serde(rename = "crit")]
+    _crit: Option<IgnoredAny>,
 }
 
-/// Signs `claims` with `key`: `base64url(header).base64url(claims).base64url(r||s)`.
+/// Signs `claims` with `key`: `base64url(header).base64url(claims).base64url(r||s)`, the header
+/// `{"typ":"JWT","alg":"ES256","kid":…}`.
 pub fn sign(key: &SigningKey, claims: &Claims) -> String {
-    let header = Header {
-        alg: ALGORITHM,
-        typ: "JWT",
-        kid: &key.kid,
+    let mut header = Header::new(Algorithm::ES256);
+    header.kid = Some(key.kid.clone());
+    // jsonwebtoken's RustCrypto signer reads an EC key as PKCS#8 DER; a valid key always encodes.
+    let der = key
+        .key
+        .to_pkcs8_der()
+        .expect("a P-256 key always encodes as PKCS#8");
+    let encoding_key = EncodingKey::from_ec_der(der.as_bytes());
+    // Cannot fail: an EC key for an EC algorithm, and claims that are strings and integers.
+    let token = jsonwebtoken::encode(&header, claims, &encoding_key)
+        .expect("an ES256 token always encodes");
+    with_low_s(token)
+}
+
+/// The token with its signature's S in the lower half: the verifier refuses the malleable
+/// high-S twin, and the library's P-256 signer does not normalise (p256 leaves that to callers).
+fn with_low_s(token: String) -> String {
+    let Some((signing_input, signature)) = token.rsplit_once('.') else {
+        return token;
     };
-    // Cannot fail: both are plain structs of strings and integers.
-    let header = serde_json::to_vec(&header).expect("a JWS header always serializes");
-    let payload = serde_json::to_vec(claims).expect("claims always serialize");
-    let signing_input = format!(
-        "{}.{}",
-        URL_SAFE_NO_PAD.encode(header),
-        URL_SAFE_NO_PAD.encode(payload)
-    );
-    let signature: Signature = key.key.sign(signing_input.as_bytes());
-    // Always low-S, because the verifier refuses the malleable high-S twin.
-    let signature = signature.normalize_s().unwrap_or(signature);
-    format!(
-        "{signing_input}.{}",
-        URL_SAFE_NO_PAD.encode(signature.to_bytes())
-    )
+    let high = URL_SAFE_NO_PAD
+        .decode(signature)
+        .ok()
+        .and_then(|bytes| Signature::from_slice(&bytes).ok())
+        .and_then(|signature| signature.normalize_s());
+    match high {
+        Some(low) => format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(low.to_bytes())),
+        None => token,
+    }
 }
 
 /// Verifies `token` with the key `keys` returns for its `kid` and checks its claims.
@@ -112,8 +121,7 @@ pub fn verify(
 /// have not: the claims cannot be read before [`UnverifiedToken::verify`] succeeds.
 #[derive(Clone)]
 pub struct UnverifiedToken<'a> {
-    signing_input: &'a str,
-    payload: &'a str,
+    token: &'a str,
     signature: &'a str,
     kid: String,
 }
@@ -137,7 +145,7 @@ impl<'a> UnverifiedToken<'a> {
             return Err(TokenError::TooLarge);
         }
         let mut segments = token.split('.');
-        let (Some(header), Some(payload), Some(signature), None) = (
+        let (Some(header), Some(_payload), Some(signature), None) = (
             segments.next(),
             segments.next(),
             segments.next(),
@@ -145,18 +153,15 @@ impl<'a> UnverifiedToken<'a> {
         ) else {
             return Err(TokenError::Malformed("a token has exactly three segments"));
         };
-        let header = URL_SAFE_NO_PAD
-            .decode(header)
-            .map_err(|_| TokenError::Malformed("the header is not base64url"))?;
-        let header: ReceivedHeader = serde_json::from_slice(&header)
-            .map_err(|_| TokenError::Malformed("the header is not a JSON object with an alg"))?;
-        if header.alg != ALGORITHM {
+        let decoded = jsonwebtoken::decode_header(token).map_err(|_| header_refusal(header))?;
+        if decoded.alg != Algorithm::ES256 {
             return Err(TokenError::UnsupportedAlgorithm);
         }
-        if header.crit.is_some() {
+        // jsonwebtoken accepts `crit: ["b64"]`; this verifier understands no extension at all.
+        if decoded.crit.is_some() {
             return Err(TokenError::Malformed("critical header extensions"));
         }
-        let kid = header
+        let kid = decoded
             .kid
             .filter(|kid| !kid.is_empty())
             .ok_or(TokenError::MissingKeyId)?;
@@ -166,8 +171,7 @@ impl<'a> UnverifiedToken<'a> {
             return Err(TokenError::Malformed("the key id"));
         }
         Ok(Self {
-            signing_input: &token[..token.len() - signature.len() - 1],
-            payload,
+            token,
             signature,
             kid,
         })
@@ -197,13 +201,49 @@ impl<'a> UnverifiedToken<'a> {
         if signature.normalize_s().is_some() {
             return Err(TokenError::BadSignature);
         }
-        key.key
-            .verify(self.signing_input.as_bytes(), &signature)
-            .map_err(|_| TokenError::BadSignature)?;
+        // The uncompressed SEC1 point, which is what the library's P-256 verifier reads.
+        let point = key.key.to_encoded_point(false);
+        let decoding_key = DecodingKey::from_ec_der(point.as_bytes());
+        let verified = jsonwebtoken::decode(self.token, &decoding_key, &signature_only())
+            .map_err(|err| library_refusal(err.kind()))?;
+        claims::check(verified.claims, expected, now)
+    }
+}
 
-        let payload = URL_SAFE_NO_PAD
-            .decode(self.payload)
-            .map_err(|_| TokenError::Malformed("the claims are not base64url"))?;
-        claims::check(&payload, expected, now)
+/// The library checks the algorithm and the signature and decodes the claims; the claim checks
+/// are [`claims::check`]'s, against the injected clock rather than the system's.
+fn signature_only() -> Validation {
+    let mut validation = Validation::new(Algorithm::ES256);
+    validation.required_spec_claims.clear();
+    validation.validate_exp = false;
+    validation.validate_nbf = false;
+    validation.validate_aud = false;
+    validation.leeway = 0;
+    validation
+}
+
+/// Why a header `jsonwebtoken` could not read was refused: an `alg` it does not know (`none`,
+/// `es256`, …) is an unsupported algorithm, anything else is malformed.
+fn header_refusal(header: &str) -> TokenError {
+    let Ok(header) = URL_SAFE_NO_PAD.decode(header) else {
+        return TokenError::Malformed("the header is not base64url");
+    };
+    match serde_json::from_slice::<ReceivedHeader>(&header) {
+        Err(_) => TokenError::Malformed("the header is not a JSON object with an alg"),
+        Ok(header) if header.alg != ALGORITHM => TokenError::UnsupportedAlgorithm,
+        Ok(_) => TokenError::Malformed("the header is not a JWS header"),
+    }
+}
+
+/// The token error for a `jsonwebtoken` refusal after the header, size and signature encoding
+/// passed this module's checks: a bad signature, or claims that do not decode.
+fn library_refusal(err: &LibraryError) -> TokenError {
+    match err {
+        LibraryError::InvalidSignature | LibraryError::InvalidEcdsaKey => TokenError::BadSignature,
+        LibraryError::Base64(_) => TokenError::Malformed("the claims are not base64url"),
+        LibraryError::Json(_) | LibraryError::Utf8(_) => {
+            TokenError::Malformed("the claims are not the expected JSON object")
+        }
+        _ => TokenError::Malformed("the token is not a JWS the library accepts"),
     }
 }

@@ -3,9 +3,11 @@
 //! loads them from a [`KeySource`] (AWS Secrets Manager in production, behind the `secrets`
 //! feature; [`StaticKeySource`] in tests and the local gateway).
 //!
-//! JWS is implemented here over `p256` rather than with a general JWT library on purpose: exactly
-//! one algorithm (`ES256`) is accepted, so no header can talk the verifier into `none` or into
-//! treating a public key as an HMAC secret, and the binary stays small.
+//! JWS encoding and decoding are `jsonwebtoken`'s (RustCrypto backend); this crate keeps its own
+//! rules around the library: the size cap before any decoding, exactly one algorithm (`ES256`,
+//! checked before the library is asked, and the only one its validation allows), so no header can
+//! talk the verifier into `none` or into treating a public key as an HMAC secret, a plain `kid`,
+//! no `crit`, low-S signatures, and the claim checks against an injected clock.
 //!
 //! Least privilege: only the token and rotation functions read the private signing key (the
 //! signing-key secret); everything else verifies with the public JWKS secret.
