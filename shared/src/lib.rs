@@ -28,7 +28,6 @@ pub mod payment;
 pub mod spelling;
 pub mod store;
 pub mod timefmt;
-#[cfg(feature = "lambda")]
 pub mod wiring;
 
 pub use account::{Account, AccountError, AccountKind, AccountLimits, AccountStatus};

@@ -1,11 +1,13 @@
 //! Lambda entry point: wire once per sandbox, then serve.
 
 use lambda_http::{Error, run, service_fn};
+use paygate_shared::{logging, wiring};
 
-#[tokio::main]
+// One event at a time per sandbox: one thread, no worker pool to start.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    paygate_shared::logging::init();
-    let deps = paygate_shared::wiring::token_deps_from_env().await?;
+    logging::init();
+    let deps = wiring::token_deps_from_env()?;
     run(service_fn(async |req| {
         Ok::<_, Error>(paygate_authorize::handle(&deps, req).await)
     }))

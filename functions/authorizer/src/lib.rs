@@ -13,37 +13,26 @@
 //! Each invocation writes one log line: outcome, client and reason, never the token.
 
 pub mod policy;
-pub mod wiring;
 
-use std::{sync::Arc, time::Instant};
+use std::time::Instant;
 
 use aws_lambda_events::event::apigw::{
     ApiGatewayCustomAuthorizerRequestTypeRequest, ApiGatewayCustomAuthorizerResponse,
 };
 use lambda_runtime::Diagnostic;
 use paygate_shared::{
-    ClientId, Clock,
-    auth::{
-        AuthError, CONTEXT_CLIENT_ID, CONTEXT_SCOPES, Expectations, KeyCache, KeyError, Scopes,
-    },
+    ClientId,
+    auth::{AuthError, CONTEXT_CLIENT_ID, CONTEXT_SCOPES, KeyError, Scopes},
 };
 use serde_json::json;
+
+/// What the authorizer is built from (and `authorizer_deps_from_env`, its production wiring).
+pub use paygate_shared::wiring::AuthorizerDeps;
 
 /// The event API Gateway sends a REQUEST authorizer.
 pub type Request = ApiGatewayCustomAuthorizerRequestTypeRequest;
 /// The policy answer.
 pub type Response = ApiGatewayCustomAuthorizerResponse;
-
-/// What the authorizer is built from: injected, so tests run it on static keys and a manual
-/// clock.
-#[derive(Debug, Clone)]
-pub struct AuthorizerDeps {
-    /// The public verification keys (current and previous).
-    pub keys: Arc<KeyCache>,
-    /// The issuer and audience a token must name.
-    pub expected: Expectations,
-    pub clock: Arc<dyn Clock>,
-}
 
 /// Why a request was not allowed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

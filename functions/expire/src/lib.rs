@@ -2,21 +2,17 @@
 //! confirmation window has closed. Each release is its own atomic write conditioned on the
 //! payment still being pending, so a sweep racing a confirm or a cancel changes nothing twice.
 
-use std::sync::Arc;
-
-use paygate_shared::{Clock, PaymentError, ReleaseReason, StoreError, store::Store};
+use paygate_shared::{PaymentError, ReleaseReason, StoreError};
 use serde::Serialize;
+
+/// What a sweep is built from (and `expire_deps_from_env`, its production wiring).
+pub use paygate_shared::wiring::ExpireDeps;
 
 /// Payments read per store call.
 pub const BATCH: usize = 100;
 /// Batches per invocation, keeping one sweep well inside the function timeout; the next
 /// scheduled run continues where this one stopped.
 pub const MAX_BATCHES: usize = 20;
-
-pub struct ExpireDeps {
-    pub store: Arc<dyn Store>,
-    pub clock: Arc<dyn Clock>,
-}
 
 /// What one sweep did.
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]

@@ -16,26 +16,15 @@
 mod error;
 mod secret;
 mod steps;
-pub mod wiring;
 
-use std::{sync::Arc, time::Instant};
+use std::time::Instant;
 
-use aws_sdk_secretsmanager::Client;
-use paygate_shared::Clock;
 use serde::{Deserialize, Serialize};
 
 pub use error::RotateError;
+/// What a rotation needs (and `rotate_deps_from_env`, its production wiring).
+pub use paygate_shared::wiring::RotateDeps;
 use secret::{CURRENT, PENDING};
-
-/// What a rotation needs, built once per sandbox.
-#[derive(Debug, Clone)]
-pub struct RotateDeps {
-    pub client: Client,
-    /// The public JWKS secret (`PAYGATE_PUBLIC_KEYS_SECRET`) that `setSecret` publishes to.
-    pub public_secret_id: String,
-    /// The time new keys are created at (and their `kid`s ordered by).
-    pub clock: Arc<dyn Clock>,
-}
 
 /// The event Secrets Manager invokes a rotation function with.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

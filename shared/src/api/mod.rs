@@ -15,4 +15,6 @@ pub use caller::{Authenticator, Caller};
 pub use problem::{ApiError, Problem};
 pub use response::RequestLog;
 pub use route::{FromPath, PathParams, Public, Route};
-pub use serve::{ApiDeps, Call, Matched, dispatch, serve};
+pub use serve::{Call, Matched, dispatch, serve};
+// Beside the other functions' dependencies and the wiring that builds them.
+pub use crate::wiring::ApiDeps;

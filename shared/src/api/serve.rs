@@ -8,25 +8,14 @@ use lambda_http::{Body, Request, Response};
 use time::OffsetDateTime;
 
 use super::{
-    ApiError, Authenticator, Caller, RequestLog,
+    ApiError, Caller, RequestLog,
     request::{request_id, route_path},
     route::{Public, Route, match_route},
 };
-use crate::{Clock, config::PaymentSettings, store::Store};
+use crate::wiring::ApiDeps;
 
 /// Counts the store's round trips (DynamoDB HTTP calls) for the log line.
 pub type RoundTrips = Arc<dyn Fn() -> u64 + Send + Sync>;
-
-/// What the account and payment endpoints are built from: injected, so the same handler code
-/// serves Lambda, `cargo lambda watch`, the local gateway and the tests.
-#[derive(Clone)]
-pub struct ApiDeps {
-    pub store: Arc<dyn Store>,
-    pub auth: Authenticator,
-    pub clock: Arc<dyn Clock>,
-    pub payments: PaymentSettings,
-    pub round_trips: Option<RoundTrips>,
-}
 
 /// One authenticated request, whose caller holds the route's scope.
 pub struct Call<'r> {
