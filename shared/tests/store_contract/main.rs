@@ -11,6 +11,7 @@
 mod support;
 
 mod accounts;
+mod books;
 mod capture;
 mod concurrency;
 mod entries;
@@ -18,6 +19,9 @@ mod funding;
 mod hold_failures;
 mod holds;
 mod one_step;
+mod partial_capture;
+mod refund_concurrency;
+mod refunds;
 mod release;
 mod round_trips;
 
@@ -26,11 +30,12 @@ use std::sync::Arc;
 
 use paygate_shared::{
     Account, AccountError, AccountId, AccountLimits, AccountStatus, ClientId, Currency, Direction,
-    EntryCursor, EntryQuery, IdempotencyError, InvalidCursor, LedgerEntry, MoneyError, NewPayment,
-    Payment, PaymentError, PaymentId, PaymentKind, PaymentStatus, ReleaseReason, StoreError,
+    EntryCursor, EntryQuery, Fingerprint, IdempotencyError, IdempotencyKey, IdempotencyRecord,
+    InvalidCursor, LedgerEntry, MoneyError, NewPayment, Payment, PaymentError, PaymentId,
+    PaymentKind, PaymentStatus, Refund, RefundReason, ReleaseReason, StoreError,
     account::DailyOutflow,
     idempotency::RETENTION,
-    store::{PaymentOutcome, Store},
+    store::{PaymentOutcome, RefundOutcome, Store},
 };
 use rand::{Rng, SeedableRng, rngs::StdRng};
 use time::{Duration, OffsetDateTime};
@@ -38,6 +43,7 @@ use time::{Duration, OffsetDateTime};
 use support::*;
 
 use accounts::*;
+use books::*;
 use capture::*;
 use concurrency::*;
 use entries::*;
@@ -45,6 +51,9 @@ use funding::*;
 use hold_failures::*;
 use holds::*;
 use one_step::*;
+use partial_capture::*;
+use refund_concurrency::*;
+use refunds::*;
 use release::*;
 use round_trips::*;
 
@@ -94,6 +103,10 @@ contract_suite! {
         failed_one_step_payments_leave_no_trace,
         entries_page_newest_first_with_filters_and_cursors,
         concurrent_payments_keep_the_books_balanced,
+        partial_capture_posts_n_and_releases_the_rest,
+        refunds_post_back_to_the_payer_up_to_the_capture,
+        concurrent_refunds_never_exceed_the_capture,
+        refunds_and_captures_never_overdraw_the_payee,
     ],
     dynamodb_only: [
         operations_cost_the_documented_round_trips,
