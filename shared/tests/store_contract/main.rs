@@ -20,6 +20,7 @@ mod hold_failures;
 mod holds;
 mod one_step;
 mod partial_capture;
+mod parties;
 mod refund_concurrency;
 mod refunds;
 mod release;
@@ -31,7 +32,7 @@ use std::sync::Arc;
 use paygate_shared::{
     Account, AccountError, AccountId, AccountLimits, AccountStatus, ClientId, Currency, Direction,
     EntryCursor, EntryQuery, Fingerprint, IdempotencyError, IdempotencyKey, IdempotencyRecord,
-    InvalidCursor, LedgerEntry, MoneyError, NewPayment, Payment, PaymentError, PaymentId,
+    InvalidCursor, LedgerEntry, MoneyError, NewPayment, Party, Payment, PaymentError, PaymentId,
     PaymentKind, PaymentStatus, Refund, RefundReason, ReleaseReason, StoreError,
     account::DailyOutflow,
     idempotency::RETENTION,
@@ -52,6 +53,7 @@ use hold_failures::*;
 use holds::*;
 use one_step::*;
 use partial_capture::*;
+use parties::*;
 use refund_concurrency::*;
 use refunds::*;
 use release::*;
@@ -104,6 +106,7 @@ contract_suite! {
         entries_page_newest_first_with_filters_and_cursors,
         concurrent_payments_keep_the_books_balanced,
         partial_capture_posts_n_and_releases_the_rest,
+        the_payee_must_own_the_destination,
         refunds_post_back_to_the_payer_up_to_the_capture,
         concurrent_refunds_never_exceed_the_capture,
         refunds_and_captures_never_overdraw_the_payee,

@@ -11,7 +11,7 @@ enum Seen {
     Refunded(i64),
     Replayed,
     /// Refused for a rule the request could legitimately meet (which one, for the log).
-    Refused(String),
+    Refused(#[allow(dead_code)] String),
     /// Too much contention: the client would retry.
     Busy,
 }
