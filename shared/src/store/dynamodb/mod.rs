@@ -28,6 +28,8 @@ mod ledger;
 mod payments;
 mod reads;
 mod records;
+#[cfg(test)]
+mod refund_replay_tests;
 mod refunds;
 mod releases;
 mod retry;
