@@ -21,6 +21,7 @@ pub mod error;
 pub mod idempotency;
 pub mod ids;
 pub mod ledger;
+pub mod listing;
 #[cfg(feature = "logging")]
 pub mod logging;
 pub mod money;
@@ -36,5 +37,8 @@ pub use error::{StoreError, StoreFailure};
 pub use idempotency::{Fingerprint, IdempotencyError, IdempotencyKey, IdempotencyRecord};
 pub use ids::{AccountId, ClientId, EntryId, PaymentId};
 pub use ledger::{Direction, EntryCursor, EntryPage, EntryQuery, InvalidCursor, LedgerEntry};
+pub use listing::{
+    AccountCursor, AccountPage, AccountQuery, PaymentCursor, PaymentPage, PaymentQuery,
+};
 pub use money::{AmountPolicy, Currency, Money, MoneyError};
 pub use payment::{NewPayment, Payment, PaymentError, PaymentKind, PaymentStatus, ReleaseReason};

@@ -7,10 +7,12 @@
 //! Round trips (counted by [`RoundTripCounter`], every HTTP attempt included):
 //! hold 1; one-step payment 2; capture 2 (consistent read of both accounts, then the write,
 //! conditioned on each account's `ledger_head` so `balance_after` is exact); release 1;
-//! balance read 1; entries page 1. The data model is in `docs/data-model.md`.
+//! balance read 1; entries page 1; payments page 1 (none for an empty time range); accounts
+//! page 1. The data model is in `docs/data-model.md`.
 //!
 //! By aggregate: `payments` (hold, one-step, capture) and `releases` (release, the overdue
-//! query), `ledger` (funding, entries), `records` (accounts, clients). Shared pieces: the writes
+//! query), `ledger` (funding, entries), `records` (accounts, clients), `listing` (pages of a
+//! client's payments and accounts). Shared pieces: the writes
 //! in `updates`, built with `expr` and run as one transaction by `tx`, whose cancellations
 //! `explain` turns into domain errors; item shapes in `items`, `keys` and `attrs`; the reads in
 //! `reads`; backoff in `retry`.
@@ -21,6 +23,7 @@ mod expr;
 mod items;
 mod keys;
 mod ledger;
+mod listing;
 mod payments;
 mod reads;
 mod records;

@@ -16,7 +16,8 @@ use super::{
     updates::{AccountUpdate, idempotency_put, payment_transition},
 };
 use crate::{
-    IdempotencyRecord, Payment, PaymentError, PaymentId, PaymentStatus, ReleaseReason, StoreError,
+    IdempotencyRecord, Payment, PaymentError, PaymentId, PaymentPage, PaymentQuery, PaymentStatus,
+    ReleaseReason, StoreError,
     ledger::Posting,
     store::{PaymentOutcome, PaymentStore},
 };
@@ -269,5 +270,9 @@ impl PaymentStore for DynamoStore {
         limit: usize,
     ) -> Result<Vec<Payment>, StoreError> {
         self.overdue(now, limit).await
+    }
+
+    async fn payments(&self, query: &PaymentQuery) -> Result<PaymentPage, StoreError> {
+        self.list_payments(query).await
     }
 }
