@@ -5,6 +5,7 @@
 //! | account     | accounts     | `ACCOUNT#acc_…`                  | —                  |
 //! | client      | accounts     | `CLIENT#<client id>`             | —                  |
 //! | payment     | transactions | `PAYMENT#pay_…`                  | `PAYMENT`          |
+//! | refund      | transactions | `PAYMENT#pay_…`                  | `REFUND#re_…`      |
 //! | entry       | transactions | `ACCOUNT#acc_…`                  | `ENTRY#txn_…`      |
 //! | idempotency | transactions | `IDEMPOTENCY#<client>#<key>`     | `IDEMPOTENCY`      |
 //!
@@ -15,7 +16,7 @@ use std::collections::HashMap;
 
 use super::attrs::{Item, attr_string, timestamp};
 use crate::{
-    AccountId, ClientId, EntryId, IdempotencyKey, PaymentId, listing::PaymentPosition,
+    AccountId, ClientId, EntryId, IdempotencyKey, PaymentId, RefundId, listing::PaymentPosition,
     timefmt::parse_rfc3339,
 };
 
@@ -41,6 +42,15 @@ pub(crate) fn idempotency_pk(key: &IdempotencyKey) -> String {
 pub(crate) fn entry_sort_key(id: EntryId) -> String {
     format!("ENTRY#{id}")
 }
+
+/// The sort key of a refund under its payment's partition: refund ids are time-ordered, so
+/// the partition lists refunds oldest first.
+pub(crate) fn refund_sort_key(id: RefundId) -> String {
+    format!("{REFUND_SORT_PREFIX}{id}")
+}
+
+/// The sort key prefix shared by all refunds of a payment.
+pub(crate) const REFUND_SORT_PREFIX: &str = "REFUND#";
 
 /// The partition key, in the pending-payments index, of one of its shards.
 pub(crate) fn pending_shard_key(shard: u32) -> String {
