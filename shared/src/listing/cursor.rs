@@ -118,9 +118,8 @@ impl PaymentCursor {
         };
         let binding = Binding::from_hex(binding).ok_or(InvalidCursor)?;
         let millis: i64 = millis.parse().map_err(|_| InvalidCursor)?;
-        let created_at =
-            OffsetDateTime::from_unix_timestamp_nanos(i128::from(millis) * 1_000_000)
-                .map_err(|_| InvalidCursor)?;
+        let created_at = OffsetDateTime::from_unix_timestamp_nanos(i128::from(millis) * 1_000_000)
+            .map_err(|_| InvalidCursor)?;
         let id: PaymentId = id.parse().map_err(|_| InvalidCursor)?;
         let cursor = Self {
             binding,

@@ -20,16 +20,9 @@ use time::OffsetDateTime;
 pub use cursor::{AccountCursor, PaymentCursor};
 
 use crate::{
-    Account, AccountId, AccountKind, ClientId, InvalidCursor, Payment, PaymentId, PaymentStatus,
+    Account, AccountId, AccountKind, ClientId, InvalidCursor, Party, Payment, PaymentId,
+    PaymentStatus,
 };
-
-/// Which side of its payments a client lists.
-// Provisional until `payment::Party` lands (helper lifecycle); then re-exported from there.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Party {
-    Payer,
-    Payee,
-}
 
 /// Where a payment sits in a listing: newest first means highest position first. Times are
 /// compared to the millisecond, as they are stored.
@@ -137,7 +130,7 @@ impl PaymentQuery {
     pub fn is_own(&self, payment: &Payment) -> bool {
         match self.role {
             Party::Payer => payment.client_id == self.client,
-            Party::Payee => payee_of(payment) == &self.client,
+            Party::Payee => payment.payee == self.client,
         }
     }
 
@@ -161,12 +154,6 @@ impl PaymentQuery {
         (self.statuses.is_empty() || self.statuses.contains(&payment.status()))
             && self.account.is_none_or(|wanted| wanted == account)
     }
-}
-
-/// The payee of a payment as the listing sees it.
-// Provisional until `Payment::payee` lands (helper lifecycle).
-pub(crate) fn payee_of(payment: &Payment) -> &ClientId {
-    &payment.client_id
 }
 
 /// A page of payments, newest first, and the cursor of the next page when there may be one.

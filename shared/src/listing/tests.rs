@@ -180,7 +180,14 @@ fn account_cursors_are_bound_to_their_owner() {
 #[test]
 fn limits_are_clamped_and_filters_widen_what_a_page_examines() {
     let mut q = PaymentQuery::first(client("alice"), Party::Payer);
-    for (limit, size) in [(0, 1), (1, 1), (20, 20), (100, 100), (101, 100), (u16::MAX, 100)] {
+    for (limit, size) in [
+        (0, 1),
+        (1, 1),
+        (20, 20),
+        (100, 100),
+        (101, 100),
+        (u16::MAX, 100),
+    ] {
         q.limit = limit;
         assert_eq!(q.page_size(), size, "limit {limit}");
         assert_eq!(q.examine_limit(), size + 1, "unfiltered, limit {limit}");
@@ -201,6 +208,7 @@ fn payments(n: i64) -> (AccountId, Vec<Payment>) {
             let at = T0 + Duration::minutes(i);
             let new = NewPayment {
                 client_id: client("alice"),
+                payee: client("bob"),
                 source,
                 destination: AccountId::generate(T0),
                 amount: Money::new(100 + i, Currency::CNY),
@@ -238,9 +246,14 @@ fn pages_walk_newest_first_within_the_time_range() {
     let second = select_payments(&q, &all);
     assert_eq!(amounts(&second), [103, 102]);
     assert_eq!(second.next_cursor, None);
-    // The other side of the same payments is someone else's listing.
-    let payee = PaymentQuery::first(client("bob"), Party::Payee);
+    // The other side of the same payments: bob's, not alice's.
+    let payee = PaymentQuery::first(client("alice"), Party::Payee);
     assert_eq!(select_payments(&payee, &all), PaymentPage::empty());
+    let bob = PaymentQuery {
+        limit: 100,
+        ..PaymentQuery::first(client("bob"), Party::Payee)
+    };
+    assert_eq!(select_payments(&bob, &all).payments.len(), 10);
 }
 
 #[test]
@@ -267,7 +280,11 @@ fn filtered_pages_examine_a_bounded_run_and_resume_after_it() {
     assert_eq!(q.check_cursor(), Ok(()));
     q.after = second.next_cursor;
     q.account = None;
-    assert_eq!(q.check_cursor(), Err(InvalidCursor), "a cursor of another query");
+    assert_eq!(
+        q.check_cursor(),
+        Err(InvalidCursor),
+        "a cursor of another query"
+    );
     q.account = Some(AccountId::generate(T0));
     q.after = None;
     // No payment matches: pages may come back empty but still lead on, then end.

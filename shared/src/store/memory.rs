@@ -22,7 +22,9 @@ use crate::{
     client::ClientRecord,
     idempotency::IdempotencyError,
     ledger::{Posting, paginate},
-    listing::{AccountPage, AccountQuery, PaymentPage, PaymentQuery, select_accounts, select_payments},
+    listing::{
+        AccountPage, AccountQuery, PaymentPage, PaymentQuery, select_accounts, select_payments,
+    },
     payment::PaymentError,
 };
 
@@ -145,7 +147,11 @@ impl AccountStore for MemoryStore {
         query: &AccountQuery,
     ) -> Result<AccountPage, StoreError> {
         query.check_cursor(owner)?;
-        Ok(select_accounts(owner, query, self.state().accounts.values()))
+        Ok(select_accounts(
+            owner,
+            query,
+            self.state().accounts.values(),
+        ))
     }
 
     async fn account_owner(&self, id: AccountId) -> Result<Option<ClientId>, StoreError> {

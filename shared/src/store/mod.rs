@@ -18,8 +18,8 @@ use time::OffsetDateTime;
 
 use crate::{
     Account, AccountId, AccountPage, AccountQuery, ClientId, EntryPage, EntryQuery,
-    IdempotencyRecord, Money, Payment, PaymentId, PaymentPage, PaymentQuery, Refund,
-    ReleaseReason, StoreError, client::ClientRecord,
+    IdempotencyRecord, Money, Payment, PaymentId, PaymentPage, PaymentQuery, Refund, ReleaseReason,
+    StoreError, client::ClientRecord,
 };
 
 #[cfg(feature = "dynamodb")]

@@ -68,7 +68,7 @@ pub(crate) async fn payment_pages_are_bounded_and_filtered_pages_resume(fx: Fixt
     let got = pages(s, &query(9, vec![PaymentStatus::Canceled])).await;
     assert_eq!(sizes(got.clone()), [0, 1], "100 examined a page");
     let got = pages(s, &query(100, vec![PaymentStatus::Canceled])).await;
-    assert_eq!(got, [canceled.clone()], "one page examines them all");
+    assert_eq!(got, [canceled], "one page examines them all");
     // The account filter alike; pending ones fill their pages.
     let by_account = PaymentQuery {
         account: Some(a),
@@ -85,8 +85,24 @@ pub(crate) async fn accounts_list_an_owners_customer_accounts_in_pages(fx: Fixtu
     let s = fx.store();
     let (alice, bob) = (client("alice"), client("bob"));
     let a1 = open_funded(s, &alice, GENEROUS, 1_000, T0).await;
-    let usd = open_account(s, &alice, Currency::USD, GENEROUS, AccountStatus::Active, T0).await;
-    let frozen = open_account(s, &alice, Currency::CNY, GENEROUS, AccountStatus::Frozen, T0).await;
+    let usd = open_account(
+        s,
+        &alice,
+        Currency::USD,
+        GENEROUS,
+        AccountStatus::Active,
+        T0,
+    )
+    .await;
+    let frozen = open_account(
+        s,
+        &alice,
+        Currency::CNY,
+        GENEROUS,
+        AccountStatus::Frozen,
+        T0,
+    )
+    .await;
     let b1 = open_funded(s, &bob, GENEROUS, 0, T0).await;
     // A hold: the listing shows both balances as they stand.
     must_create(s, &transfer(&alice, a1, b1, cny(300), T0), T0).await;
@@ -96,14 +112,23 @@ pub(crate) async fn accounts_list_an_owners_customer_accounts_in_pages(fx: Fixtu
     }
     expected.sort_by_key(|a| a.id);
     assert_eq!(
-        expected.iter().find(|a| a.id == a1).map(|a| (a.balance, a.available)),
+        expected
+            .iter()
+            .find(|a| a.id == a1)
+            .map(|a| (a.balance, a.available)),
         Some((1_000, 700))
     );
 
-    let first = s.accounts_of(&alice, &AccountQuery::first(2)).await.unwrap();
+    let first = s
+        .accounts_of(&alice, &AccountQuery::first(2))
+        .await
+        .unwrap();
     assert_eq!(first.accounts, expected[..2].to_vec());
     let cursor = first.next_cursor.expect("a third account");
-    assert_eq!((cursor.owner.clone(), cursor.after), (alice.clone(), expected[1].id));
+    assert_eq!(
+        (cursor.owner.clone(), cursor.after),
+        (alice.clone(), expected[1].id)
+    );
     let text = cursor.encode();
     assert_eq!(AccountCursor::decode(&text, &bob), Err(InvalidCursor));
     let next = AccountQuery {
@@ -111,31 +136,57 @@ pub(crate) async fn accounts_list_an_owners_customer_accounts_in_pages(fx: Fixtu
         after: Some(AccountCursor::decode(&text, &alice).unwrap()),
     };
     let rest = s.accounts_of(&alice, &next).await.unwrap();
-    assert_eq!((rest.accounts, rest.next_cursor), (expected[2..].to_vec(), None));
+    assert_eq!(
+        (rest.accounts, rest.next_cursor),
+        (expected[2..].to_vec(), None)
+    );
     // Bob's listing refuses alice's cursor, and shows only his.
     assert_eq!(
         s.accounts_of(&bob, &next).await,
         Err(StoreError::InvalidCursor(InvalidCursor))
     );
-    let bobs = s.accounts_of(&bob, &AccountQuery::first(100)).await.unwrap();
+    let bobs = s
+        .accounts_of(&bob, &AccountQuery::first(100))
+        .await
+        .unwrap();
     assert_eq!(
         (bobs.accounts, bobs.next_cursor),
         (vec![account(s, b1).await], None)
     );
     // Exactly full: no cursor. Limits are held to 1..=100.
-    let all = s.accounts_of(&alice, &AccountQuery::first(3)).await.unwrap();
+    let all = s
+        .accounts_of(&alice, &AccountQuery::first(3))
+        .await
+        .unwrap();
     assert_eq!((all.accounts, all.next_cursor), (expected.clone(), None));
-    let one = s.accounts_of(&alice, &AccountQuery::first(0)).await.unwrap();
+    let one = s
+        .accounts_of(&alice, &AccountQuery::first(0))
+        .await
+        .unwrap();
     assert_eq!(one.accounts, expected[..1].to_vec());
     assert!(one.next_cursor.is_some());
     // The treasury is nobody's account to list; a client with none lists nothing.
     let system = s
         .accounts_of(&ClientId::system(), &AccountQuery::first(100))
         .await;
-    assert_eq!(system, Ok(AccountPage { accounts: vec![], next_cursor: None }));
+    assert_eq!(
+        system,
+        Ok(AccountPage {
+            accounts: vec![],
+            next_cursor: None
+        })
+    );
     assert!(account(s, treasury()).await.balance < 0);
-    let nobody = s.accounts_of(&client("carol"), &AccountQuery::first(5)).await;
-    assert_eq!(nobody, Ok(AccountPage { accounts: vec![], next_cursor: None }));
+    let nobody = s
+        .accounts_of(&client("carol"), &AccountQuery::first(5))
+        .await;
+    assert_eq!(
+        nobody,
+        Ok(AccountPage {
+            accounts: vec![],
+            next_cursor: None
+        })
+    );
 }
 
 pub(crate) async fn listing_pages_cost_one_round_trip(fx: Fixture) {
@@ -171,11 +222,17 @@ pub(crate) async fn listing_pages_cost_one_round_trip(fx: Fixture) {
         let before = count();
         let page = s.payments(q).await.unwrap();
         measured.push(("filtered or payee page", count() - before));
-        assert_eq!(page.payments, book.expected(q)[..page.payments.len()].to_vec());
+        assert_eq!(
+            page.payments,
+            book.expected(q)[..page.payments.len()].to_vec()
+        );
         assert!(!page.payments.is_empty());
     }
     let before = count();
-    let page = s.accounts_of(&alice, &AccountQuery::first(20)).await.unwrap();
+    let page = s
+        .accounts_of(&alice, &AccountQuery::first(20))
+        .await
+        .unwrap();
     measured.push(("accounts page", count() - before));
     assert_eq!(page.accounts.len(), 1);
     assert!(

@@ -18,10 +18,8 @@ use super::{
     tx::sdk_error,
 };
 use crate::{
-    AccountKind, ClientId, Payment, PaymentId, StoreError,
-    listing::{
-        AccountPage, AccountQuery, Party, PaymentPage, PaymentPosition, PaymentQuery, payee_of,
-    },
+    AccountKind, ClientId, Party, Payment, PaymentId, StoreError,
+    listing::{AccountPage, AccountQuery, PaymentPage, PaymentPosition, PaymentQuery},
 };
 
 /// One party's index: its name, key attributes, and the attribute `account_id` filters.
@@ -54,12 +52,12 @@ impl Side {
     }
 }
 
-/// The attributes that put a payment in the party indexes. The system client (the payer of
+/// The attributes that put a payment in the party indexes. The system client (both parties of
 /// every funding) is left out: nobody lists its payments, and one index partition taking every
-/// funding would throttle the writes.
+/// funding would throttle the writes. (`payee` itself is also a plain payment attribute.)
 pub(crate) fn index_attributes(payment: &Payment) -> Vec<(String, AttributeValue)> {
     let sort = listing_sort_key(PaymentPosition::of(payment));
-    [(&PAYER, &payment.client_id), (&PAYEE, payee_of(payment))]
+    [(&PAYER, &payment.client_id), (&PAYEE, &payment.payee)]
         .into_iter()
         .filter(|(_, party)| !party.is_system())
         .flat_map(|(side, party)| {
@@ -232,6 +230,7 @@ mod tests {
         let now = datetime!(2026-11-22 10:00:00.123 UTC);
         let new = NewPayment {
             client_id: client.parse().unwrap(),
+            payee: "bob".parse().unwrap(),
             source: AccountId::generate(now),
             destination: AccountId::generate(now),
             amount: Money::new(250, Currency::CNY),
@@ -247,19 +246,25 @@ mod tests {
         let item = payment_item(&p);
         for (name, value) in [
             ("payer", "alice"),
+            ("payee", "bob"),
             ("payer_sk", key.as_str()),
             ("payee_sk", key.as_str()),
         ] {
             assert_eq!(item.get(name), Some(&attr_string(value)), "{name}");
         }
         assert_eq!(listing_position(&key), Some(PaymentPosition::of(&p)));
-        let settled = p.capture(p.created_at + Duration::minutes(1)).unwrap();
+        let settled = p
+            .capture(
+                Money::new(100, Currency::CNY),
+                p.created_at + Duration::minutes(1),
+            )
+            .unwrap();
         assert_eq!(settled.status(), PaymentStatus::Succeeded);
         assert_eq!(index_attributes(&settled), index_attributes(&p));
     }
 
     #[test]
-    fn fundings_stay_out_of_the_payer_index() {
+    fn fundings_stay_out_of_the_party_indexes() {
         let now = datetime!(2026-11-22 10:00 UTC);
         let funding = Payment::funding(
             AccountId::generate(now),
@@ -268,7 +273,10 @@ mod tests {
             now,
         );
         let item = payment_item(&funding);
-        assert!(!item.contains_key("payer") && !item.contains_key("payer_sk"));
+        // Both parties are the system: an index holds an item only with both its keys.
+        for key in ["payer", "payer_sk", "payee_sk"] {
+            assert!(!item.contains_key(key), "{key}");
+        }
     }
 
     #[test]
@@ -283,7 +291,10 @@ mod tests {
         assert!(low < key && key < high, "{low} < {key} < {high}");
         q.after = Some(PaymentCursor::at(&q, PaymentPosition::of(&p)));
         let (_, below) = sort_key_range(&q).unwrap();
-        assert!(below < key && below > low, "strictly below the cursor: {below}");
+        assert!(
+            below < key && below > low,
+            "strictly below the cursor: {below}"
+        );
         q.to = Some(p.created_at);
         assert_eq!(sort_key_range(&q), None, "to is exclusive");
     }

@@ -17,8 +17,7 @@ use super::{
 };
 use crate::{
     IdempotencyRecord, Money, Payment, PaymentError, PaymentId, PaymentPage, PaymentQuery,
-    PaymentStatus, Refund,
-    ReleaseReason, StoreError,
+    PaymentStatus, Refund, ReleaseReason, StoreError,
     ledger::Posting,
     store::{PaymentOutcome, PaymentStore, RefundOutcome},
 };
