@@ -18,6 +18,8 @@ mod entries;
 mod funding;
 mod hold_failures;
 mod holds;
+mod listing;
+mod listing_pages;
 mod one_step;
 mod partial_capture;
 mod parties;
@@ -51,6 +53,8 @@ use entries::*;
 use funding::*;
 use hold_failures::*;
 use holds::*;
+use listing::*;
+use listing_pages::*;
 use one_step::*;
 use partial_capture::*;
 use parties::*;
@@ -110,9 +114,13 @@ contract_suite! {
         refunds_post_back_to_the_payer_up_to_the_capture,
         concurrent_refunds_never_exceed_the_capture,
         refunds_and_captures_never_overdraw_the_payee,
+        payments_list_for_each_party_with_filters_and_bound_cursors,
+        payment_pages_are_bounded_and_filtered_pages_resume,
+        accounts_list_an_owners_customer_accounts_in_pages,
     ],
     dynamodb_only: [
         operations_cost_the_documented_round_trips,
+        listing_pages_cost_one_round_trip,
     ],
 }
 
