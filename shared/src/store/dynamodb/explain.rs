@@ -38,36 +38,51 @@ impl Replayed for RefundOutcome {
 pub(crate) fn record<T: Replayed>(
     reasons: &Reasons,
     record: &IdempotencyRecord,
+    ours: impl FnOnce() -> T,
 ) -> Option<Verdict<T>> {
     if let Some(old) = reasons.condition_failed(Role::IdempotencyRecord) {
-        return Some(idempotency(old, record));
+        return Some(idempotency(old, record, ours));
     }
     matches!(reasons.get(Role::IdempotencyRecord), Some(Reason::Conflict))
         .then_some(Verdict::Done(Err(IdempotencyError::KeyInFlight.into())))
 }
 
 /// Explains a failed idempotency condition: a replay, or a reused key.
-pub(crate) fn idempotency<T: Replayed>(old: &OldItem, record: &IdempotencyRecord) -> Verdict<T> {
+pub(crate) fn idempotency<T: Replayed>(
+    old: &OldItem,
+    record: &IdempotencyRecord,
+    ours: impl FnOnce() -> T,
+) -> Verdict<T> {
     let OldItem::Existing(old) = old else {
         // The condition cannot fail on a missing record; if reported so, the next attempt decides.
         return Verdict::Retry;
     };
     match idempotency_from(old) {
-        Ok(previous) => previous_request(previous, record),
+        Ok(previous) => previous_request(previous, record, ours),
         Err(e) => Verdict::Done(Err(e)),
     }
 }
 
-/// A live record of the same key: the same request again (answered as before), or the key
-/// reused for another request.
+/// A live record of the same key: this very call's own earlier attempt (answered with `ours`),
+/// the same request again (answered as before), or the key reused for another request.
+///
+/// An attempt can commit and still look failed to its caller: the SDK retries a transaction
+/// whose answer timed out, and the retry finds the record the first attempt wrote. DynamoDB
+/// drops such a retry through its client request token, but not every endpoint honours the
+/// token (moto ignores it). The stored response carries the ids this call generated, which no
+/// other request can have, so an identical response marks the record as this call's own: the
+/// write happened, and the answer is that it was created, not replayed.
 pub(crate) fn previous_request<T: Replayed>(
     previous: IdempotencyRecord,
     record: &IdempotencyRecord,
+    ours: impl FnOnce() -> T,
 ) -> Verdict<T> {
-    if previous.matches(&record.fingerprint) {
-        Verdict::Done(Ok(T::replayed(previous)))
-    } else {
+    if !previous.matches(&record.fingerprint) {
         Verdict::Done(Err(IdempotencyError::KeyReused.into()))
+    } else if previous.response_body == record.response_body {
+        Verdict::Done(Ok(ours()))
+    } else {
+        Verdict::Done(Ok(T::replayed(previous)))
     }
 }
 

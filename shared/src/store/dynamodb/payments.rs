@@ -58,7 +58,9 @@ impl DynamoStore {
             let TxOutcome::Cancelled(reasons) = self.transact(tx).await? else {
                 return Ok(Verdict::Done(Ok(PaymentOutcome::Created(payment.clone()))));
             };
-            if let Some(verdict) = explain::record(&reasons, record) {
+            if let Some(verdict) = explain::record(&reasons, record, || {
+                PaymentOutcome::Created(payment.clone())
+            }) {
                 return Ok(verdict);
             }
             if let Some(e) = explain::parties(&reasons, payment, today) {
@@ -95,7 +97,9 @@ impl DynamoStore {
             if let Some(previous) = previous.map(idempotency_from).transpose()?
                 && previous.is_live(now)
             {
-                return Ok(explain::previous_request(previous, record));
+                return Ok(explain::previous_request(previous, record, || {
+                    PaymentOutcome::Created(payment.clone())
+                }));
             }
             let source = found_account(&found, payment.source)?;
             source.check_hold(&payment.client_id, payment.amount, today)?;
@@ -134,7 +138,9 @@ impl DynamoStore {
             let TxOutcome::Cancelled(reasons) = self.transact(tx).await? else {
                 return Ok(Verdict::Done(Ok(PaymentOutcome::Created(payment.clone()))));
             };
-            if let Some(verdict) = explain::record(&reasons, record) {
+            if let Some(verdict) = explain::record(&reasons, record, || {
+                PaymentOutcome::Created(payment.clone())
+            }) {
                 return Ok(verdict);
             }
             if reasons.condition_failed(Role::Payment).is_some() {

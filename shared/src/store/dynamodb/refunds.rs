@@ -53,17 +53,22 @@ impl DynamoStore {
                     vec![idempotency_key(&record.key), payment_key(payment.id)],
                 )
                 .await?;
-            let previous = found.get(&idempotency_pk(&record.key));
-            if let Some(previous) = previous.map(idempotency_from).transpose()?
-                && previous.is_live(now)
-            {
-                return Ok(explain::previous_request(previous, record));
-            }
             let current = found
                 .get(&payment_pk(payment.id))
                 .map(payment_from)
                 .transpose()?
                 .ok_or(PaymentError::NotFound(payment.id))?;
+            let previous = found.get(&idempotency_pk(&record.key));
+            if let Some(previous) = previous.map(idempotency_from).transpose()?
+                && previous.is_live(now)
+            {
+                // If the record is this call's own, `current` already holds its refund.
+                let ours = || RefundOutcome::Created {
+                    refund: refund.clone(),
+                    payment: current.clone(),
+                };
+                return Ok(explain::previous_request(previous, record, ours));
+            }
             let refunded = current.refund(refund.amount, now)?;
             let payee = found_account(&found, current.destination)?;
             payee.check_refund(refund.amount)?;
@@ -113,7 +118,11 @@ impl DynamoStore {
                     payment: refunded,
                 })));
             };
-            if let Some(verdict) = explain::record(&reasons, record) {
+            let ours = || RefundOutcome::Created {
+                refund: refund.clone(),
+                payment: refunded.clone(),
+            };
+            if let Some(verdict) = explain::record(&reasons, record, ours) {
                 return Ok(verdict);
             }
             // In the order the memory store checks them: the payment, the payee, the payer.

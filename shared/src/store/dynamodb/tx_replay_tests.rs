@@ -375,3 +375,65 @@ async fn a_rejected_request_is_internal_and_not_retried() {
     );
     assert_eq!(sent, ["TransactWriteItems"]);
 }
+
+/// An item in DynamoDB's JSON wire shape (strings and numbers: all an idempotency record holds).
+fn wire(item: &super::attrs::Item) -> String {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let attrs: serde_json::Map<String, serde_json::Value> = item
+        .iter()
+        .map(|(name, value)| {
+            let value = match value {
+                AttributeValue::S(s) => serde_json::json!({ "S": s }),
+                AttributeValue::N(n) => serde_json::json!({ "N": n }),
+                other => panic!("unexpected attribute {other:?}"),
+            };
+            (name.clone(), value)
+        })
+        .collect();
+    serde_json::Value::Object(attrs).to_string()
+}
+
+/// The hold of `payment` cancelled on its idempotency record alone, the old item being
+/// `previous`: what an SDK retry of an already committed hold meets on an endpoint that
+/// ignores the client request token.
+async fn hold_meeting(
+    payment: &Payment,
+    record: &IdempotencyRecord,
+    previous: &IdempotencyRecord,
+) -> Result<crate::store::PaymentOutcome, StoreError> {
+    let old = wire(&super::items::idempotency_item(previous));
+    let failed = (
+        "ConditionalCheckFailed",
+        Some("The conditional request failed"),
+        Some(old.as_str()),
+    );
+    let (store, _) = replaying(vec![cancelled(&[FINE, FINE, FINE, failed])]);
+    store
+        .create_payment(payment, record, payment.created_at)
+        .await
+}
+
+#[tokio::test]
+async fn a_hold_that_meets_its_own_record_was_created_not_replayed() {
+    use crate::store::PaymentOutcome;
+    let (payment, ours) = pending_payment();
+    // Same key, fingerprint and response (the response carries this call's fresh ids).
+    let outcome = hold_meeting(&payment, &ours, &ours).await;
+    assert_eq!(outcome, Ok(PaymentOutcome::Created(payment.clone())));
+    // An earlier request with the same body got its own ids: that one is a replay.
+    let earlier = IdempotencyRecord {
+        response_body: r#"{"id":"pay_earlier"}"#.into(),
+        ..ours.clone()
+    };
+    let outcome = hold_meeting(&payment, &ours, &earlier).await;
+    assert_eq!(outcome, Ok(PaymentOutcome::Replayed(earlier)));
+    // And another request under the key is refused.
+    let other = IdempotencyRecord {
+        fingerprint: Fingerprint::of(&[b"another request"]),
+        ..ours.clone()
+    };
+    assert_eq!(
+        hold_meeting(&payment, &ours, &other).await,
+        Err(crate::IdempotencyError::KeyReused.into())
+    );
+}
