@@ -1,5 +1,8 @@
 //! The pay function: `POST /payments` creates a payment holding the funds (or, with
-//! `confirm: true`, captures at once); `GET /payments/{payment_id}` shows one to its owner.
+//! `confirm: true`, captures at once); `GET /payments/{payment_id}` shows one to either of its
+//! parties; `GET /payments` lists the caller's payments (see [`list`]).
+
+mod list;
 
 use lambda_http::{Body, Request, Response, http::StatusCode};
 use paygate_shared::{
@@ -7,7 +10,7 @@ use paygate_shared::{
     api::{
         ApiDeps, ApiError, Call, Route,
         idempotent::{Idempotent, answer_created, answer_replayed, idempotency_key},
-        owned::owned_payment,
+        owned::party_payment,
         request::json_body,
         response::json,
         serve,
@@ -23,11 +26,13 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy)]
 enum Endpoint {
     Create,
+    List,
     Show(PaymentId),
 }
 
 const ROUTES: &[Route<Endpoint>] = &[
     Route::post("/payments", Scope::PaymentsWrite, |_| Ok(Endpoint::Create)),
+    Route::get("/payments", Scope::PaymentsRead, |_| Ok(Endpoint::List)),
     Route::get("/payments/{payment_id}", Scope::PaymentsRead, |path| {
         path.parse().map(Endpoint::Show)
     }),
@@ -54,6 +59,7 @@ struct CreatePayment {
 pub async fn handle(deps: &ApiDeps, req: Request) -> Response<Body> {
     serve(deps, req, ROUTES, async |call, endpoint| match endpoint {
         Endpoint::Create => create(deps, call).await,
+        Endpoint::List => list::list(deps, call).await,
         Endpoint::Show(id) => show(deps, call, id).await,
     })
     .await
@@ -113,6 +119,6 @@ fn validate(deps: &ApiDeps, call: &Call<'_>, body: &CreatePayment) -> Result<Pay
 }
 
 async fn show(deps: &ApiDeps, call: Call<'_>, id: PaymentId) -> Result<Response<Body>, ApiError> {
-    let payment = owned_payment(deps, &call.caller, id).await?;
+    let payment = party_payment(deps, &call.caller, id).await?;
     json(StatusCode::OK, &PaymentView::from(&payment))
 }

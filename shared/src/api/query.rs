@@ -9,10 +9,6 @@ use time::OffsetDateTime;
 use super::ApiError;
 use crate::timefmt::parse_rfc3339;
 
-/// The most items one page holds, and how many a page holds when `limit` is not given.
-pub const MAX_LIMIT: u16 = 100;
-pub const DEFAULT_LIMIT: u16 = 20;
-
 /// A request's query parameters, checked against the names its route knows.
 #[derive(Debug, Clone, Copy)]
 pub struct QueryParams<'r> {
