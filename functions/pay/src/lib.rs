@@ -6,7 +6,7 @@ mod list;
 
 use lambda_http::{Body, Request, Response, http::StatusCode};
 use paygate_shared::{
-    AccountId, NewPayment, Payment, PaymentId,
+    AccountError, AccountId, NewPayment, Payment, PaymentId,
     api::{
         ApiDeps, ApiError, Call, Route,
         idempotent::{Idempotent, answer_created, answer_replayed, idempotency_key},
@@ -68,7 +68,7 @@ pub async fn handle(deps: &ApiDeps, req: Request) -> Response<Body> {
 async fn create(deps: &ApiDeps, call: Call<'_>) -> Result<Response<Body>, ApiError> {
     let key = idempotency_key(call.req, &call.caller.client_id)?;
     let body: CreatePayment = json_body(call.req)?;
-    let payment = validate(deps, &call, &body)?;
+    let payment = validate(deps, &call, &body).await?;
     let request = Idempotent::post(key, "/payments", &body)?;
     let record = request.created(payment.id, &PaymentView::from(&payment), call.now)?;
     match deps
@@ -81,8 +81,13 @@ async fn create(deps: &ApiDeps, call: Call<'_>) -> Result<Response<Body>, ApiErr
     }
 }
 
-/// Turns the body into a pending (or, with `confirm`, succeeded) payment.
-fn validate(deps: &ApiDeps, call: &Call<'_>, body: &CreatePayment) -> Result<Payment, ApiError> {
+/// Turns the body into a pending (or, with `confirm`, succeeded) payment, its payee resolved
+/// as the destination's owner (the store verifies it in the same write as the hold).
+async fn validate(
+    deps: &ApiDeps,
+    call: &Call<'_>,
+    body: &CreatePayment,
+) -> Result<Payment, ApiError> {
     let currency = parse_currency(&body.currency)
         .map_err(|e| ApiError::invalid("invalid_currency", format!("`currency`: {e}")))?;
     let amount = deps
@@ -102,8 +107,15 @@ fn validate(deps: &ApiDeps, call: &Call<'_>, body: &CreatePayment) -> Result<Pay
             ),
         ));
     }
+    // A missing destination is answered as the hold answers it: account_not_found.
+    let payee = deps
+        .store
+        .account_owner(body.destination_account)
+        .await?
+        .ok_or(AccountError::NotFound(body.destination_account))?;
     let new = NewPayment {
         client_id: call.caller.client_id.clone(),
+        payee,
         source: body.source_account,
         destination: body.destination_account,
         amount,
@@ -112,7 +124,7 @@ fn validate(deps: &ApiDeps, call: &Call<'_>, body: &CreatePayment) -> Result<Pay
     let ttl = time::Duration::try_from(deps.payments.pending_ttl).map_err(ApiError::internal)?;
     let pending = Payment::pending(new, call.now, ttl)?;
     Ok(if body.confirm {
-        pending.capture(call.now)?
+        pending.capture(pending.amount, call.now)?
     } else {
         pending
     })
