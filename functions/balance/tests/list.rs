@@ -117,11 +117,8 @@ async fn bad_parameters_and_scopes_are_refused() {
     for (query, code, named) in [
         (vec![("limit", "0")], "invalid_query", "`limit`"),
         (vec![("limit", "101")], "invalid_query", "`limit`"),
-        (
-            vec![("limit", "2"), ("limit", "3")],
-            "invalid_query",
-            "`limit`",
-        ),
+        // (A repeated parameter is refused too: `api::query`'s tests; these events cannot
+        // carry one.)
         (vec![("owner", "bob")], "invalid_query", "`owner`"),
         (vec![("cursor", "bm90IGEgY3Vyc29y")], "invalid_cursor", ""),
     ] {

@@ -140,7 +140,10 @@ async fn more_than_the_hold_is_refused_and_changes_nothing() {
         over.body
     );
     assert!(
-        over.body["detail"].as_str().unwrap().contains("3000"),
+        over.body["detail"]
+            .as_str()
+            .unwrap()
+            .ends_with(": 3000 CNY minor units"),
         "{}",
         over.body
     );
@@ -166,7 +169,7 @@ async fn bad_amounts_are_a_400_naming_the_field_and_change_nothing() {
             "invalid_field",
             "`amount`",
         ),
-        (r#"{"amont": 5}"#, "invalid_body", "`amont`"),
+        (r#"{"amont": 5}"#, "invalid_field", "`amont`"),
         (r#"[1200]"#, "invalid_body", "object"),
         (r#"{"amount": 5"#, "invalid_body", "JSON"),
     ];

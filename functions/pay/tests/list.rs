@@ -279,10 +279,11 @@ async fn an_account_filter_names_one_of_the_callers_accounts() {
 async fn either_party_reads_a_payment_a_third_party_gets_404() {
     let w = World::new().await;
     let id = w.pay("alice", w.a1, w.bob, 100, false).await;
-    let get = |client: &str, id: &str| {
+    let w = &w;
+    let get = async |client: &str, id: &str| {
         let event = Event::new("GET", "/payments/{payment_id}", format!("/payments/{id}"))
             .bearer(&w.api.token(client, ALL));
-        async move { answer(paygate_pay::handle(&w.api.deps, event.request()).await) }
+        answer(paygate_pay::handle(&w.api.deps, event.request()).await)
     };
     let payer = get("alice", &id).await;
     let payee = get("bob", &id).await;
