@@ -122,7 +122,7 @@ def rust_views(sources: list[Path]) -> dict[str, list[tuple[str, bool, bool]]]:
         for source in sorted(base.rglob("*.rs")):
             text = source.read_text(encoding="utf-8")
             for attrs, name, body in re.findall(
-                r"((?:#\[[^\]]*\]\s*)*)pub struct (\w+View)\s*\{(.*?)\n\}", text, re.DOTALL
+                r"((?:#\[[^\]]*\]\s*)*)pub struct (\w+View)(?:<[^>]*>)?\s*\{(.*?)\n\}", text, re.DOTALL
             ):
                 if "rename_all" in attrs or "flatten" in body:
                     raise ValueError(

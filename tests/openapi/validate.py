@@ -52,10 +52,18 @@ except ImportError as missing:  # pragma: no cover - environment problem
 
 # path -> method -> (operationId, bearer scope or None when only the API key is required)
 EXPECTED = {
-    "/payments": {"post": ("createPayment", "payments:write")},
+    "/payments": {
+        "post": ("createPayment", "payments:write"),
+        "get": ("listPayments", "payments:read"),
+    },
     "/payments/{payment_id}": {"get": ("getPayment", "payments:read")},
     "/payments/{payment_id}/confirm": {"post": ("confirmPayment", "payments:write")},
     "/payments/{payment_id}/cancel": {"post": ("cancelPayment", "payments:write")},
+    "/payments/{payment_id}/refunds": {
+        "post": ("createRefund", "payments:write"),
+        "get": ("listRefunds", "payments:read"),
+    },
+    "/accounts": {"get": ("listAccounts", "accounts:read")},
     "/accounts/{account_id}/balance": {"get": ("getAccountBalance", "accounts:read")},
     "/accounts/{account_id}/transactions": {"get": ("listAccountTransactions", "accounts:read")},
     "/oauth/token": {"post": ("issueToken", None)},
