@@ -137,13 +137,28 @@ def flow(s: Session) -> None:
         raise Failed("the payer finds its own payment among those paid to it")
     if payment.id in s.payment_ids("the payer's pending payments", payer, status="pending"):
         raise Failed("a succeeded payment listed as pending")
+    # A second, newer payment (held, then released): the first page of one is it, the next
+    # page the captured one.
+    extra = expect(
+        "pay 100 (pending)",
+        s.call(
+            "create_payment",
+            client=payer,
+            idempotency_key=str(uuid.uuid4()),
+            body=m.CreatePaymentRequest(
+                source_account=source, destination_account=destination, amount=100, currency="CNY"
+            ),
+        ),
+        201,
+        m.Payment,
+    )
     first = expect(
         "the payer's payments, one a page",
         s.call("list_payments", client=payer, limit=1),
         200,
         m.PaymentList,
     )
-    if len(first.data) != 1 or not first.has_more or not isinstance(first.next_cursor, str):
+    if [p.id for p in first.data] != [extra.id] or not first.has_more or first.next_cursor is None:
         raise Failed(f"page 1: {first.to_dict()}")
     second = expect(
         "the next page",
@@ -151,8 +166,9 @@ def flow(s: Session) -> None:
         200,
         m.PaymentList,
     )
-    if second.data and second.data[0].id == first.data[0].id:
-        raise Failed("the next page repeats the first")
+    if [p.id for p in second.data] != [payment.id]:
+        raise Failed(f"page 2: {second.to_dict()}")
+    expect("cancel the 100", s.call("cancel_payment", extra.id, client=payer), 200, m.Payment)
     accounts = expect(
         "the payee's accounts", s.call("list_accounts", client=payee), 200, m.AccountList
     )
