@@ -16,7 +16,8 @@ Checks, each failure reported and the exit status non-zero:
   * every problem response narrows `Problem` to its status and codes in the form generated
     clients can model, lists only codes the code answers with that status, and every code is
     listed under its status somewhere; every schema naming a Rust view (`PaymentView`) has
-    exactly its fields (spec_vs_code.py);
+    exactly its fields; the operations are exactly infra/template.yaml's routes, the bearer
+    token where the template has the authorizer (spec_vs_code.py);
   * no `type: number` anywhere (money is integer minor units, never a float);
   * every example (a component schema's `examples`, a media type's `example`) validates against
     its schema.
@@ -36,6 +37,7 @@ import spec_vs_code  # noqa: E402 - beside this file
 
 DEFAULT_SPEC = ROOT / "docs" / "openapi.yaml"
 PROBLEM_RS = ROOT / "shared" / "src" / "api" / "problem.rs"
+TEMPLATE = ROOT / "infra" / "template.yaml"
 # Where the API's JSON views are defined.
 VIEW_SOURCES = [ROOT / "shared" / "src", *sorted((ROOT / "functions").glob("*/src"))]
 # Where handlers pass 400 codes to `ApiError::invalid` (the problem mapping only sees a variable).
@@ -52,10 +54,18 @@ except ImportError as missing:  # pragma: no cover - environment problem
 
 # path -> method -> (operationId, bearer scope or None when only the API key is required)
 EXPECTED = {
-    "/payments": {"post": ("createPayment", "payments:write")},
+    "/payments": {
+        "post": ("createPayment", "payments:write"),
+        "get": ("listPayments", "payments:read"),
+    },
     "/payments/{payment_id}": {"get": ("getPayment", "payments:read")},
     "/payments/{payment_id}/confirm": {"post": ("confirmPayment", "payments:write")},
     "/payments/{payment_id}/cancel": {"post": ("cancelPayment", "payments:write")},
+    "/payments/{payment_id}/refunds": {
+        "post": ("createRefund", "payments:write"),
+        "get": ("listRefunds", "payments:read"),
+    },
+    "/accounts": {"get": ("listAccounts", "accounts:read")},
     "/accounts/{account_id}/balance": {"get": ("getAccountBalance", "accounts:read")},
     "/accounts/{account_id}/transactions": {"get": ("listAccountTransactions", "accounts:read")},
     "/oauth/token": {"post": ("issueToken", None)},
@@ -230,6 +240,7 @@ def main(argv: list[str]) -> int:
     )
     errors += status_errors
     errors += spec_vs_code.check_problem_responses(spec, statuses)
+    errors += spec_vs_code.check_template_routes(spec, TEMPLATE.read_text(encoding="utf-8"))
     try:
         errors += spec_vs_code.check_views(spec, VIEW_SOURCES)
     except ValueError as e:
