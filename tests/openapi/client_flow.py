@@ -30,6 +30,10 @@ def main(argv: list[str]) -> int:
     except Failed as failure:
         print(f"client: FAILED: {failure}", file=sys.stderr)
         return 1
+    except AttributeError as missing:
+        # A model or enum member the flow names was not generated: the document lost it.
+        print(f"client: FAILED: the generated client lacks it: {missing}", file=sys.stderr)
+        return 1
     print(f"client: the generated client ran the flow: {session.checks.summary()}")
     return 0
 

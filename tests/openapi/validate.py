@@ -9,8 +9,8 @@ Checks, each failure reported and the exit status non-zero:
   * openapi-spec-validator accepts it as OpenAPI 3.1;
   * exactly the expected paths and methods, each with a unique operationId, the API key on every
     operation, the bearer token with the right scope on all but the token routes, and the
-    responses every operation can give (gateway 403/429/502/504, 500/503, and 401 behind the
-    authorizer);
+    responses every operation can give (gateway 403/429/502/504, 500/503, 401 behind the
+    authorizer, 400/404 with an id in the path, 400/413 with a body);
   * every problem code in shared/src/api/problem.rs, and every code the handlers pass to
     `ApiError::invalid`, appears in the document;
   * every problem response narrows `Problem` to its status and codes in the form generated
@@ -214,6 +214,12 @@ def main(argv: list[str]) -> int:
             # The gateway's 403 (API key), 429 (usage plan), 502/504 (the function failed or timed
             # out); the function's 500/503; the authorizer's 401 on bearer routes.
             needed = {"403", "429", "500", "502", "503", "504"} | ({"401"} if scope else set())
+            # An id in the path can be malformed (400 invalid_id) or name nothing of the
+            # caller's (404); a body can be malformed (400) or too large (413).
+            if "{" in path:
+                needed |= {"400", "404"}
+            if "requestBody" in op:
+                needed |= {"400", "413"}
             if missing := needed - responses:
                 errors.append(f"{where}: missing responses {sorted(missing)}")
             if not any(code.startswith("2") for code in responses):
