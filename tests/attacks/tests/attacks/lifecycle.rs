@@ -5,7 +5,7 @@
 
 use serde_json::{Value, json};
 
-use crate::support::{Answer, Books, Client, Target, assert_problem};
+use crate::support::{Answer, Books, Client, Tally, Target, assert_problem};
 
 /// The books plus, per attacked payment, its view and its refunds list: what a refused request
 /// must leave exactly as it was.
@@ -164,4 +164,20 @@ pub fn assert_exceeds(answer: &Answer, left: i64, case: &str) {
         named,
         "{case}: the detail does not name the {left} left: {detail}"
     );
+}
+
+/// Checks a refusal left everything as it was, and counts it.
+pub async fn unchanged(
+    target: &Target,
+    tally: &mut Tally,
+    payments: &[&str],
+    before: &Ledger,
+    case: &str,
+) {
+    let after = target.ledger(&target.alice, payments).await;
+    assert_eq!(
+        &after, before,
+        "{case}: a refused request changed something"
+    );
+    tally.refused(case.to_owned());
 }

@@ -10,6 +10,7 @@
 mod bodies;
 mod bola;
 mod brute_force;
+mod captures;
 mod forge;
 mod lifecycle;
 mod lists;
@@ -35,6 +36,7 @@ const GROUPS: &[(&str, Group)] = &[
     ("brute_force", |w| Box::pin(brute_force::run(w))),
     ("parties", |w| Box::pin(parties::run(w))),
     ("lists", |w| Box::pin(lists::run(w))),
+    ("captures", |w| Box::pin(captures::run(w))),
     ("refunds", |w| Box::pin(refunds::run(w))),
     ("storms", |w| Box::pin(storms::run(w))),
 ];

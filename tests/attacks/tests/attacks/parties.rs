@@ -128,102 +128,80 @@ pub async fn run(watch: Arc<Watchlist>) -> Tally {
     );
 
     // The wrong party: 403 naming the party the action belongs to, and nothing changes.
-    let bob_key = refund_body(Some(100), None);
-    let wrong: Vec<(&str, &Client, &str, String, String, &str, Option<&str>)> = vec![
+    let check = |answer: &Answer, code: &str, case: &str| {
+        assert_problem(answer, 403, code, case);
+        assert!(answer.header("idempotent-replayed").is_none(), "{case}");
+    };
+    for (case, id, action, body) in [
         (
             "bob (payee) confirms alice's pending payment",
-            &bob,
-            &bob_token,
-            format!("{pending}/confirm"),
-            String::new(),
-            "not_payer",
-            None,
+            &pending,
+            "confirm",
+            "",
         ),
         (
             "bob (payee) partly confirms alice's pending payment",
-            &bob,
-            &bob_token,
-            format!("{pending}/confirm"),
-            r#"{"amount": 1}"#.into(),
-            "not_payer",
-            None,
+            &pending,
+            "confirm",
+            r#"{"amount": 1}"#,
         ),
         (
             "bob (payee) cancels alice's pending payment",
-            &bob,
-            &bob_token,
-            format!("{pending}/cancel"),
-            String::new(),
-            "not_payer",
-            None,
+            &pending,
+            "cancel",
+            "",
         ),
         (
             "bob (payee) confirms alice's captured payment again",
-            &bob,
-            &bob_token,
-            format!("{captured}/confirm"),
-            String::new(),
-            "not_payer",
-            None,
+            &captured,
+            "confirm",
+            "",
         ),
         (
             "bob (payee) cancels alice's canceled payment again",
-            &bob,
-            &bob_token,
-            format!("{canceled}/cancel"),
-            String::new(),
-            "not_payer",
-            None,
+            &canceled,
+            "cancel",
+            "",
         ),
+    ] {
+        let answer = target.settle(&bob, &bob_token, id, action, body).await;
+        check(&answer, "not_payer", case);
+        assert_eq!(
+            target.ledger(&alice, &payments).await,
+            before,
+            "{case}: something changed"
+        );
+        tally.refused(case);
+    }
+    let bob_key = refund_body(Some(100), None);
+    for (case, id, body, key) in [
         (
             "alice (payer) refunds part of her captured payment",
-            &alice,
-            &alice_token,
-            format!("{captured}/refunds"),
+            &captured,
             refund_body(Some(1), None),
-            "not_payee",
-            Some("alice-refund-1"),
+            "alice-refund-1",
         ),
         (
             "alice (payer) refunds all of her captured payment",
-            &alice,
-            &alice_token,
-            format!("{captured}/refunds"),
-            "{}".into(),
-            "not_payee",
-            Some("alice-refund-2"),
+            &captured,
+            "{}".to_owned(),
+            "alice-refund-2",
         ),
         (
             "alice (payer) refunds her pending payment",
-            &alice,
-            &alice_token,
-            format!("{pending}/refunds"),
-            "{}".into(),
-            "not_payee",
-            Some("alice-refund-3"),
+            &pending,
+            "{}".to_owned(),
+            "alice-refund-3",
         ),
         (
             "alice (payer) replays bob's refund Idempotency-Key and body",
-            &alice,
-            &alice_token,
-            format!("{captured}/refunds"),
+            &captured,
             bob_key.clone(),
-            "not_payee",
-            Some(refund_key),
+            refund_key,
         ),
-    ];
-    for (case, client, token, path, body, code, key) in wrong {
-        let path = format!("/v1/payments/{path}");
-        let answer = match key {
-            Some(key) => {
-                target
-                    .post_with(client, &path, token, &body, &[("idempotency-key", key)])
-                    .await
-            }
-            None => target.post(client, &path, token, &body).await,
-        };
-        assert_problem(&answer, 403, code, case);
-        assert!(answer.header("idempotent-replayed").is_none(), "{case}");
+    ] {
+        let answer = target.refund(&alice, &alice_token, id, &body, key).await;
+        check(&answer, "not_payee", case);
         assert_eq!(
             target.ledger(&alice, &payments).await,
             before,
