@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh machine: installs what it lacks into target/test-venv
-# (moto's server for the DynamoDB emulator, the OpenAPI validator, cargo-lambda), checks that
-# discovery on every shape of machine, starts moto on a free local port, runs every test of the
-# workspace against it, and stops moto again, whatever happens.
+# (moto's server for the DynamoDB emulator, the OpenAPI validator, cargo-lambda,
+# openapi-python-client), checks that discovery on every shape of machine, starts moto on a
+# free local port, runs every test of the workspace against it, drives a client generated from
+# docs/openapi.yaml, fuzzes the API, and stops moto again, whatever happens.
 #
 #   bash tests/run.sh                 # everything
 #   bash tests/run.sh -- store_contract   # extra arguments go to `cargo test`
@@ -41,5 +42,8 @@ log "moto (DynamoDB emulator) on $PAYGATE_TEST_DYNAMODB_ENDPOINT"
 if [ "${1:-}" = "--" ]; then shift; fi
 cargo test --workspace --all-features --locked "$@"
 
-# --- the API fuzzed against its contract (schemathesis, bounded; the whole suite only) ---------
-if [ "$#" -eq 0 ]; then bash tests/fuzz/schemathesis.sh; fi
+# --- the contract through a generated client, then fuzzed (the whole suite only) ---------------
+if [ "$#" -eq 0 ]; then
+  bash tests/openapi/client_check.sh
+  bash tests/fuzz/schemathesis.sh
+fi

@@ -203,6 +203,36 @@ impl Account {
         Ok(())
     }
 
+    /// Checks that this account, the destination of a payment to `payee`, belongs to `payee`
+    /// and can receive a payment in `currency`.
+    ///
+    /// # Errors
+    /// Not found (another owner, or a treasury), inactive, or currency mismatch.
+    pub fn check_payee(&self, payee: &ClientId, currency: Currency) -> Result<(), AccountError> {
+        if self.owner != *payee {
+            return Err(AccountError::NotFound(self.id));
+        }
+        self.check_receive(currency)
+    }
+
+    /// Checks that this account, a payee's, can pay `amount` back: a refund draws on
+    /// `available` (money not held elsewhere), and is not subject to the outflow limits, which
+    /// govern payments a client starts, not money it returns.
+    ///
+    /// # Errors
+    /// Not found (a treasury), inactive, currency mismatch, or insufficient funds.
+    pub fn check_refund(&self, amount: Money) -> Result<(), AccountError> {
+        self.check_receive(amount.currency)?;
+        if amount.amount > self.available {
+            return Err(AccountError::InsufficientFunds {
+                account: self.id,
+                available: self.available,
+                requested: amount.amount,
+            });
+        }
+        Ok(())
+    }
+
     /// Checks that this account can receive a payment in `currency`.
     ///
     /// # Errors

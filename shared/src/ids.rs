@@ -91,6 +91,11 @@ ulid_id!(
     "pay_"
 );
 ulid_id!(
+    /// A refund of part or all of a captured payment: `re_01J…`.
+    RefundId,
+    "re_"
+);
+ulid_id!(
     /// One ledger entry (a debit or a credit): `txn_01J…`.
     EntryId,
     "txn_"

@@ -8,8 +8,8 @@ use time::OffsetDateTime;
 use ulid::Ulid;
 
 use crate::{
-    Account, AccountId, ClientId, EntryId, Money, MoneyError, Payment, PaymentId, ids::unix_millis,
-    spelling::spelled,
+    Account, AccountId, ClientId, EntryId, Money, MoneyError, Payment, PaymentId, Refund, RefundId,
+    ids::unix_millis, spelling::spelled,
 };
 
 spelled! {
@@ -35,6 +35,9 @@ pub struct LedgerEntry {
     /// whose account it lists (an account never changes owner).
     pub owner: ClientId,
     pub payment_id: PaymentId,
+    /// The refund this entry posts, if it posts one (else it posts the payment's capture).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refund_id: Option<RefundId>,
     pub direction: Direction,
     /// Always positive; `direction` says which way it moved.
     pub amount: Money,
@@ -75,8 +78,8 @@ pub fn next_entry_id(head: Option<EntryId>, now: OffsetDateTime) -> EntryId {
     }
 }
 
-/// A capture or funding, planned against the accounts as read: the two entries and the two
-/// balances after. The adapters write exactly this (DynamoDB conditions it on both accounts'
+/// A capture, funding or refund, planned against the accounts as read: the two entries and the
+/// two balances after. The adapters write exactly this (DynamoDB conditions it on both accounts'
 /// `ledger_head` being unchanged, so `balance_after` is exact).
 #[derive(Debug, Clone)]
 pub struct Posting {
@@ -85,6 +88,9 @@ pub struct Posting {
 }
 
 impl Posting {
+    /// The capture of a succeeded payment (a funding, a one-step payment, or a capture of all or
+    /// part of a hold): its captured amount moves from `source` to `destination`.
+    ///
     /// # Errors
     /// [`MoneyError`] when a balance would overflow or the currencies differ.
     pub fn plan(
@@ -93,24 +99,64 @@ impl Posting {
         destination: &Account,
         now: OffsetDateTime,
     ) -> Result<Self, MoneyError> {
-        let source_after = source.balance_money().checked_sub(payment.amount)?;
-        let destination_after = destination.balance_money().checked_add(payment.amount)?;
+        Self::between(
+            payment.id,
+            None,
+            payment.captured_money(),
+            source,
+            destination,
+            now,
+        )
+    }
+
+    /// A refund: `refund.amount` moves back from the payee's account (the payment's
+    /// destination) to the payer's (its source); both entries name the refund.
+    ///
+    /// # Errors
+    /// [`MoneyError`] when a balance would overflow or the currencies differ.
+    pub fn refund(
+        refund: &Refund,
+        payee: &Account,
+        payer: &Account,
+        now: OffsetDateTime,
+    ) -> Result<Self, MoneyError> {
+        Self::between(
+            refund.payment_id,
+            Some(refund.id),
+            refund.amount,
+            payee,
+            payer,
+            now,
+        )
+    }
+
+    fn between(
+        payment_id: PaymentId,
+        refund_id: Option<RefundId>,
+        amount: Money,
+        from: &Account,
+        to: &Account,
+        now: OffsetDateTime,
+    ) -> Result<Self, MoneyError> {
+        let from_after = from.balance_money().checked_sub(amount)?;
+        let to_after = to.balance_money().checked_add(amount)?;
         // `available` never exceeds `balance`, so crediting it cannot overflow once this holds.
         let entry =
             |account: &Account, direction, balance_after: Money, counterparty| LedgerEntry {
                 id: next_entry_id(account.ledger_head, now),
                 account_id: account.id,
                 owner: account.owner.clone(),
-                payment_id: payment.id,
+                payment_id,
+                refund_id,
                 direction,
-                amount: payment.amount,
+                amount,
                 balance_after: balance_after.amount,
                 counterparty,
                 created_at: now,
             };
         Ok(Self {
-            debit: entry(source, Direction::Debit, source_after, destination.id),
-            credit: entry(destination, Direction::Credit, destination_after, source.id),
+            debit: entry(from, Direction::Debit, from_after, to.id),
+            credit: entry(to, Direction::Credit, to_after, from.id),
         })
     }
 }

@@ -4,7 +4,8 @@
 //! The domain speaks the payments domain's own words: an [`Account`] has a posted `balance` and an
 //! `available` balance (posted minus holds); a [`Payment`] holds funds while `pending` and is then
 //! captured (`succeeded`), `canceled` or `expired`; a capture posts exactly one debit and one
-//! credit [`LedgerEntry`]. Money is created only by funding from the per-currency treasury, so the
+//! credit [`LedgerEntry`], and so does each [`Refund`] of a captured payment. Money is created
+//! only by funding from the per-currency treasury, so the
 //! sum of all balances, treasury included, is always exactly zero.
 
 pub mod account;
@@ -25,6 +26,7 @@ pub mod ledger;
 pub mod logging;
 pub mod money;
 pub mod payment;
+pub mod refund;
 pub mod spelling;
 pub mod store;
 pub mod timefmt;
@@ -34,7 +36,10 @@ pub use account::{Account, AccountError, AccountKind, AccountLimits, AccountStat
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{StoreError, StoreFailure};
 pub use idempotency::{Fingerprint, IdempotencyError, IdempotencyKey, IdempotencyRecord};
-pub use ids::{AccountId, ClientId, EntryId, PaymentId};
+pub use ids::{AccountId, ClientId, EntryId, PaymentId, RefundId};
 pub use ledger::{Direction, EntryCursor, EntryPage, EntryQuery, InvalidCursor, LedgerEntry};
 pub use money::{AmountPolicy, Currency, Money, MoneyError};
-pub use payment::{NewPayment, Payment, PaymentError, PaymentKind, PaymentStatus, ReleaseReason};
+pub use payment::{
+    NewPayment, Party, Payment, PaymentError, PaymentKind, PaymentStatus, ReleaseReason,
+};
+pub use refund::{Refund, RefundReason, RefundStatus};

@@ -1,11 +1,17 @@
 //! Payments: a state machine that holds funds while `pending`, then ends exactly once as
-//! `succeeded` (captured), `canceled` or `expired` (hold released). Status changes only through
-//! the transition methods, which reject every illegal move.
+//! `succeeded` (captured, possibly for less than was held), `canceled` or `expired` (hold
+//! released). A succeeded payment can then be refunded, in parts, up to what was captured.
+//! Status and amounts change only through the transition methods, which reject every illegal
+//! move.
+//!
+//! A payment has two parties: the **payer** (`client_id`, owner of the source account), who may
+//! confirm or cancel it, and the **payee** (owner of the destination account), who may refund
+//! it. Both may read it.
 
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 
-use crate::{AccountId, ClientId, Money, PaymentId, spelling::spelled};
+use crate::{AccountId, ClientId, Money, MoneyError, PaymentId, spelling::spelled};
 
 spelled! {
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -31,6 +37,17 @@ spelled! {
     }
 }
 
+spelled! {
+    /// The two sides of a payment.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum Party {
+        /// The client that created it, owner of the source account.
+        Payer => "payer",
+        /// The owner of the destination account.
+        Payee => "payee",
+    }
+}
+
 /// The rules of a payment's life: who it may pay, and which moves its state allows.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PaymentError {
@@ -46,6 +63,30 @@ pub enum PaymentError {
     /// Confirmed after its window closed: the hold has been released.
     #[error("payment {0} expired before it was confirmed")]
     Expired(PaymentId),
+    /// The caller is the payee, but only the payer may do this (confirm, cancel).
+    #[error("only the payer of payment {0} can do this")]
+    NotPayer(PaymentId),
+    /// The caller is the payer, but only the payee may do this (refund).
+    #[error("only the payee of payment {0} can do this")]
+    NotPayee(PaymentId),
+    /// Refunded before it was captured (or after it was canceled or expired).
+    #[error("payment {0} has not been captured")]
+    NotCaptured(PaymentId),
+    #[error(
+        "the refund exceeds what is left to refund of payment {id}: {left} {currency} minor units",
+        left = .left.amount,
+        currency = .left.currency.code()
+    )]
+    RefundExceedsPayment { id: PaymentId, left: Money },
+    #[error(
+        "the capture exceeds what payment {id} holds: {held} {currency} minor units",
+        held = .held.amount,
+        currency = .held.currency.code()
+    )]
+    CaptureExceedsHold { id: PaymentId, held: Money },
+    /// A capture or refund amount that is not positive or not in the payment's currency.
+    #[error("{0}")]
+    InvalidAmount(MoneyError),
 }
 
 /// Why a hold is released.
@@ -59,6 +100,8 @@ pub enum ReleaseReason {
 #[derive(Debug, Clone)]
 pub struct NewPayment {
     pub client_id: ClientId,
+    /// The owner of `destination`, as the caller resolved it; the store verifies it atomically.
+    pub payee: ClientId,
     pub source: AccountId,
     pub destination: AccountId,
     /// Already validated against the [`crate::AmountPolicy`].
@@ -70,11 +113,19 @@ pub struct NewPayment {
 pub struct Payment {
     pub id: PaymentId,
     pub kind: PaymentKind,
-    /// The client that created it: the owner of the source account.
+    /// The payer: the client that created it, owner of the source account.
     pub client_id: ClientId,
+    /// The owner of the destination account. Fundings, and payments stored before payees were
+    /// recorded, have the system as payee: no client can act as their payee.
+    pub payee: ClientId,
     pub source: AccountId,
     pub destination: AccountId,
+    /// The amount held (for a one-step payment or a funding, also the amount captured).
     pub amount: Money,
+    /// Minor units captured: 0 until captured, then 1 to `amount`.
+    pub amount_captured: i64,
+    /// Minor units refunded so far: 0 to `amount_captured`.
+    pub amount_refunded: i64,
     pub description: Option<String>,
     status: PaymentStatus,
     #[serde(with = "crate::timefmt::rfc3339_millis")]
@@ -106,9 +157,12 @@ impl Payment {
             id: PaymentId::generate(now),
             kind: PaymentKind::Transfer,
             client_id: new.client_id,
+            payee: new.payee,
             source: new.source,
             destination: new.destination,
             amount: new.amount,
+            amount_captured: 0,
+            amount_refunded: 0,
             description: new.description,
             status: PaymentStatus::Pending,
             created_at: now,
@@ -128,9 +182,13 @@ impl Payment {
             id: PaymentId::generate(now),
             kind: PaymentKind::Funding,
             client_id: ClientId::system(),
+            // A funding is the system's business: no client may refund it.
+            payee: ClientId::system(),
             source: treasury,
             destination,
             amount,
+            amount_captured: amount.amount,
+            amount_refunded: 0,
             description: None,
             status: PaymentStatus::Succeeded,
             created_at: now,
@@ -147,9 +205,12 @@ impl Payment {
         id: PaymentId,
         kind: PaymentKind,
         client_id: ClientId,
+        payee: ClientId,
         source: AccountId,
         destination: AccountId,
         amount: Money,
+        amount_captured: i64,
+        amount_refunded: i64,
         description: Option<String>,
         status: PaymentStatus,
         created_at: OffsetDateTime,
@@ -160,9 +221,12 @@ impl Payment {
             id,
             kind,
             client_id,
+            payee,
             source,
             destination,
             amount,
+            amount_captured,
+            amount_refunded,
             description,
             status,
             created_at,
@@ -180,17 +244,105 @@ impl Payment {
         self.status == PaymentStatus::Pending && now >= self.expires_at
     }
 
-    /// pending → succeeded.
+    /// The amount captured, as money.
+    pub fn captured_money(&self) -> Money {
+        Money::new(self.amount_captured, self.amount.currency)
+    }
+
+    /// What is left to refund, in minor units: 0 unless succeeded.
+    pub fn refundable(&self) -> i64 {
+        match self.status {
+            PaymentStatus::Succeeded => self.amount_captured - self.amount_refunded,
+            _ => 0,
+        }
+    }
+
+    /// Whether `client` is the payer or the payee.
+    pub fn is_party(&self, client: &ClientId) -> bool {
+        self.is_payer(client) || self.is_payee(client)
+    }
+
+    pub fn is_payer(&self, client: &ClientId) -> bool {
+        self.client_id == *client
+    }
+
+    pub fn is_payee(&self, client: &ClientId) -> bool {
+        self.payee == *client
+    }
+
+    /// The side `client` is on, the payer's first (a client paying itself is both).
+    pub fn party(&self, client: &ClientId) -> Option<Party> {
+        if self.is_payer(client) {
+            Some(Party::Payer)
+        } else if self.is_payee(client) {
+            Some(Party::Payee)
+        } else {
+            None
+        }
+    }
+
+    /// pending → succeeded, capturing `amount` (1 to the held amount); the rest of the hold
+    /// is released with it.
     ///
     /// # Errors
-    /// [`PaymentError::Expired`] once the window has closed (the hold must then be
-    /// released), [`PaymentError::NotPending`] from any other state.
-    pub fn capture(&self, now: OffsetDateTime) -> Result<Self, PaymentError> {
+    /// [`PaymentError::NotPending`] from any state but pending, [`PaymentError::Expired`] once
+    /// the window has closed (the hold must then be released), [`PaymentError::InvalidAmount`]
+    /// for a non-positive amount or another currency, [`PaymentError::CaptureExceedsHold`]
+    /// above the held amount.
+    pub fn capture(&self, amount: Money, now: OffsetDateTime) -> Result<Self, PaymentError> {
         self.ensure_pending()?;
         if self.is_overdue(now) {
             return Err(PaymentError::Expired(self.id));
         }
-        Ok(self.moved_to(PaymentStatus::Succeeded, now))
+        self.check_amount(amount)?;
+        if amount.amount > self.amount.amount {
+            return Err(PaymentError::CaptureExceedsHold {
+                id: self.id,
+                held: self.amount,
+            });
+        }
+        Ok(Self {
+            amount_captured: amount.amount,
+            ..self.moved_to(PaymentStatus::Succeeded, now)
+        })
+    }
+
+    /// The payment once `amount` more of it is refunded.
+    ///
+    /// # Errors
+    /// [`PaymentError::NotCaptured`] unless succeeded, [`PaymentError::InvalidAmount`] for a
+    /// non-positive amount or another currency, [`PaymentError::RefundExceedsPayment`] (with
+    /// what is left) above [`Payment::refundable`].
+    pub fn refund(&self, amount: Money, now: OffsetDateTime) -> Result<Self, PaymentError> {
+        if self.status != PaymentStatus::Succeeded {
+            return Err(PaymentError::NotCaptured(self.id));
+        }
+        self.check_amount(amount)?;
+        let left = self.refundable();
+        if amount.amount > left {
+            return Err(PaymentError::RefundExceedsPayment {
+                id: self.id,
+                left: Money::new(left, self.amount.currency),
+            });
+        }
+        Ok(Self {
+            amount_refunded: self.amount_refunded + amount.amount,
+            updated_at: now,
+            ..self.clone()
+        })
+    }
+
+    fn check_amount(&self, amount: Money) -> Result<(), PaymentError> {
+        if amount.currency != self.amount.currency {
+            return Err(PaymentError::InvalidAmount(MoneyError::CurrencyMismatch {
+                expected: self.amount.currency,
+                actual: amount.currency,
+            }));
+        }
+        if amount.amount <= 0 {
+            return Err(PaymentError::InvalidAmount(MoneyError::NotPositive));
+        }
+        Ok(())
     }
 
     /// pending → canceled, or pending (overdue) → expired.
@@ -231,74 +383,5 @@ impl Payment {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::money::Currency;
-    use time::macros::datetime;
-
-    fn pending(now: OffsetDateTime) -> Payment {
-        let new = NewPayment {
-            client_id: "alice".parse().unwrap(),
-            source: AccountId::generate(now),
-            destination: AccountId::generate(now),
-            amount: Money::new(100, Currency::CNY),
-            description: None,
-        };
-        Payment::pending(new, now, Duration::minutes(15)).unwrap()
-    }
-
-    #[test]
-    fn pending_payments_capture_or_release_exactly_once() {
-        let now = datetime!(2026-11-22 10:00 UTC);
-        let p = pending(now);
-        let captured = p.capture(now + Duration::minutes(1)).unwrap();
-        assert_eq!(captured.status(), PaymentStatus::Succeeded);
-        assert!(matches!(
-            captured.capture(now),
-            Err(PaymentError::NotPending(_))
-        ));
-        assert!(matches!(
-            captured.release(ReleaseReason::Canceled, now),
-            Err(PaymentError::NotPending(_))
-        ));
-        let canceled = p.release(ReleaseReason::Canceled, now).unwrap();
-        assert_eq!(canceled.status(), PaymentStatus::Canceled);
-        assert!(matches!(
-            canceled.capture(now),
-            Err(PaymentError::NotPending(_))
-        ));
-    }
-
-    #[test]
-    fn expiry_closes_the_capture_window() {
-        let now = datetime!(2026-11-22 10:00 UTC);
-        let p = pending(now);
-        let late = now + Duration::minutes(15);
-        assert!(matches!(p.capture(late), Err(PaymentError::Expired(_))));
-        assert!(
-            p.release(ReleaseReason::Expired, now + Duration::minutes(14))
-                .is_err()
-        );
-        assert_eq!(
-            p.release(ReleaseReason::Expired, late).unwrap().status(),
-            PaymentStatus::Expired
-        );
-    }
-
-    #[test]
-    fn a_payment_cannot_pay_its_own_source() {
-        let now = datetime!(2026-11-22 10:00 UTC);
-        let account = AccountId::generate(now);
-        let new = NewPayment {
-            client_id: "alice".parse().unwrap(),
-            source: account,
-            destination: account,
-            amount: Money::new(1, Currency::CNY),
-            description: None,
-        };
-        assert!(matches!(
-            Payment::pending(new, now, Duration::minutes(15)),
-            Err(PaymentError::SameAccount(_))
-        ));
-    }
-}
+#[path = "payment_tests.rs"]
+mod tests;

@@ -359,8 +359,16 @@ impl Case {
             }
             Op::Capture { payment } => {
                 let payment = self.payments[payment % self.payments.len()].clone();
-                let m = self.memory.store().capture(&payment, now).await;
-                let d = self.dynamo.store().capture(&payment, now).await;
+                let m = self
+                    .memory
+                    .store()
+                    .capture(&payment, payment.amount, now)
+                    .await;
+                let d = self
+                    .dynamo
+                    .store()
+                    .capture(&payment, payment.amount, now)
+                    .await;
                 (outcome(&m), outcome(&d))
             }
             Op::Release { payment, expire } => {
@@ -434,8 +442,19 @@ impl Case {
         request: &Request,
         now: time::OffsetDateTime,
     ) -> Option<(String, String)> {
+        // The payee as the pay handler resolves it; a destination never opened has none, and
+        // the payer stands in so that the stores themselves refuse it.
+        let payee = self
+            .memory
+            .store()
+            .account_owner(request.destination)
+            .await
+            .expect("the memory store answers");
+        let dynamo_payee = self.dynamo.store().account_owner(request.destination).await;
+        assert_eq!(Ok(payee.clone()), dynamo_payee, "account_owner");
         let new = NewPayment {
             client_id: client(OWNERS[request.payer]),
+            payee: payee.unwrap_or_else(|| client(OWNERS[request.payer])),
             source: request.source,
             destination: request.destination,
             amount: request.amount,

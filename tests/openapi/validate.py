@@ -13,6 +13,10 @@ Checks, each failure reported and the exit status non-zero:
     authorizer);
   * every problem code in shared/src/api/problem.rs, and every code the handlers pass to
     `ApiError::invalid`, appears in the document;
+  * every problem response narrows `Problem` to its status and codes in the form generated
+    clients can model, lists only codes the code answers with that status, and every code is
+    listed under its status somewhere; every schema naming a Rust view (`PaymentView`) has
+    exactly its fields (spec_vs_code.py);
   * no `type: number` anywhere (money is integer minor units, never a float);
   * every example (a component schema's `examples`, a media type's `example`) validates against
     its schema.
@@ -27,8 +31,13 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import spec_vs_code  # noqa: E402 - beside this file
+
 DEFAULT_SPEC = ROOT / "docs" / "openapi.yaml"
 PROBLEM_RS = ROOT / "shared" / "src" / "api" / "problem.rs"
+# Where the API's JSON views are defined.
+VIEW_SOURCES = [ROOT / "shared" / "src", *sorted((ROOT / "functions").glob("*/src"))]
 # Where handlers pass 400 codes to `ApiError::invalid` (the problem mapping only sees a variable).
 HANDLER_SOURCES = [ROOT / "shared" / "src", *sorted((ROOT / "functions").glob("*/src"))]
 
@@ -214,6 +223,17 @@ def main(argv: list[str]) -> int:
         if not re.search(rf"(?<![a-z0-9_]){re.escape(code)}(?![a-z0-9_])", text):
             source = "problem.rs" if code in mapped else "an ApiError::invalid call"
             errors.append(f"problem code `{code}` (from {source}) is not documented")
+
+    # --- problem responses and views against the code ------------------------------------------
+    statuses, status_errors = spec_vs_code.code_statuses(
+        PROBLEM_RS.read_text(encoding="utf-8"), invalid
+    )
+    errors += status_errors
+    errors += spec_vs_code.check_problem_responses(spec, statuses)
+    try:
+        errors += spec_vs_code.check_views(spec, VIEW_SOURCES)
+    except ValueError as e:
+        errors.append(str(e))
 
     # --- money is never a float -----------------------------------------------------------------
     for where, node in walk(spec):

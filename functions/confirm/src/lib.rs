@@ -61,7 +61,7 @@ async fn settle(
     let payment = owned_payment(deps, &call.caller, id).await?;
     let outcome = match payment.status() {
         PaymentStatus::Pending => match intent {
-            Intent::Confirm => deps.store.capture(&payment, call.now).await,
+            Intent::Confirm => deps.store.capture(&payment, payment.amount, call.now).await,
             Intent::Cancel => {
                 deps.store
                     .release(&payment, ReleaseReason::Canceled, call.now)

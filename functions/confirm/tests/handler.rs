@@ -16,8 +16,10 @@ async fn hold(
     amount: i64,
 ) -> Payment {
     let now = api.clock.now_utc();
+    let payee = api.store.account_owner(destination).await.unwrap().unwrap();
     let new = NewPayment {
         client_id: owner.parse().unwrap(),
+        payee,
         source,
         destination,
         amount: Money::new(amount, Currency::CNY),

@@ -45,6 +45,7 @@ async fn overdue_holds_are_released_exactly_once() {
     for i in 0..150 {
         let new = NewPayment {
             client_id: alice.owner.clone(),
+            payee: bob.owner.clone(),
             source: alice.id,
             destination: bob.id,
             amount: Money::new(100, Currency::CNY),

@@ -3,7 +3,8 @@
 
 use lambda_http::{Body, Request, Response, http::StatusCode};
 use paygate_shared::{
-    AccountId, Fingerprint, IdempotencyKey, IdempotencyRecord, NewPayment, Payment, PaymentId,
+    AccountError, AccountId, Fingerprint, IdempotencyKey, IdempotencyRecord, NewPayment, Payment,
+    PaymentId,
     api::{
         ApiDeps, ApiError, Call, Route,
         owned::owned_payment,
@@ -70,7 +71,7 @@ async fn create(deps: &ApiDeps, call: Call<'_>) -> Result<Response<Body>, ApiErr
     let key = IdempotencyKey::new(call.caller.client_id.clone(), key)
         .map_err(|e| ApiError::invalid("invalid_idempotency_key", e.to_string()))?;
     let body: CreatePayment = json_body(call.req)?;
-    let payment = validate(deps, &call, &body)?;
+    let payment = validate(deps, &call, &body).await?;
     // Canonical re-serialisation: the same request in different whitespace or field order
     // fingerprints the same.
     let canonical = serde_json::to_vec(&body).map_err(ApiError::internal)?;
@@ -104,8 +105,13 @@ async fn create(deps: &ApiDeps, call: Call<'_>) -> Result<Response<Body>, ApiErr
     }
 }
 
-/// Turns the body into a pending (or, with `confirm`, succeeded) payment.
-fn validate(deps: &ApiDeps, call: &Call<'_>, body: &CreatePayment) -> Result<Payment, ApiError> {
+/// Turns the body into a pending (or, with `confirm`, succeeded) payment, its payee resolved
+/// as the destination's owner (the store verifies it in the same write as the hold).
+async fn validate(
+    deps: &ApiDeps,
+    call: &Call<'_>,
+    body: &CreatePayment,
+) -> Result<Payment, ApiError> {
     let currency = parse_currency(&body.currency)
         .map_err(|e| ApiError::invalid("invalid_currency", format!("`currency`: {e}")))?;
     let amount = deps
@@ -125,8 +131,15 @@ fn validate(deps: &ApiDeps, call: &Call<'_>, body: &CreatePayment) -> Result<Pay
             ),
         ));
     }
+    // A missing destination is answered as the hold answers it: account_not_found.
+    let payee = deps
+        .store
+        .account_owner(body.destination_account)
+        .await?
+        .ok_or(AccountError::NotFound(body.destination_account))?;
     let new = NewPayment {
         client_id: call.caller.client_id.clone(),
+        payee,
         source: body.source_account,
         destination: body.destination_account,
         amount,
@@ -135,7 +148,7 @@ fn validate(deps: &ApiDeps, call: &Call<'_>, body: &CreatePayment) -> Result<Pay
     let ttl = time::Duration::try_from(deps.payments.pending_ttl).map_err(ApiError::internal)?;
     let pending = Payment::pending(new, call.now, ttl)?;
     Ok(if body.confirm {
-        pending.capture(call.now)?
+        pending.capture(pending.amount, call.now)?
     } else {
         pending
     })

@@ -185,6 +185,25 @@ fn payment_shape(error: &PaymentError) -> Shape {
             "Payment is no longer pending",
         ),
         E::Expired(_) => shape(S::CONFLICT, "payment_expired", "Payment expired"),
+        E::NotPayer(_) => shape(S::FORBIDDEN, "not_payer", "Only the payer can do this"),
+        E::NotPayee(_) => shape(S::FORBIDDEN, "not_payee", "Only the payee can do this"),
+        E::NotCaptured(_) => shape(
+            S::CONFLICT,
+            "payment_not_captured",
+            "Payment has not been captured",
+        ),
+        E::RefundExceedsPayment { .. } => shape(
+            S::UNPROCESSABLE_ENTITY,
+            "refund_exceeds_payment",
+            "Refund exceeds what is left of the payment",
+        ),
+        E::CaptureExceedsHold { .. } => shape(
+            S::UNPROCESSABLE_ENTITY,
+            "capture_exceeds_hold",
+            "Capture exceeds the held amount",
+        ),
+        // The same code as request validation's (`ApiError::invalid`): one title.
+        E::InvalidAmount(_) => shape(S::BAD_REQUEST, "invalid_amount", "Invalid request"),
     }
 }
 

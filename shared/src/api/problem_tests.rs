@@ -207,6 +207,73 @@ fn payment_idempotency_and_cursor_rules_keep_their_problems() {
 }
 
 #[test]
+fn party_capture_and_refund_rules_have_their_problems() {
+    let id = PaymentId::from_ulid(Ulid(9));
+    let cny = |n| Money::new(n, Currency::CNY);
+    let cases: [(StoreError, Answer); 6] = [
+        (
+            PaymentError::NotPayer(id).into(),
+            answer_of(
+                403,
+                "not_payer",
+                "Only the payer can do this",
+                &format!("only the payer of payment {id} can do this"),
+            ),
+        ),
+        (
+            PaymentError::NotPayee(id).into(),
+            answer_of(
+                403,
+                "not_payee",
+                "Only the payee can do this",
+                &format!("only the payee of payment {id} can do this"),
+            ),
+        ),
+        (
+            PaymentError::NotCaptured(id).into(),
+            answer_of(
+                409,
+                "payment_not_captured",
+                "Payment has not been captured",
+                &format!("payment {id} has not been captured"),
+            ),
+        ),
+        (
+            PaymentError::RefundExceedsPayment { id, left: cny(40) }.into(),
+            answer_of(
+                422,
+                "refund_exceeds_payment",
+                "Refund exceeds what is left of the payment",
+                &format!(
+                    "the refund exceeds what is left to refund of payment {id}: 40 CNY minor units"
+                ),
+            ),
+        ),
+        (
+            PaymentError::CaptureExceedsHold { id, held: cny(300) }.into(),
+            answer_of(
+                422,
+                "capture_exceeds_hold",
+                "Capture exceeds the held amount",
+                &format!("the capture exceeds what payment {id} holds: 300 CNY minor units"),
+            ),
+        ),
+        (
+            PaymentError::InvalidAmount(crate::MoneyError::NotPositive).into(),
+            answer_of(
+                400,
+                "invalid_amount",
+                "Invalid request",
+                "the amount must be a positive number of minor units",
+            ),
+        ),
+    ];
+    for (error, expected) in cases {
+        assert_eq!(answer(error), expected);
+    }
+}
+
+#[test]
 fn infrastructure_failures_are_answered_generically() {
     let secret = "ValidationException: table paygate-prod-accounts, key acc_1";
     let unavailable = ApiError::from(StoreError::unavailable(secret)).to_problem("req-1");

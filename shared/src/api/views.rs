@@ -140,6 +140,7 @@ mod tests {
         );
         let new = NewPayment {
             client_id: owner.clone(),
+            payee: "bob".parse().unwrap(),
             source: account.id,
             destination: AccountId::generate(now),
             amount: Money::new(250, Currency::CNY),
@@ -151,6 +152,7 @@ mod tests {
             account_id: account.id,
             owner,
             payment_id: payment.id,
+            refund_id: None,
             direction: Direction::Debit,
             amount: Money::new(250, Currency::CNY),
             balance_after: 0,

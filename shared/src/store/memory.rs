@@ -10,11 +10,14 @@ use std::{
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
-use super::{AccountStore, ClientStore, LedgerStore, PaymentOutcome, PaymentStore, check_funding};
+use super::{
+    AccountStore, ClientStore, LedgerStore, PaymentOutcome, PaymentStore, RefundOutcome,
+    check_funding,
+};
 use crate::{
     Account, AccountId, ClientId, EntryId, EntryPage, EntryQuery, IdempotencyKey,
-    IdempotencyRecord, LedgerEntry, Money, Payment, PaymentId, PaymentStatus, ReleaseReason,
-    StoreError,
+    IdempotencyRecord, LedgerEntry, Money, Payment, PaymentId, PaymentStatus, Refund, RefundId,
+    ReleaseReason, StoreError,
     account::AccountError,
     client::ClientRecord,
     idempotency::IdempotencyError,
@@ -32,6 +35,8 @@ struct State {
     accounts: HashMap<AccountId, Account>,
     payments: HashMap<PaymentId, Payment>,
     entries: BTreeMap<(AccountId, EntryId), LedgerEntry>,
+    /// Refund ids are time-ordered, so each payment's refunds come out oldest first.
+    refunds: BTreeMap<(PaymentId, RefundId), Refund>,
     idempotency: HashMap<IdempotencyKey, IdempotencyRecord>,
     clients: HashMap<ClientId, ClientRecord>,
 }
@@ -73,23 +78,47 @@ impl State {
             .ok_or(StoreError::Payment(PaymentError::NotFound(id)))
     }
 
-    /// Applies a planned posting to both accounts and the ledger.
-    fn post(&mut self, posting: Posting) {
+    /// A live idempotency record of `key`: `Some(Ok(record))` to replay it, `Some(Err(_))` when
+    /// the key was used for another request.
+    fn previous(
+        &self,
+        record: &IdempotencyRecord,
+        now: OffsetDateTime,
+    ) -> Option<Result<IdempotencyRecord, StoreError>> {
+        let previous = self
+            .idempotency
+            .get(&record.key)
+            .filter(|r| r.is_live(now))?;
+        Some(if previous.matches(&record.fingerprint) {
+            Ok(previous.clone())
+        } else {
+            Err(IdempotencyError::KeyReused.into())
+        })
+    }
+
+    /// Applies a planned posting to both accounts and the ledger. A debit lowers `available`
+    /// too unless `debit_held` (a capture's debit: the hold already lowered it).
+    fn post(&mut self, posting: Posting, debit_held: bool) {
         for entry in [posting.debit, posting.credit] {
             if let Some(account) = self.accounts.get_mut(&entry.account_id) {
                 account.balance = entry.balance_after;
                 account.ledger_head = Some(entry.id);
-                if entry.direction == crate::Direction::Credit {
-                    account.available += entry.amount.amount;
+                match entry.direction {
+                    crate::Direction::Credit => account.available += entry.amount.amount,
+                    crate::Direction::Debit if !debit_held => {
+                        account.available -= entry.amount.amount;
+                    }
+                    crate::Direction::Debit => {}
                 }
             }
             self.entries.insert((entry.account_id, entry.id), entry);
         }
     }
 
-    fn release_hold(&mut self, payment: &Payment, now: OffsetDateTime) {
+    /// Gives `amount` of `payment`'s hold back to its source.
+    fn release_hold(&mut self, payment: &Payment, amount: i64, now: OffsetDateTime) {
         if let Some(source) = self.accounts.get_mut(&payment.source) {
-            source.apply_release(payment.amount.amount, payment.created_at.date(), now.date());
+            source.apply_release(amount, payment.created_at.date(), now.date());
         }
     }
 }
@@ -107,6 +136,10 @@ impl AccountStore for MemoryStore {
 
     async fn account(&self, id: AccountId) -> Result<Option<Account>, StoreError> {
         Ok(self.state().accounts.get(&id).cloned())
+    }
+
+    async fn account_owner(&self, id: AccountId) -> Result<Option<ClientId>, StoreError> {
+        Ok(self.state().accounts.get(&id).map(|a| a.owner.clone()))
     }
 }
 
@@ -141,16 +174,8 @@ impl PaymentStore for MemoryStore {
         now: OffsetDateTime,
     ) -> Result<PaymentOutcome, StoreError> {
         let mut state = self.state();
-        if let Some(record) = state
-            .idempotency
-            .get(&idempotency.key)
-            .filter(|r| r.is_live(now))
-        {
-            return if record.matches(&idempotency.fingerprint) {
-                Ok(PaymentOutcome::Replayed(record.clone()))
-            } else {
-                Err(IdempotencyError::KeyReused.into())
-            };
+        if let Some(previous) = state.previous(idempotency, now) {
+            return previous.map(PaymentOutcome::Replayed);
         }
         if state.payments.contains_key(&payment.id) {
             return Err(StoreError::DuplicateId(payment.id.to_string()));
@@ -160,7 +185,7 @@ impl PaymentStore for MemoryStore {
         let source = state.account(payment.source)?;
         source.check_hold(&payment.client_id, payment.amount, today)?;
         let destination = state.account(payment.destination)?;
-        destination.check_receive(payment.amount.currency)?;
+        destination.check_payee(&payment.payee, payment.amount.currency)?;
         let posting = match payment.status() {
             PaymentStatus::Pending => None,
             PaymentStatus::Succeeded => Some(Posting::plan(payment, source, destination, now)?),
@@ -174,7 +199,7 @@ impl PaymentStore for MemoryStore {
             source.apply_hold(payment.amount.amount, today);
         }
         if let Some(posting) = posting {
-            state.post(posting);
+            state.post(posting, true);
         }
         state.payments.insert(payment.id, payment.clone());
         state
@@ -183,13 +208,18 @@ impl PaymentStore for MemoryStore {
         Ok(PaymentOutcome::Created(payment.clone()))
     }
 
-    async fn capture(&self, payment: &Payment, now: OffsetDateTime) -> Result<Payment, StoreError> {
+    async fn capture(
+        &self,
+        payment: &Payment,
+        amount: Money,
+        now: OffsetDateTime,
+    ) -> Result<Payment, StoreError> {
         let mut state = self.state();
         let current = state.current_payment(payment.id)?.clone();
-        let captured = match current.capture(now) {
+        let captured = match current.capture(amount, now) {
             Err(PaymentError::Expired(id)) => {
                 let expired = current.release(ReleaseReason::Expired, now)?;
-                state.release_hold(&current, now);
+                state.release_hold(&current, current.amount.amount, now);
                 state.payments.insert(id, expired);
                 return Err(PaymentError::Expired(id).into());
             }
@@ -201,9 +231,63 @@ impl PaymentStore for MemoryStore {
             state.account(captured.destination)?,
             now,
         )?;
-        state.post(posting);
+        state.post(posting, true);
+        state.release_hold(&current, current.amount.amount - amount.amount, now);
         state.payments.insert(captured.id, captured.clone());
         Ok(captured)
+    }
+
+    async fn create_refund(
+        &self,
+        payment: &Payment,
+        refund: &Refund,
+        idempotency: &IdempotencyRecord,
+        now: OffsetDateTime,
+    ) -> Result<RefundOutcome, StoreError> {
+        let mut state = self.state();
+        if let Some(previous) = state.previous(idempotency, now) {
+            return previous.map(RefundOutcome::Replayed);
+        }
+        let current = state.current_payment(payment.id)?;
+        let refunded = current.refund(refund.amount, now)?;
+        let payee = state.account(current.destination)?;
+        payee.check_refund(refund.amount)?;
+        let payer = state.account(current.source)?;
+        payer.check_receive(refund.amount.currency)?;
+        if state.refunds.contains_key(&(payment.id, refund.id)) {
+            return Err(StoreError::DuplicateId(refund.id.to_string()));
+        }
+        let posting = Posting::refund(refund, payee, payer, now)?;
+        state.post(posting, false);
+        state.payments.insert(refunded.id, refunded.clone());
+        state
+            .refunds
+            .insert((payment.id, refund.id), refund.clone());
+        state
+            .idempotency
+            .insert(idempotency.key.clone(), idempotency.clone());
+        Ok(RefundOutcome::Created {
+            refund: refund.clone(),
+            payment: refunded,
+        })
+    }
+
+    async fn payment_with_refunds(
+        &self,
+        id: PaymentId,
+    ) -> Result<Option<(Payment, Vec<Refund>)>, StoreError> {
+        let state = self.state();
+        let Some(payment) = state.payments.get(&id) else {
+            return Ok(None);
+        };
+        let low = RefundId::from_ulid(ulid::Ulid::nil());
+        let high = RefundId::from_ulid(ulid::Ulid(u128::MAX));
+        let refunds = state
+            .refunds
+            .range((id, low)..=(id, high))
+            .map(|(_, refund)| refund.clone())
+            .collect();
+        Ok(Some((payment.clone(), refunds)))
     }
 
     async fn release(
@@ -215,7 +299,7 @@ impl PaymentStore for MemoryStore {
         let mut state = self.state();
         let current = state.current_payment(payment.id)?.clone();
         let released = current.release(reason, now)?;
-        state.release_hold(&current, now);
+        state.release_hold(&current, current.amount.amount, now);
         state.payments.insert(released.id, released.clone());
         Ok(released)
     }
@@ -261,7 +345,7 @@ impl LedgerStore for MemoryStore {
             // The treasury holds nothing back: its available always equals its balance.
             treasury.available = posting.debit.balance_after;
         }
-        state.post(posting);
+        state.post(posting, true);
         state.payments.insert(payment.id, payment.clone());
         Ok(payment)
     }

@@ -5,7 +5,9 @@
 //! - every balance change is one atomic write that either fully happens or not at all;
 //! - no account but a treasury ever has a negative `available`; holds respect the per-payment
 //!   and daily outflow limits even under concurrency;
-//! - a payment moves out of `pending` exactly once;
+//! - a payment moves out of `pending` exactly once, capturing at most what it held;
+//! - the refunds of a payment never add up to more than it captured, and never overdraw the
+//!   payee;
 //! - each account's `balance` equals the sum of its ledger entries, and all balances of a
 //!   currency, treasury included, sum to zero.
 //!
@@ -16,7 +18,7 @@ use time::OffsetDateTime;
 
 use crate::{
     Account, AccountId, ClientId, EntryPage, EntryQuery, IdempotencyRecord, Money, Payment,
-    PaymentId, ReleaseReason, StoreError, client::ClientRecord,
+    PaymentId, Refund, ReleaseReason, StoreError, client::ClientRecord,
 };
 
 #[cfg(feature = "dynamodb")]
@@ -32,6 +34,15 @@ pub enum PaymentOutcome {
     Replayed(IdempotencyRecord),
 }
 
+/// What refunding a payment led to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefundOutcome {
+    /// The refund was posted; `payment` is the payment with its new refunded total.
+    Created { refund: Refund, payment: Payment },
+    /// The idempotency key was used before with the same request: answer as it was answered.
+    Replayed(IdempotencyRecord),
+}
+
 #[async_trait]
 pub trait AccountStore: Send + Sync {
     /// # Errors
@@ -40,6 +51,10 @@ pub trait AccountStore: Send + Sync {
 
     /// One consistent read. Callers check ownership on what comes back.
     async fn account(&self, id: AccountId) -> Result<Option<Account>, StoreError>;
+
+    /// The owner of an account (accounts never change owner, so adapters may cache it). None if
+    /// missing.
+    async fn account_owner(&self, id: AccountId) -> Result<Option<ClientId>, StoreError>;
 }
 
 #[async_trait]
@@ -49,7 +64,8 @@ pub trait PaymentStore: Send + Sync {
 
     /// Writes `payment` with its idempotency record in one atomic operation: a `pending`
     /// payment places a hold on its source; a `succeeded` one (a one-step payment) is held and
-    /// captured at once. The source must belong to `payment.client_id`.
+    /// captured at once. The source must belong to `payment.client_id`, the destination to
+    /// `payment.payee`.
     ///
     /// # Errors
     /// A live record for the same key with another fingerprint gives
@@ -62,14 +78,47 @@ pub trait PaymentStore: Send + Sync {
         now: OffsetDateTime,
     ) -> Result<PaymentOutcome, StoreError>;
 
-    /// Captures a pending payment (`payment` is the caller's read of it; the stored state
-    /// decides): one debit, one credit, both balances, atomically.
+    /// Captures `amount` (1 to the held amount) of a pending payment (`payment` is the caller's
+    /// read of it; the stored state decides): one debit, one credit, both balances, and the
+    /// release of the rest of the hold (with its share of the day's outflow budget),
+    /// atomically.
     ///
     /// # Errors
     /// [`PaymentError::NotPending`](crate::PaymentError::NotPending) with the payment as it
-    /// stands, or [`PaymentError::Expired`](crate::PaymentError::Expired) after releasing the hold
-    /// of an overdue payment.
-    async fn capture(&self, payment: &Payment, now: OffsetDateTime) -> Result<Payment, StoreError>;
+    /// stands, [`PaymentError::Expired`](crate::PaymentError::Expired) after releasing the hold
+    /// of an overdue payment, [`PaymentError::CaptureExceedsHold`](crate::PaymentError) above
+    /// the held amount.
+    async fn capture(
+        &self,
+        payment: &Payment,
+        amount: Money,
+        now: OffsetDateTime,
+    ) -> Result<Payment, StoreError>;
+
+    /// Posts `refund` of `payment` (the caller's read; the stored state decides) with its
+    /// idempotency record, atomically: a debit of the payee's (destination) account, a credit
+    /// of the payer's source account, the payment's refunded total and the refund item.
+    ///
+    /// # Errors
+    /// The idempotency rules of [`PaymentStore::create_payment`];
+    /// [`PaymentError::NotCaptured`](crate::PaymentError::NotCaptured) unless succeeded;
+    /// [`PaymentError::RefundExceedsPayment`](crate::PaymentError::RefundExceedsPayment) with
+    /// what is left; every rule of [`Account::check_refund`] on the payee's account and of
+    /// [`Account::check_receive`] on the payer's.
+    async fn create_refund(
+        &self,
+        payment: &Payment,
+        refund: &Refund,
+        idempotency: &IdempotencyRecord,
+        now: OffsetDateTime,
+    ) -> Result<RefundOutcome, StoreError>;
+
+    /// The payment and its refunds, oldest first (DynamoDB: one Query on the payment's
+    /// partition).
+    async fn payment_with_refunds(
+        &self,
+        id: PaymentId,
+    ) -> Result<Option<(Payment, Vec<Refund>)>, StoreError>;
 
     /// Releases the hold of a pending payment: canceled by its owner, or expired when overdue.
     ///

@@ -47,8 +47,19 @@ pub(crate) async fn accounts_round_trip_and_ids_are_unique(fx: Fixture) {
         Err(StoreError::DuplicateId(opened.id.to_string()))
     );
     assert_eq!(s.account(opened.id).await, Ok(Some(opened.clone())));
+    // The owner is the one first written, however often it is asked for.
+    for _ in 0..2 {
+        assert_eq!(s.account_owner(opened.id).await, Ok(Some(alice.clone())));
+        assert_eq!(s.account_owner(frozen.id).await, Ok(Some(alice.clone())));
+    }
 
     assert_eq!(s.account(AccountId::generate(T0)).await, Ok(None));
+    let later = AccountId::generate(T0);
+    assert_eq!(s.account_owner(later).await, Ok(None));
+    // A missing account is not remembered as missing: once created, its owner is found.
+    let created_later = Account::open(later, client("bob"), Currency::CNY, GENEROUS, T0);
+    assert_eq!(s.create_account(&created_later).await, Ok(()));
+    assert_eq!(s.account_owner(later).await, Ok(Some(client("bob"))));
     assert_eq!(
         s.account(treasury()).await,
         Ok(None),

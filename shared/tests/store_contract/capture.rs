@@ -21,8 +21,8 @@ pub(crate) async fn capture_posts_one_debit_and_one_credit_exactly_once(fx: Fixt
     let p = transfer(&alice, a, b, cny(300), T0);
     must_create(s, &p, T0).await;
     let at = T0 + minutes(1);
-    let captured = s.capture(&p, at).await.expect("capture");
-    assert_eq!(captured, p.capture(at).unwrap());
+    let captured = s.capture(&p, p.amount, at).await.expect("capture");
+    assert_eq!(captured, p.capture(p.amount, at).unwrap());
     assert_eq!(captured.status(), PaymentStatus::Succeeded);
     assert_eq!(captured.updated_at, at);
     assert_eq!(s.payment(p.id).await, Ok(Some(captured.clone())));
@@ -38,6 +38,7 @@ pub(crate) async fn capture_posts_one_debit_and_one_credit_exactly_once(fx: Fixt
             account_id: a,
             owner: alice.clone(),
             payment_id: p.id,
+            refund_id: None,
             direction: Direction::Debit,
             amount: cny(300),
             balance_after: 700,
@@ -55,6 +56,7 @@ pub(crate) async fn capture_posts_one_debit_and_one_credit_exactly_once(fx: Fixt
             account_id: b,
             owner: client("bob"),
             payment_id: p.id,
+            refund_id: None,
             direction: Direction::Credit,
             amount: cny(300),
             balance_after: 300,
@@ -85,13 +87,13 @@ pub(crate) async fn capture_posts_one_debit_and_one_credit_exactly_once(fx: Fixt
 
     // A second capture (with the caller's stale read) is refused with the payment as it stands.
     assert_eq!(
-        s.capture(&p, at + minutes(1)).await,
+        s.capture(&p, p.amount, at + minutes(1)).await,
         Err(StoreError::Payment(PaymentError::NotPending(Box::new(
             captured.clone()
         ))))
     );
     assert_eq!(
-        s.capture(&captured, at + minutes(1)).await,
+        s.capture(&captured, captured.amount, at + minutes(1)).await,
         Err(StoreError::Payment(PaymentError::NotPending(Box::new(
             captured.clone()
         ))))
@@ -110,7 +112,7 @@ pub(crate) async fn capture_posts_one_debit_and_one_credit_exactly_once(fx: Fixt
         .await
         .unwrap();
     assert_eq!(
-        s.capture(&q, T0 + minutes(4)).await,
+        s.capture(&q, q.amount, T0 + minutes(4)).await,
         Err(StoreError::Payment(PaymentError::NotPending(Box::new(
             canceled.clone()
         ))))
@@ -133,7 +135,7 @@ pub(crate) async fn capture_posts_one_debit_and_one_credit_exactly_once(fx: Fixt
         (700, 500, 4_500)
     );
     assert_eq!(
-        s.capture(&r, r.expires_at).await,
+        s.capture(&r, r.amount, r.expires_at).await,
         Err(StoreError::Payment(PaymentError::Expired(r.id)))
     );
     let expired = r.release(ReleaseReason::Expired, r.expires_at).unwrap();
@@ -151,7 +153,7 @@ pub(crate) async fn capture_posts_one_debit_and_one_credit_exactly_once(fx: Fixt
         }
     );
     assert_eq!(
-        s.capture(&r, r.expires_at + minutes(1)).await,
+        s.capture(&r, r.amount, r.expires_at + minutes(1)).await,
         Err(StoreError::Payment(PaymentError::NotPending(Box::new(
             expired
         ))))
@@ -162,7 +164,7 @@ pub(crate) async fn capture_posts_one_debit_and_one_credit_exactly_once(fx: Fixt
     must_create(s, &late, late.created_at).await;
     let after_deadline = late.expires_at + minutes(30);
     assert_eq!(
-        s.capture(&late, after_deadline).await,
+        s.capture(&late, late.amount, after_deadline).await,
         Err(StoreError::Payment(PaymentError::Expired(late.id)))
     );
     assert_eq!(
@@ -183,7 +185,7 @@ pub(crate) async fn capture_posts_one_debit_and_one_credit_exactly_once(fx: Fixt
     // An unknown payment.
     let ghost = transfer(&alice, a, b, cny(10), T0);
     assert_eq!(
-        s.capture(&ghost, T0 + minutes(1)).await,
+        s.capture(&ghost, ghost.amount, T0 + minutes(1)).await,
         Err(StoreError::Payment(PaymentError::NotFound(ghost.id)))
     );
     assert_eq!(s.payment(ghost.id).await, Ok(None));

@@ -263,14 +263,16 @@ async fn run_task(store: Arc<dyn Store>, spec: TaskSpec) -> Tally {
                 other => panic!("task {}: a retry gave {other:?}", spec.index),
             }
         }
-        Action::Capture | Action::Duplicate => match s.capture(&created, at).await {
-            Ok(p) => {
-                assert_eq!(p, created.capture(at).unwrap());
-                tally.captured += 1;
+        Action::Capture | Action::Duplicate => {
+            match s.capture(&created, created.amount, at).await {
+                Ok(p) => {
+                    assert_eq!(p, created.capture(created.amount, at).unwrap());
+                    tally.captured += 1;
+                }
+                Err(StoreError::Conflict) => tally.conflicts += 1,
+                Err(e) => panic!("task {}: capture failed: {e:?}", spec.index),
             }
-            Err(StoreError::Conflict) => tally.conflicts += 1,
-            Err(e) => panic!("task {}: capture failed: {e:?}", spec.index),
-        },
+        }
         Action::Cancel => match s.release(&created, ReleaseReason::Canceled, at).await {
             Ok(p) => {
                 assert_eq!(p, created.release(ReleaseReason::Canceled, at).unwrap());
@@ -279,7 +281,10 @@ async fn run_task(store: Arc<dyn Store>, spec: TaskSpec) -> Tally {
             Err(StoreError::Conflict) => tally.conflicts += 1,
             Err(e) => panic!("task {}: cancel failed: {e:?}", spec.index),
         },
-        Action::LateCapture => match s.capture(&created, created.expires_at).await {
+        Action::LateCapture => match s
+            .capture(&created, created.amount, created.expires_at)
+            .await
+        {
             Err(StoreError::Payment(PaymentError::Expired(id))) => {
                 assert_eq!(id, created.id);
                 tally.released += 1;
@@ -291,12 +296,12 @@ async fn run_task(store: Arc<dyn Store>, spec: TaskSpec) -> Tally {
         Action::Race => {
             let (s1, s2) = (Arc::clone(&store), Arc::clone(&store));
             let (p1, p2) = (created.clone(), created.clone());
-            let (captured, canceled) =
-                simultaneously(async move { s1.capture(&p1, at).await }, async move {
-                    s2.release(&p2, ReleaseReason::Canceled, at).await
-                })
-                .await;
-            let as_captured = created.capture(at).unwrap();
+            let (captured, canceled) = simultaneously(
+                async move { s1.capture(&p1, p1.amount, at).await },
+                async move { s2.release(&p2, ReleaseReason::Canceled, at).await },
+            )
+            .await;
+            let as_captured = created.capture(created.amount, at).unwrap();
             let as_canceled = created.release(ReleaseReason::Canceled, at).unwrap();
             let not_pending = |p: &Payment| {
                 Err(StoreError::Payment(PaymentError::NotPending(Box::new(

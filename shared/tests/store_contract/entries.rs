@@ -18,7 +18,7 @@ pub(crate) async fn entries_page_newest_first_with_filters_and_cursors(fx: Fixtu
     must_create(s, &e3, at(2)).await;
     let e4 = transfer(&alice, a, b, cny(100), at(3));
     must_create(s, &e4, at(3)).await;
-    s.capture(&e4, at(4)).await.unwrap();
+    s.capture(&e4, e4.amount, at(4)).await.unwrap();
     let e5 = s.fund(a, cny(50), at(5)).await.unwrap();
     let e6 = one_step(transfer(&bob, b, a, cny(120), at(6)));
     must_create(s, &e6, at(6)).await;

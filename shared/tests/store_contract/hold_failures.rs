@@ -292,7 +292,10 @@ pub(crate) async fn daily_limit_spans_holds_and_resets_each_utc_day(fx: Fixture)
     assert_eq!(account(s, a).await, state(5_000, 4_200, day0, 0));
 
     // Capturing does not: the money really left.
-    let captured = s.capture(&h1, T0 + minutes(5)).await.expect("capture h1");
+    let captured = s
+        .capture(&h1, h1.amount, T0 + minutes(5))
+        .await
+        .expect("capture h1");
     assert_eq!(captured.status(), PaymentStatus::Succeeded);
     let after_capture = account(s, a).await;
     assert_eq!(

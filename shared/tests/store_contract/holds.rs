@@ -21,6 +21,7 @@ pub(crate) async fn holds_reserve_funds_and_replay_idempotently(fx: Fixture) {
     let now = T0 + minutes(1);
     let request = NewPayment {
         client_id: alice.clone(),
+        payee: bob.clone(),
         source: a,
         destination: b,
         amount: cny(300),

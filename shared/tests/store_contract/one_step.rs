@@ -39,6 +39,7 @@ pub(crate) async fn one_step_payments_post_at_once_and_replay(fx: Fixture) {
             account_id: a,
             owner: alice.clone(),
             payment_id: pay.id,
+            refund_id: None,
             direction: Direction::Debit,
             amount: cny(300),
             balance_after: 700,
@@ -56,6 +57,7 @@ pub(crate) async fn one_step_payments_post_at_once_and_replay(fx: Fixture) {
             account_id: b,
             owner: client("bob"),
             payment_id: pay.id,
+            refund_id: None,
             direction: Direction::Credit,
             amount: cny(300),
             balance_after: 300,
@@ -102,7 +104,7 @@ pub(crate) async fn one_step_payments_post_at_once_and_replay(fx: Fixture) {
 
     // Already final: neither capturable nor releasable.
     assert_eq!(
-        s.capture(&pay, later).await,
+        s.capture(&pay, pay.amount, later).await,
         Err(StoreError::Payment(PaymentError::NotPending(Box::new(
             pay.clone()
         ))))

@@ -91,7 +91,10 @@ pub(crate) async fn release_cancels_or_expires_exactly_once(fx: Fixture) {
     // A succeeded payment cannot be released either.
     let r = transfer(&alice, a, b, cny(100), T0 + minutes(3));
     must_create(s, &r, r.created_at).await;
-    let captured = s.capture(&r, T0 + minutes(4)).await.expect("capture");
+    let captured = s
+        .capture(&r, r.amount, T0 + minutes(4))
+        .await
+        .expect("capture");
     assert_eq!(
         s.release(&r, ReleaseReason::Canceled, T0 + minutes(5))
             .await,
@@ -145,7 +148,9 @@ pub(crate) async fn overdue_payments_lists_overdue_pending_oldest_first(fx: Fixt
     let p5 = hold(0, 8).await; // due 10:08, canceled
     let p6 = hold(2, 18).await; // due 10:20, exactly at the query time
     let _p7 = hold(0, 60).await; // due 11:00
-    s.capture(&p4, T0 + minutes(1)).await.expect("capture p4");
+    s.capture(&p4, p4.amount, T0 + minutes(1))
+        .await
+        .expect("capture p4");
     s.release(&p5, ReleaseReason::Canceled, T0 + minutes(1))
         .await
         .expect("cancel p5");

@@ -20,13 +20,24 @@ pub(crate) async fn operations_cost_the_documented_round_trips(fx: Fixture) {
     assert_eq!(count() - before, 1, "balance read");
     assert_eq!(read.balance, 10_000);
 
+    // The pay handler resolves the payee first: one GetItem the first time a store sees the
+    // destination, none after (owners never change, the store remembers them).
+    let before = count();
+    assert_eq!(s.account_owner(b).await, Ok(Some(client("bob"))));
+    assert_eq!(count() - before, 1, "owner lookup, cold");
+    let before = count();
+    assert_eq!(s.account_owner(b).await, Ok(Some(client("bob"))));
+    assert_eq!(count() - before, 0, "owner lookup, warm");
+
     let p = transfer(&alice, a, b, cny(100), T0);
     let before = count();
     must_create(s, &p, T0).await;
     assert_eq!(count() - before, 1, "hold");
 
     let before = count();
-    s.capture(&p, T0 + minutes(1)).await.expect("capture");
+    s.capture(&p, p.amount, T0 + minutes(1))
+        .await
+        .expect("capture");
     let spent = count() - before;
     assert!(
         (1..=2).contains(&spent),

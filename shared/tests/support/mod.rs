@@ -10,6 +10,11 @@ use paygate_shared::{
     IdempotencyKey, IdempotencyRecord, LedgerEntry, Money, NewPayment, Payment,
     idempotency::RETENTION, store::Store,
 };
+use std::{
+    collections::HashMap,
+    sync::{LazyLock, Mutex},
+};
+
 use time::{Duration, OffsetDateTime, macros::datetime};
 
 /// The suite's "now": every operation is given an explicit time derived from it.
@@ -59,6 +64,10 @@ pub async fn open_account(
         .create_account(&account)
         .await
         .unwrap_or_else(|e| panic!("create_account {}: {e}", account.id));
+    OWNERS
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(account.id, owner.clone());
     account
 }
 
@@ -88,7 +97,22 @@ pub async fn open_funded(
     account.id
 }
 
-/// A pending transfer created at `now`, open for [`TTL`].
+/// Owners of the accounts [`open_account`] created, so that [`transfer`] can name a payment's
+/// payee as the pay handler does (account ids are random: tests running in parallel never
+/// see each other's entries).
+static OWNERS: LazyLock<Mutex<HashMap<AccountId, ClientId>>> = LazyLock::new(Mutex::default);
+
+/// The owner of `account` if [`open_account`] created it; otherwise a client that owns nothing
+/// (the stores then refuse the destination as missing).
+pub fn payee_of(account: AccountId) -> ClientId {
+    let owners = OWNERS.lock().unwrap_or_else(|p| p.into_inner());
+    owners
+        .get(&account)
+        .cloned()
+        .unwrap_or_else(|| client("nobody"))
+}
+
+/// A pending transfer created at `now`, open for [`TTL`], to the destination's owner.
 pub fn transfer(
     client: &ClientId,
     source: AccountId,
@@ -109,6 +133,7 @@ pub fn transfer_ttl(
 ) -> Payment {
     let new = NewPayment {
         client_id: client.clone(),
+        payee: payee_of(destination),
         source,
         destination,
         amount,
@@ -121,7 +146,7 @@ pub fn transfer_ttl(
 pub fn one_step(payment: Payment) -> Payment {
     let at = payment.created_at;
     payment
-        .capture(at)
+        .capture(payment.amount, at)
         .expect("a fresh pending payment captures")
 }
 

@@ -104,6 +104,7 @@ fn answers(c: &mut Criterion) {
     let payment = Payment::pending(
         NewPayment {
             client_id: "shop-1".parse::<ClientId>().expect("a client id"),
+            payee: "shop-2".parse::<ClientId>().expect("a client id"),
             source,
             destination,
             amount: Money::new(1250, currency),

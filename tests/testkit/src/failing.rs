@@ -4,9 +4,9 @@
 
 use async_trait::async_trait;
 use paygate_shared::{
-    Account, AccountId, EntryPage, EntryQuery, IdempotencyRecord, Money, Payment, PaymentId,
-    ReleaseReason, StoreError,
-    store::{AccountStore, LedgerStore, PaymentOutcome, PaymentStore},
+    Account, AccountId, ClientId, EntryPage, EntryQuery, IdempotencyRecord, Money, Payment,
+    PaymentId, Refund, ReleaseReason, StoreError,
+    store::{AccountStore, LedgerStore, PaymentOutcome, PaymentStore, RefundOutcome},
 };
 use time::OffsetDateTime;
 
@@ -19,6 +19,9 @@ impl AccountStore for FailingStore {
         Err(self.0.clone())
     }
     async fn account(&self, _: AccountId) -> Result<Option<Account>, StoreError> {
+        Err(self.0.clone())
+    }
+    async fn account_owner(&self, _: AccountId) -> Result<Option<ClientId>, StoreError> {
         Err(self.0.clone())
     }
 }
@@ -36,7 +39,27 @@ impl PaymentStore for FailingStore {
     ) -> Result<PaymentOutcome, StoreError> {
         Err(self.0.clone())
     }
-    async fn capture(&self, _: &Payment, _: OffsetDateTime) -> Result<Payment, StoreError> {
+    async fn capture(
+        &self,
+        _: &Payment,
+        _: Money,
+        _: OffsetDateTime,
+    ) -> Result<Payment, StoreError> {
+        Err(self.0.clone())
+    }
+    async fn create_refund(
+        &self,
+        _: &Payment,
+        _: &Refund,
+        _: &IdempotencyRecord,
+        _: OffsetDateTime,
+    ) -> Result<RefundOutcome, StoreError> {
+        Err(self.0.clone())
+    }
+    async fn payment_with_refunds(
+        &self,
+        _: PaymentId,
+    ) -> Result<Option<(Payment, Vec<Refund>)>, StoreError> {
         Err(self.0.clone())
     }
     async fn release(

@@ -12,15 +12,33 @@ use super::{
 };
 use crate::{
     Account, AccountError, AccountId, IdempotencyError, IdempotencyRecord, Payment, PaymentError,
-    PaymentId, StoreError, store::PaymentOutcome,
+    PaymentId, StoreError,
+    store::{PaymentOutcome, RefundOutcome},
 };
+
+/// An operation's outcome when its idempotency key was used before with the same request.
+pub(crate) trait Replayed {
+    fn replayed(first: IdempotencyRecord) -> Self;
+}
+
+impl Replayed for PaymentOutcome {
+    fn replayed(first: IdempotencyRecord) -> Self {
+        Self::Replayed(first)
+    }
+}
+
+impl Replayed for RefundOutcome {
+    fn replayed(first: IdempotencyRecord) -> Self {
+        Self::Replayed(first)
+    }
+}
 
 /// What the idempotency record's reason says, if anything: a replay, a reused key, or a key
 /// whose first request is being written this very moment.
-pub(crate) fn record(
+pub(crate) fn record<T: Replayed>(
     reasons: &Reasons,
     record: &IdempotencyRecord,
-) -> Option<Verdict<PaymentOutcome>> {
+) -> Option<Verdict<T>> {
     if let Some(old) = reasons.condition_failed(Role::IdempotencyRecord) {
         return Some(idempotency(old, record));
     }
@@ -29,7 +47,7 @@ pub(crate) fn record(
 }
 
 /// Explains a failed idempotency condition: a replay, or a reused key.
-pub(crate) fn idempotency(old: &OldItem, record: &IdempotencyRecord) -> Verdict<PaymentOutcome> {
+pub(crate) fn idempotency<T: Replayed>(old: &OldItem, record: &IdempotencyRecord) -> Verdict<T> {
     let OldItem::Existing(old) = old else {
         // The condition cannot fail on a missing record; if reported so, the next attempt decides.
         return Verdict::Retry;
@@ -42,12 +60,12 @@ pub(crate) fn idempotency(old: &OldItem, record: &IdempotencyRecord) -> Verdict<
 
 /// A live record of the same key: the same request again (answered as before), or the key
 /// reused for another request.
-pub(crate) fn previous_request(
+pub(crate) fn previous_request<T: Replayed>(
     previous: IdempotencyRecord,
     record: &IdempotencyRecord,
-) -> Verdict<PaymentOutcome> {
+) -> Verdict<T> {
     if previous.matches(&record.fingerprint) {
-        Verdict::Done(Ok(PaymentOutcome::Replayed(previous)))
+        Verdict::Done(Ok(T::replayed(previous)))
     } else {
         Verdict::Done(Err(IdempotencyError::KeyReused.into()))
     }
@@ -62,7 +80,7 @@ pub(crate) fn parties(reasons: &Reasons, payment: &Payment, today: Date) -> Opti
     });
     source.or_else(|| {
         reasons.condition_failed(Role::Destination).and_then(|old| {
-            let check = |a: &Account| a.check_receive(payment.amount.currency);
+            let check = |a: &Account| a.check_payee(&payment.payee, payment.amount.currency);
             account(old, payment.destination, check)
         })
     })

@@ -5,13 +5,14 @@ use super::{
     attrs::{Item, Reader, attr_number, attr_string, outflow_attribute, outflow_day, timestamp},
     keys::{
         account_key, account_pk, client_key, entry_sort_key, idempotency_key, payment_key,
-        pending_shard_key,
+        payment_pk, pending_shard_key, refund_sort_key,
     },
     schema::{PENDING_SHARDS, TTL_ATTRIBUTE},
 };
 use crate::{
-    Account, AccountKind, AccountLimits, AccountStatus, Direction, Fingerprint, IdempotencyKey,
-    IdempotencyRecord, LedgerEntry, Payment, PaymentKind, PaymentStatus, StoreError,
+    Account, AccountKind, AccountLimits, AccountStatus, ClientId, Direction, Fingerprint,
+    IdempotencyKey, IdempotencyRecord, LedgerEntry, Payment, PaymentKind, PaymentStatus, Refund,
+    RefundReason, RefundStatus, StoreError,
     account::DailyOutflow,
     client::{ClientRecord, ClientStatus, SecretHash},
 };
@@ -93,12 +94,15 @@ pub(crate) fn payment_item(p: &Payment) -> Item {
         ("payment_id".to_owned(), attr_string(p.id.to_string())),
         ("kind".to_owned(), attr_string(p.kind.as_str())),
         ("client_id".to_owned(), attr_string(p.client_id.as_str())),
+        ("payee".to_owned(), attr_string(p.payee.as_str())),
         ("source".to_owned(), attr_string(p.source.to_string())),
         (
             "destination".to_owned(),
             attr_string(p.destination.to_string()),
         ),
         ("amount".to_owned(), attr_number(p.amount.amount)),
+        ("amount_captured".to_owned(), attr_number(p.amount_captured)),
+        ("amount_refunded".to_owned(), attr_number(p.amount_refunded)),
         ("currency".to_owned(), attr_string(p.amount.currency.code())),
         ("status".to_owned(), attr_string(p.status().as_str())),
         (
@@ -130,7 +134,7 @@ pub(crate) fn payment_item(p: &Payment) -> Item {
 }
 
 pub(crate) fn entry_item(e: &LedgerEntry) -> Item {
-    Item::from([
+    let mut item = Item::from([
         ("pk".to_owned(), attr_string(account_pk(e.account_id))),
         ("sk".to_owned(), attr_string(entry_sort_key(e.id))),
         ("type".to_owned(), attr_string("entry")),
@@ -156,7 +160,51 @@ pub(crate) fn entry_item(e: &LedgerEntry) -> Item {
             "created_at".to_owned(),
             attr_string(timestamp(e.created_at)),
         ),
-    ])
+    ]);
+    if let Some(refund) = e.refund_id {
+        item.insert("refund_id".to_owned(), attr_string(refund.to_string()));
+    }
+    item
+}
+
+/// A refund, under its payment's partition, so one query reads the payment and its refunds.
+pub(crate) fn refund_item(r: &Refund) -> Item {
+    let mut item = Item::from([
+        ("pk".to_owned(), attr_string(payment_pk(r.payment_id))),
+        ("sk".to_owned(), attr_string(refund_sort_key(r.id))),
+        ("type".to_owned(), attr_string("refund")),
+        ("refund_id".to_owned(), attr_string(r.id.to_string())),
+        (
+            "payment_id".to_owned(),
+            attr_string(r.payment_id.to_string()),
+        ),
+        ("amount".to_owned(), attr_number(r.amount.amount)),
+        ("currency".to_owned(), attr_string(r.amount.currency.code())),
+        ("status".to_owned(), attr_string(r.status.as_str())),
+        (
+            "created_at".to_owned(),
+            attr_string(timestamp(r.created_at)),
+        ),
+    ]);
+    if let Some(reason) = r.reason {
+        item.insert("reason".to_owned(), attr_string(reason.as_str()));
+    }
+    item
+}
+
+pub(crate) fn refund_from(item: &Item) -> Result<Refund, StoreError> {
+    let r = Reader(item);
+    Ok(Refund {
+        id: r.parse("refund_id")?,
+        payment_id: r.parse("payment_id")?,
+        amount: r.money("amount")?,
+        reason: match r.opt_str("reason")? {
+            None => None,
+            Some(_) => Some(r.enumerated("reason", RefundReason::parse)?),
+        },
+        status: r.enumerated("status", RefundStatus::parse)?,
+        created_at: r.time("created_at")?,
+    })
 }
 
 pub(crate) fn idempotency_item(r: &IdempotencyRecord) -> Item {
@@ -237,15 +285,35 @@ pub(crate) fn account_from(item: &Item) -> Result<Account, StoreError> {
 
 pub(crate) fn payment_from(item: &Item) -> Result<Payment, StoreError> {
     let r = Reader(item);
+    let amount = r.money("amount")?;
+    let status = r.enumerated("status", PaymentStatus::parse)?;
+    // Payments stored before partial captures and refunds: a succeeded one captured all it
+    // held, none was refunded, and their payee was not recorded, so no client acts as it.
+    let amount_captured = match r.0.get("amount_captured") {
+        Some(_) => r.i64("amount_captured")?,
+        None if status == PaymentStatus::Succeeded => amount.amount,
+        None => 0,
+    };
+    let amount_refunded = match r.0.get("amount_refunded") {
+        Some(_) => r.i64("amount_refunded")?,
+        None => 0,
+    };
+    let payee = match r.opt_str("payee")? {
+        Some(_) => r.parse("payee")?,
+        None => ClientId::system(),
+    };
     Ok(Payment::restore(
         r.parse("payment_id")?,
         r.enumerated("kind", PaymentKind::parse)?,
         r.parse("client_id")?,
+        payee,
         r.parse("source")?,
         r.parse("destination")?,
-        r.money("amount")?,
+        amount,
+        amount_captured,
+        amount_refunded,
         r.opt_str("description")?.map(str::to_owned),
-        r.enumerated("status", PaymentStatus::parse)?,
+        status,
         r.time("created_at")?,
         r.time("expires_at")?,
         r.time("updated_at")?,
@@ -259,6 +327,10 @@ pub(crate) fn entry_from(item: &Item) -> Result<LedgerEntry, StoreError> {
         account_id: r.parse("account_id")?,
         owner: r.parse("owner")?,
         payment_id: r.parse("payment_id")?,
+        refund_id: match r.opt_str("refund_id")? {
+            None => None,
+            Some(_) => Some(r.parse("refund_id")?),
+        },
         direction: r.enumerated("direction", Direction::parse)?,
         amount: r.money("amount")?,
         balance_after: r.i64("balance_after")?,
@@ -286,58 +358,5 @@ pub(crate) fn idempotency_from(item: &Item) -> Result<IdempotencyRecord, StoreEr
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::{AccountId, ClientId, EntryId, Money, NewPayment, PaymentId, money::Currency};
-    use time::macros::{date, datetime};
-
-    #[test]
-    fn items_round_trip() {
-        let now = datetime!(2026-11-22 10:00:00.123 UTC);
-        let owner: ClientId = "alice".parse().unwrap();
-        let limits = AccountLimits {
-            per_payment: 500,
-            daily_outflow: 900,
-        };
-        let mut account = Account::open(
-            AccountId::generate(now),
-            owner.clone(),
-            Currency::CNY,
-            limits,
-            now,
-        );
-        account.outflow = Some(DailyOutflow {
-            day: date!(2026 - 11 - 22),
-            remaining: 400,
-        });
-        account.ledger_head = Some(EntryId::generate(now));
-        assert_eq!(account_from(&account_item(&account)).unwrap(), account);
-
-        let new = NewPayment {
-            client_id: owner.clone(),
-            source: account.id,
-            destination: AccountId::generate(now),
-            amount: Money::new(250, Currency::CNY),
-            description: Some("lunch".into()),
-        };
-        let payment = Payment::pending(new, now, time::Duration::minutes(15)).unwrap();
-        let item = payment_item(&payment);
-        assert!(item.contains_key("gsi1pk"));
-        assert_eq!(payment_from(&item).unwrap(), payment);
-        assert!(!payment_item(&payment.capture(now).unwrap()).contains_key("gsi1pk"));
-
-        let record = IdempotencyRecord {
-            key: IdempotencyKey::new(owner, "k-1").unwrap(),
-            fingerprint: Fingerprint::of(&[b"body"]),
-            payment_id: PaymentId::generate(now),
-            response_status: 201,
-            response_body: "{}".into(),
-            created_at: now,
-            expires_at: now + crate::idempotency::RETENTION,
-        };
-        assert_eq!(
-            idempotency_from(&idempotency_item(&record)).unwrap(),
-            record
-        );
-    }
-}
+#[path = "items_tests.rs"]
+mod tests;

@@ -5,13 +5,14 @@
 //! | account     | accounts     | `ACCOUNT#acc_…`                  | —                  |
 //! | client      | accounts     | `CLIENT#<client id>`             | —                  |
 //! | payment     | transactions | `PAYMENT#pay_…`                  | `PAYMENT`          |
+//! | refund      | transactions | `PAYMENT#pay_…`                  | `REFUND#re_…`      |
 //! | entry       | transactions | `ACCOUNT#acc_…`                  | `ENTRY#txn_…`      |
 //! | idempotency | transactions | `IDEMPOTENCY#<client>#<key>`     | `IDEMPOTENCY`      |
 
 use std::collections::HashMap;
 
 use super::attrs::{Item, attr_string};
-use crate::{AccountId, ClientId, EntryId, IdempotencyKey, PaymentId};
+use crate::{AccountId, ClientId, EntryId, IdempotencyKey, PaymentId, RefundId};
 
 /// The partition key of an account (and of its ledger entries).
 pub(crate) fn account_pk(id: AccountId) -> String {
@@ -32,6 +33,15 @@ pub(crate) fn idempotency_pk(key: &IdempotencyKey) -> String {
 pub(crate) fn entry_sort_key(id: EntryId) -> String {
     format!("ENTRY#{id}")
 }
+
+/// The sort key of a refund under its payment's partition: refund ids are time-ordered, so
+/// the partition lists refunds oldest first.
+pub(crate) fn refund_sort_key(id: RefundId) -> String {
+    format!("{REFUND_SORT_PREFIX}{id}")
+}
+
+/// The sort key prefix shared by all refunds of a payment.
+pub(crate) const REFUND_SORT_PREFIX: &str = "REFUND#";
 
 /// The partition key, in the pending-payments index, of one of its shards.
 pub(crate) fn pending_shard_key(shard: u32) -> String {

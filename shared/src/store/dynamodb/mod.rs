@@ -5,12 +5,16 @@
 //! in-memory store uses, which turns "ConditionalCheckFailed" into the precise domain error.
 //!
 //! Round trips (counted by [`RoundTripCounter`], every HTTP attempt included):
-//! hold 1; one-step payment 2; capture 2 (consistent read of both accounts, then the write,
-//! conditioned on each account's `ledger_head` so `balance_after` is exact); release 1;
-//! balance read 1; entries page 1. The data model is in `docs/data-model.md`.
+//! hold 1 (plus 1 `GetItem` the first time a process resolves the destination's owner, which
+//! is then cached: accounts never change owner); one-step payment 2; capture, whole or partial,
+//! 2 (consistent read of both accounts, then the write, conditioned on each account's
+//! `ledger_head` so `balance_after` is exact); refund 2 (the same shape); a payment with its
+//! refunds 1; release 1; balance read 1; entries page 1. The data model is in
+//! `docs/data-model.md`.
 //!
 //! By aggregate: `payments` (hold, one-step, capture) and `releases` (release, the overdue
-//! query), `ledger` (funding, entries), `records` (accounts, clients). Shared pieces: the writes
+//! query), `refunds` (refund, a payment with its refunds), `ledger` (funding, entries),
+//! `records` (accounts and their owners, clients). Shared pieces: the writes
 //! in `updates`, built with `expr` and run as one transaction by `tx`, whose cancellations
 //! `explain` turns into domain errors; item shapes in `items`, `keys` and `attrs`; the reads in
 //! `reads`; backoff in `retry`.
@@ -24,6 +28,7 @@ mod ledger;
 mod payments;
 mod reads;
 mod records;
+mod refunds;
 mod releases;
 mod retry;
 pub mod schema;
@@ -32,9 +37,12 @@ mod tx;
 mod tx_replay_tests;
 mod updates;
 
-use std::sync::{
-    Arc,
-    atomic::{AtomicU64, Ordering},
+use std::{
+    collections::HashMap,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicU64, Ordering},
+    },
 };
 
 use aws_sdk_dynamodb::{
@@ -96,6 +104,8 @@ pub struct DynamoStore {
     client: Client,
     tables: Arc<TableNames>,
     round_trips: RoundTripCounter,
+    /// Account owners already looked up (accounts never change owner), bounded.
+    owners: Arc<Mutex<HashMap<crate::AccountId, crate::ClientId>>>,
 }
 
 impl DynamoStore {
@@ -113,6 +123,7 @@ impl DynamoStore {
             client: Client::from_conf(config),
             tables: Arc::new(tables),
             round_trips,
+            owners: Arc::default(),
         }
     }
 

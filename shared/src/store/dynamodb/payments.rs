@@ -13,12 +13,13 @@ use super::{
     reads::found_account,
     retry::{Verdict, with_retries},
     tx::{Role, Transaction, TxOutcome},
-    updates::{AccountUpdate, idempotency_put, payment_transition},
+    updates::{AccountUpdate, idempotency_put, payment_capture},
 };
 use crate::{
-    IdempotencyRecord, Payment, PaymentError, PaymentId, PaymentStatus, ReleaseReason, StoreError,
+    IdempotencyRecord, Money, Payment, PaymentError, PaymentId, PaymentStatus, Refund,
+    ReleaseReason, StoreError,
     ledger::Posting,
-    store::{PaymentOutcome, PaymentStore},
+    store::{PaymentOutcome, PaymentStore, RefundOutcome},
 };
 
 impl DynamoStore {
@@ -46,6 +47,7 @@ impl DynamoStore {
                     Role::Destination,
                     AccountUpdate::of(payment.destination)
                         .receiving(currency)
+                        .owned_by(&payment.payee)
                         .check(accounts)?,
                 )
                 .with(Role::Payment, put_new(transactions, payment_item(payment))?)
@@ -98,7 +100,7 @@ impl DynamoStore {
             let source = found_account(&found, payment.source)?;
             source.check_hold(&payment.client_id, payment.amount, today)?;
             let destination = found_account(&found, payment.destination)?;
-            destination.check_receive(payment.amount.currency)?;
+            destination.check_payee(&payment.payee, payment.amount.currency)?;
             let posting = Posting::plan(payment, &source, &destination, now)?;
             let tx = Transaction::new()
                 .with(
@@ -112,6 +114,7 @@ impl DynamoStore {
                     Role::Destination,
                     AccountUpdate::of(payment.destination)
                         .receiving(currency)
+                        .owned_by(&payment.payee)
                         .credit(&posting.credit, &destination)
                         .update(accounts)?,
                 )
@@ -149,19 +152,23 @@ impl DynamoStore {
         .await
     }
 
-    /// Captures `payment`: `Ok(Err(overdue))` when its window has closed (the hold is then
-    /// still to be released).
+    /// Captures `amount` of `payment` and releases the rest of its hold: `Ok(Err(overdue))`
+    /// when its window has closed (the hold is then still to be released).
     async fn try_capture(
         &self,
         payment: &Payment,
+        amount: Money,
         now: OffsetDateTime,
     ) -> Result<Result<Payment, Payment>, StoreError> {
+        let rest = payment.amount.amount - amount.amount;
+        let hold_day = payment.created_at.date();
+        let restore_budget = hold_day == now.date();
         let (accounts, transactions) = (self.accounts_table(), self.transactions_table());
         with_retries(|| async {
             // The caller's read of the payment stands in for a fresh one: the write below is
             // conditioned on it still being pending, and a failed condition returns the
             // stored payment to explain. Only the accounts are read, for exact balances.
-            let captured = match payment.capture(now) {
+            let captured = match payment.capture(amount, now) {
                 Ok(captured) => captured,
                 Err(PaymentError::Expired(_)) => {
                     return Ok(Verdict::Done(Ok(Err(payment.clone()))));
@@ -177,18 +184,13 @@ impl DynamoStore {
             let tx = Transaction::new()
                 .with(
                     Role::Payment,
-                    payment_transition(
-                        transactions,
-                        payment.id,
-                        PaymentStatus::Succeeded,
-                        now,
-                        "",
-                    )?,
+                    payment_capture(transactions, payment.id, amount.amount, now)?,
                 )
                 .with(
                     Role::Source,
                     AccountUpdate::of(payment.source)
                         .debit_held(&posting.debit, &source)
+                        .release_rest(rest, hold_day, restore_budget)
                         .update(accounts)?,
                 )
                 .with(
@@ -208,7 +210,7 @@ impl DynamoStore {
             let TxOutcome::Cancelled(reasons) = self.transact(tx).await? else {
                 return Ok(Verdict::Done(Ok(Ok(captured))));
             };
-            if let Some(e) = explain::payment(&reasons, payment.id, |p| p.capture(now)) {
+            if let Some(e) = explain::payment(&reasons, payment.id, |p| p.capture(amount, now)) {
                 return Ok(Verdict::Done(Err(e)));
             }
             Ok(explain::retry_or_fail(&reasons))
@@ -243,8 +245,13 @@ impl PaymentStore for DynamoStore {
         }
     }
 
-    async fn capture(&self, payment: &Payment, now: OffsetDateTime) -> Result<Payment, StoreError> {
-        match self.try_capture(payment, now).await? {
+    async fn capture(
+        &self,
+        payment: &Payment,
+        amount: Money,
+        now: OffsetDateTime,
+    ) -> Result<Payment, StoreError> {
+        match self.try_capture(payment, amount, now).await? {
             Ok(captured) => Ok(captured),
             // Confirmed too late: release the hold now rather than wait for the sweep.
             Err(overdue) => {
@@ -252,6 +259,23 @@ impl PaymentStore for DynamoStore {
                 Err(PaymentError::Expired(overdue.id).into())
             }
         }
+    }
+
+    async fn create_refund(
+        &self,
+        payment: &Payment,
+        refund: &Refund,
+        idempotency: &IdempotencyRecord,
+        now: OffsetDateTime,
+    ) -> Result<RefundOutcome, StoreError> {
+        self.refund(payment, refund, idempotency, now).await
+    }
+
+    async fn payment_with_refunds(
+        &self,
+        id: PaymentId,
+    ) -> Result<Option<(Payment, Vec<Refund>)>, StoreError> {
+        self.payment_and_refunds(id).await
     }
 
     async fn release(

@@ -1,5 +1,5 @@
 //! Accounts and OAuth clients on DynamoDB: created once (never over an existing id), read
-//! consistently.
+//! consistently; account owners, which never change, remembered once read.
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 
 use super::{
     DynamoStore,
-    attrs::Item,
+    attrs::{Item, Reader},
     items::{account_from, account_item, client_from, client_item},
     keys::{account_key, client_key},
     tx::sdk_error,
@@ -35,6 +35,40 @@ impl AccountStore for DynamoStore {
             .as_ref()
             .map(account_from)
             .transpose()
+    }
+
+    async fn account_owner(&self, id: AccountId) -> Result<Option<ClientId>, StoreError> {
+        if let Some(owner) = self.cached_owner(id) {
+            return Ok(Some(owner));
+        }
+        let Some(item) = self.get(self.accounts_table(), account_key(id)).await? else {
+            // Not remembered: the account may yet be created.
+            return Ok(None);
+        };
+        let owner: ClientId = Reader(&item).parse("owner")?;
+        self.remember_owner(id, owner.clone());
+        Ok(Some(owner))
+    }
+}
+
+/// How many account owners one store remembers: a few hundred kilobytes at most.
+const OWNER_CACHE_CAPACITY: usize = 4_096;
+
+impl DynamoStore {
+    fn cached_owner(&self, id: AccountId) -> Option<ClientId> {
+        let owners = self.owners.lock().unwrap_or_else(|p| p.into_inner());
+        owners.get(&id).cloned()
+    }
+
+    fn remember_owner(&self, id: AccountId, owner: ClientId) {
+        let mut owners = self.owners.lock().unwrap_or_else(|p| p.into_inner());
+        if owners.len() >= OWNER_CACHE_CAPACITY {
+            // Any entry will do: every one is still true, only the memory is bounded.
+            if let Some(evicted) = owners.keys().next().copied() {
+                owners.remove(&evicted);
+            }
+        }
+        owners.insert(id, owner);
     }
 }
 

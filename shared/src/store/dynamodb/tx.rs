@@ -54,6 +54,8 @@ pub(crate) enum Role {
     Destination,
     /// The payment item.
     Payment,
+    /// The refund item.
+    Refund,
     /// The source's ledger entry.
     DebitEntry,
     /// The destination's ledger entry.

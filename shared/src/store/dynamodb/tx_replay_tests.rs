@@ -119,6 +119,7 @@ fn pending_payment() -> (Payment, IdempotencyRecord) {
     let client: ClientId = "alice".parse().unwrap();
     let new = NewPayment {
         client_id: client.clone(),
+        payee: "bob".parse().unwrap(),
         source: AccountId::generate(now),
         destination: AccountId::generate(now),
         amount: Money::new(100, Currency::CNY),

@@ -13,8 +13,8 @@ use super::{
     keys::{account_key, payment_key},
 };
 use crate::{
-    Account, AccountId, AccountKind, AccountStatus, IdempotencyRecord, LedgerEntry, Payment,
-    PaymentId, PaymentStatus, StoreError,
+    Account, AccountId, AccountKind, AccountStatus, ClientId, IdempotencyRecord, LedgerEntry,
+    Payment, PaymentId, PaymentStatus, StoreError,
 };
 
 /// Days of stale outflow attributes dropped by each hold. Starting two days back (not one) means
@@ -31,6 +31,8 @@ const HOLD_CONDITION: &str = "attribute_exists(#pk) AND #owner = :client AND #ki
 /// Every rule of [`Account::check_receive`].
 const RECEIVE_CONDITION: &str =
     "attribute_exists(#pk) AND #kind = :customer AND #currency = :currency AND #status = :active";
+/// What [`Account::check_refund`] adds to the receiving rules: the refund is covered.
+const REFUND_CONDITION: &str = "#available >= :amount";
 
 /// One account's write in a transaction, assembled from the changes it makes.
 #[derive(Debug)]
@@ -91,10 +93,38 @@ impl AccountUpdate {
         self
     }
 
+    /// Gives back `rest` of a hold placed on `hold_day` that a capture did not take:
+    /// `available`, and the budget of the hold's day when `restore_budget` (the hold was placed
+    /// today), as a release does.
+    pub fn release_rest(mut self, rest: i64, hold_day: Date, restore_budget: bool) -> Self {
+        if rest == 0 {
+            return self;
+        }
+        self.expr = self
+            .expr
+            .value(":rest", attr_number(rest))
+            .alias("#out", outflow_attribute(hold_day));
+        self.set.push("#available = #available + :rest".into());
+        if restore_budget {
+            self.set.push("#out = #out + :rest".into());
+        }
+        self
+    }
+
     /// Posts a debit of funds already held: only `balance` goes down (the hold lowered
     /// `available`).
     pub fn debit_held(self, entry: &LedgerEntry, account: &Account) -> Self {
         self.post(entry, account, None)
+    }
+
+    /// Posts a refund's debit of the payee's account: `balance` and `available` go down, on
+    /// every rule of [`Account::check_refund`] (available funds cover it).
+    pub fn debit_refund(mut self, entry: &LedgerEntry, account: &Account) -> Self {
+        self = self.customer_values(entry.amount.currency.code());
+        self.expr = self.expr.value(":amount", attr_number(entry.amount.amount));
+        self.conditions.push(RECEIVE_CONDITION.into());
+        self.conditions.push(REFUND_CONDITION.into());
+        self.post(entry, account, Some("#available = #available - :amount"))
     }
 
     /// Posts a treasury's debit: a treasury holds nothing back, its `available` is its balance.
@@ -113,6 +143,13 @@ impl AccountUpdate {
     pub fn receiving(mut self, currency: &str) -> Self {
         self = self.customer_values(currency);
         self.conditions.push(RECEIVE_CONDITION.into());
+        self
+    }
+
+    /// Requires the account to belong to `owner` (a destination, to the payment's payee).
+    pub fn owned_by(mut self, owner: &ClientId) -> Self {
+        self.expr = self.expr.value(":owner", attr_string(owner.as_str()));
+        self.conditions.push("#owner = :owner".into());
         self
     }
 
@@ -179,15 +216,71 @@ pub(crate) fn payment_transition(
     now: OffsetDateTime,
     extra_condition: &str,
 ) -> Result<TransactWriteItem, StoreError> {
-    Expr::new()
-        .value(":pending", attr_string(PaymentStatus::Pending.as_str()))
+    transition(Expr::new(), table, id, to, now, "", extra_condition)
+}
+
+/// A pending payment's capture of `captured` minor units.
+pub(crate) fn payment_capture(
+    table: &str,
+    id: PaymentId,
+    captured: i64,
+    now: OffsetDateTime,
+) -> Result<TransactWriteItem, StoreError> {
+    let expr = Expr::new().value(":captured", attr_number(captured));
+    transition(
+        expr,
+        table,
+        id,
+        PaymentStatus::Succeeded,
+        now,
+        ", #amount_captured = :captured",
+        "",
+    )
+}
+
+fn transition(
+    expr: Expr,
+    table: &str,
+    id: PaymentId,
+    to: PaymentStatus,
+    now: OffsetDateTime,
+    extra_set: &str,
+    extra_condition: &str,
+) -> Result<TransactWriteItem, StoreError> {
+    expr.value(":pending", attr_string(PaymentStatus::Pending.as_str()))
         .value(":to", attr_string(to.as_str()))
         .value(":now", attr_string(timestamp(now)))
         .update(
             table,
             payment_key(id),
-            "SET #status = :to, #updated_at = :now REMOVE #gsi1pk, #gsi1sk",
+            &format!("SET #status = :to, #updated_at = :now{extra_set} REMOVE #gsi1pk, #gsi1sk"),
             &format!("#status = :pending{extra_condition}"),
+        )
+}
+
+/// Adds `refund` minor units to a succeeded payment's refunded total, conditioned on the total
+/// staying within `captured`: concurrent refunds can never refund more than was captured.
+/// (Payments stored before refunds existed have no total yet: it starts at 0.)
+pub(crate) fn payment_refund(
+    table: &str,
+    id: PaymentId,
+    captured: i64,
+    refund: i64,
+    now: OffsetDateTime,
+) -> Result<TransactWriteItem, StoreError> {
+    Expr::new()
+        .value(":succeeded", attr_string(PaymentStatus::Succeeded.as_str()))
+        .value(":refund", attr_number(refund))
+        .value(":zero", attr_number(0))
+        .value(":most", attr_number(captured - refund))
+        .value(":now", attr_string(timestamp(now)))
+        .update(
+            table,
+            payment_key(id),
+            "SET #amount_refunded = if_not_exists(#amount_refunded, :zero) + :refund, \
+             #updated_at = :now",
+            "#status = :succeeded AND (attribute_not_exists(#amount_refunded) \
+             OR #amount_refunded <= :most)",
         )
 }
 

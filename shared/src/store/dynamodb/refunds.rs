@@ -1,0 +1,184 @@
+//! Refunds on DynamoDB: one consistent `BatchGetItem` (the payment, both accounts and the
+//! idempotency record), then one `TransactWriteItems` that debits the payee's account, credits
+//! the payer's, posts both entries, raises the payment's refunded total within what was
+//! captured, and puts the refund and the idempotency record. And the one query that reads a
+//! payment with its refunds.
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use time::OffsetDateTime;
+
+use super::{
+    DynamoStore,
+    attrs::attr_string,
+    explain,
+    expr::put_new,
+    items::{entry_item, idempotency_from, payment_from, refund_from, refund_item},
+    keys::{REFUND_SORT_PREFIX, idempotency_key, idempotency_pk, payment_key, payment_pk},
+    reads::found_account,
+    retry::{Verdict, with_retries},
+    tx::{Role, Transaction, TxOutcome, sdk_error},
+    updates::{AccountUpdate, idempotency_put, payment_refund},
+};
+use crate::{
+    IdempotencyRecord, Payment, PaymentError, PaymentId, Refund, StoreError, ledger::Posting,
+    store::RefundOutcome,
+};
+
+impl DynamoStore {
+    /// Posts `refund` of `payment`. The stored payment (read with the accounts) decides, not
+    /// the caller's copy; the write is conditioned on the payment still allowing the refund and
+    /// on both accounts' ledger heads, so a lost race re-reads and re-plans.
+    pub(crate) async fn refund(
+        &self,
+        payment: &Payment,
+        refund: &Refund,
+        record: &IdempotencyRecord,
+        now: OffsetDateTime,
+    ) -> Result<RefundOutcome, StoreError> {
+        if refund.payment_id != payment.id {
+            return Err(StoreError::internal(format!(
+                "refund {} is of payment {}, not {}",
+                refund.id, refund.payment_id, payment.id
+            )));
+        }
+        let currency = refund.amount.currency.code();
+        let (accounts, transactions) = (self.accounts_table(), self.transactions_table());
+        with_retries(|| async {
+            let found = self
+                .batch_get(
+                    &[payment.destination, payment.source],
+                    vec![idempotency_key(&record.key), payment_key(payment.id)],
+                )
+                .await?;
+            let previous = found.get(&idempotency_pk(&record.key));
+            if let Some(previous) = previous.map(idempotency_from).transpose()?
+                && previous.is_live(now)
+            {
+                return Ok(explain::previous_request(previous, record));
+            }
+            let current = found
+                .get(&payment_pk(payment.id))
+                .map(payment_from)
+                .transpose()?
+                .ok_or(PaymentError::NotFound(payment.id))?;
+            let refunded = current.refund(refund.amount, now)?;
+            let payee = found_account(&found, current.destination)?;
+            payee.check_refund(refund.amount)?;
+            let payer = found_account(&found, current.source)?;
+            payer.check_receive(refund.amount.currency)?;
+            let posting = Posting::refund(refund, &payee, &payer, now)?;
+            let tx = Transaction::new()
+                .with(
+                    Role::Payment,
+                    payment_refund(
+                        transactions,
+                        payment.id,
+                        current.amount_captured,
+                        refund.amount.amount,
+                        now,
+                    )?,
+                )
+                .with(
+                    Role::Destination,
+                    AccountUpdate::of(payee.id)
+                        .debit_refund(&posting.debit, &payee)
+                        .update(accounts)?,
+                )
+                .with(
+                    Role::Source,
+                    AccountUpdate::of(payer.id)
+                        .receiving(currency)
+                        .credit(&posting.credit, &payer)
+                        .update(accounts)?,
+                )
+                .with(Role::Refund, put_new(transactions, refund_item(refund))?)
+                .with(
+                    Role::DebitEntry,
+                    put_new(transactions, entry_item(&posting.debit))?,
+                )
+                .with(
+                    Role::CreditEntry,
+                    put_new(transactions, entry_item(&posting.credit))?,
+                )
+                .with(
+                    Role::IdempotencyRecord,
+                    idempotency_put(transactions, record, now)?,
+                );
+            let TxOutcome::Cancelled(reasons) = self.transact(tx).await? else {
+                return Ok(Verdict::Done(Ok(RefundOutcome::Created {
+                    refund: refund.clone(),
+                    payment: refunded,
+                })));
+            };
+            if let Some(verdict) = explain::record(&reasons, record) {
+                return Ok(verdict);
+            }
+            // In the order the memory store checks them: the payment, the payee, the payer.
+            if let Some(e) =
+                explain::payment(&reasons, payment.id, |p| p.refund(refund.amount, now))
+            {
+                return Ok(Verdict::Done(Err(e)));
+            }
+            if let Some(old) = reasons.condition_failed(Role::Destination)
+                && let Some(e) = explain::account(old, payee.id, |a| a.check_refund(refund.amount))
+            {
+                return Ok(Verdict::Done(Err(e)));
+            }
+            if let Some(old) = reasons.condition_failed(Role::Source)
+                && let Some(e) =
+                    explain::account(old, payer.id, |a| a.check_receive(refund.amount.currency))
+            {
+                return Ok(Verdict::Done(Err(e)));
+            }
+            if reasons.condition_failed(Role::Refund).is_some() {
+                return Ok(Verdict::Done(Err(StoreError::DuplicateId(
+                    refund.id.to_string(),
+                ))));
+            }
+            // Failed conditions nothing explains are ledger heads another posting moved.
+            Ok(explain::retry_or_fail(&reasons))
+        })
+        .await
+    }
+
+    /// The payment `id` and its refunds, oldest first: one consistent query of the payment's
+    /// partition (more only past 1 MB of refunds, thousands of them).
+    pub(crate) async fn payment_and_refunds(
+        &self,
+        id: PaymentId,
+    ) -> Result<Option<(Payment, Vec<Refund>)>, StoreError> {
+        let mut payment = None;
+        let mut refunds = Vec::new();
+        let mut start = None;
+        loop {
+            let output = self
+                .client
+                .query()
+                .table_name(self.transactions_table())
+                .key_condition_expression("#pk = :pk")
+                .expression_attribute_names("#pk", "pk")
+                .expression_attribute_values(":pk", attr_string(payment_pk(id)))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(sdk_error)?;
+            for item in output.items.unwrap_or_default() {
+                match item.get("sk") {
+                    Some(AttributeValue::S(sk)) if sk.starts_with(REFUND_SORT_PREFIX) => {
+                        refunds.push(refund_from(&item)?);
+                    }
+                    Some(AttributeValue::S(sk)) if sk == "PAYMENT" => {
+                        payment = Some(payment_from(&item)?);
+                    }
+                    _ => {}
+                }
+            }
+            match output.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => break,
+            }
+        }
+        Ok(payment.map(|payment| (payment, refunds)))
+    }
+}
