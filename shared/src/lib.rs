@@ -22,6 +22,7 @@ pub mod error;
 pub mod idempotency;
 pub mod ids;
 pub mod ledger;
+pub mod listing;
 #[cfg(feature = "logging")]
 pub mod logging;
 pub mod money;
@@ -38,6 +39,9 @@ pub use error::{StoreError, StoreFailure};
 pub use idempotency::{Fingerprint, IdempotencyError, IdempotencyKey, IdempotencyRecord};
 pub use ids::{AccountId, ClientId, EntryId, PaymentId, RefundId};
 pub use ledger::{Direction, EntryCursor, EntryPage, EntryQuery, InvalidCursor, LedgerEntry};
+pub use listing::{
+    AccountCursor, AccountPage, AccountQuery, PaymentCursor, PaymentPage, PaymentQuery,
+};
 pub use money::{AmountPolicy, Currency, Money, MoneyError};
 pub use payment::{
     NewPayment, Party, Payment, PaymentError, PaymentKind, PaymentStatus, ReleaseReason,

@@ -1,7 +1,9 @@
 //! The real `infra/template.yaml`: it parses, it declares exactly the two tables of
 //! `docs/data-model.md`, and the names the DynamoDB adapter queries by are the template's.
 
-use paygate_shared::store::dynamodb::schema::{OWNER_INDEX, PENDING_INDEX, TTL_ATTRIBUTE};
+use paygate_shared::store::dynamodb::schema::{
+    OWNER_INDEX, PAYEE_INDEX, PAYER_INDEX, PENDING_INDEX, TTL_ATTRIBUTE,
+};
 use paygate_template::{
     ACCOUNTS_TABLE, AttributeType, BillingMode, Projection, TRANSACTIONS_TABLE, Table, Template,
 };
@@ -73,13 +75,26 @@ fn exactly_the_two_tables_of_the_data_model() {
             ("sk", AttributeType::String),
             ("gsi1pk", AttributeType::String),
             ("gsi1sk", AttributeType::String),
+            ("payer", AttributeType::String),
+            ("payer_sk", AttributeType::String),
+            ("payee", AttributeType::String),
+            ("payee_sk", AttributeType::String),
         ]
     );
-    assert_eq!(transactions.global_indexes.len(), 1);
+    assert_eq!(transactions.global_indexes.len(), 3);
     let pending = &transactions.global_indexes[0];
     assert_eq!(pending.name, "pending-by-expiry");
     assert_eq!(pending.key.names(), ("gsi1pk", Some("gsi1sk")));
     assert_eq!(pending.projection, Projection::All);
+    for (index, (name, hash, range)) in transactions.global_indexes[1..].iter().zip([
+        ("payments-by-payer", "payer", "payer_sk"),
+        ("payments-by-payee", "payee", "payee_sk"),
+    ]) {
+        assert_eq!(index.name, name);
+        assert_eq!(index.key.names(), (hash, Some(range)));
+        // A page returns whole payments from the index alone: one round trip.
+        assert_eq!(index.projection, Projection::All, "{name}");
+    }
     assert!(transactions.local_indexes.is_empty());
     assert_eq!(transactions.ttl_attribute.as_deref(), Some("expire_at"));
 }
@@ -99,6 +114,14 @@ fn the_adapters_index_and_ttl_names_are_the_templates() {
             .is_some(),
         "{TRANSACTIONS_TABLE} has the GSI {PENDING_INDEX}"
     );
+    for index in [PAYER_INDEX, PAYEE_INDEX] {
+        assert!(
+            table(&template, TRANSACTIONS_TABLE)
+                .global_index(index)
+                .is_some(),
+            "{TRANSACTIONS_TABLE} has the GSI {index}"
+        );
+    }
     assert_eq!(
         table(&template, TRANSACTIONS_TABLE)
             .ttl_attribute

@@ -22,6 +22,9 @@ use crate::{
     client::ClientRecord,
     idempotency::IdempotencyError,
     ledger::{Posting, paginate},
+    listing::{
+        AccountPage, AccountQuery, PaymentPage, PaymentQuery, select_accounts, select_payments,
+    },
     payment::PaymentError,
 };
 
@@ -136,6 +139,19 @@ impl AccountStore for MemoryStore {
 
     async fn account(&self, id: AccountId) -> Result<Option<Account>, StoreError> {
         Ok(self.state().accounts.get(&id).cloned())
+    }
+
+    async fn accounts_of(
+        &self,
+        owner: &ClientId,
+        query: &AccountQuery,
+    ) -> Result<AccountPage, StoreError> {
+        query.check_cursor(owner)?;
+        Ok(select_accounts(
+            owner,
+            query,
+            self.state().accounts.values(),
+        ))
     }
 
     async fn account_owner(&self, id: AccountId) -> Result<Option<ClientId>, StoreError> {
@@ -319,6 +335,11 @@ impl PaymentStore for MemoryStore {
         overdue.sort_by_key(|p| (p.expires_at, p.id));
         overdue.truncate(limit);
         Ok(overdue)
+    }
+
+    async fn payments(&self, query: &PaymentQuery) -> Result<PaymentPage, StoreError> {
+        query.check_cursor()?;
+        Ok(select_payments(query, self.state().payments.values()))
     }
 }
 

@@ -17,8 +17,9 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 
 use crate::{
-    Account, AccountId, ClientId, EntryPage, EntryQuery, IdempotencyRecord, Money, Payment,
-    PaymentId, Refund, ReleaseReason, StoreError, client::ClientRecord,
+    Account, AccountId, AccountPage, AccountQuery, ClientId, EntryPage, EntryQuery,
+    IdempotencyRecord, Money, Payment, PaymentId, PaymentPage, PaymentQuery, Refund, ReleaseReason,
+    StoreError, client::ClientRecord,
 };
 
 #[cfg(feature = "dynamodb")]
@@ -51,6 +52,18 @@ pub trait AccountStore: Send + Sync {
 
     /// One consistent read. Callers check ownership on what comes back.
     async fn account(&self, id: AccountId) -> Result<Option<Account>, StoreError>;
+
+    /// One page of `owner`'s customer accounts, with their balances, in id order
+    /// ([`crate::listing::select_accounts`] defines the page). DynamoDB: one `Query` of the
+    /// owner index, eventually consistent (an account opened a moment ago may be missing).
+    ///
+    /// # Errors
+    /// [`StoreError::InvalidCursor`] when the query's cursor belongs to another owner.
+    async fn accounts_of(
+        &self,
+        owner: &ClientId,
+        query: &AccountQuery,
+    ) -> Result<AccountPage, StoreError>;
 
     /// The owner of an account (accounts never change owner, so adapters may cache it). None if
     /// missing.
@@ -138,6 +151,16 @@ pub trait PaymentStore: Send + Sync {
         now: OffsetDateTime,
         limit: usize,
     ) -> Result<Vec<Payment>, StoreError>;
+
+    /// One page of a client's payments as payer or payee, newest first
+    /// ([`crate::listing::select_payments`] defines the page). DynamoDB: one `Query` of the
+    /// party's index (none for an empty time range), eventually consistent (a payment made or
+    /// settled a moment ago may be missing or show its previous status).
+    ///
+    /// # Errors
+    /// [`StoreError::InvalidCursor`] when the query's cursor was issued for another client,
+    /// role or filters.
+    async fn payments(&self, query: &PaymentQuery) -> Result<PaymentPage, StoreError>;
 }
 
 #[async_trait]

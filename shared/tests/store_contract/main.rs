@@ -17,6 +17,8 @@ mod entries;
 mod funding;
 mod hold_failures;
 mod holds;
+mod listing;
+mod listing_pages;
 mod one_step;
 mod release;
 mod round_trips;
@@ -44,6 +46,8 @@ use entries::*;
 use funding::*;
 use hold_failures::*;
 use holds::*;
+use listing::*;
+use listing_pages::*;
 use one_step::*;
 use release::*;
 use round_trips::*;
@@ -94,9 +98,13 @@ contract_suite! {
         failed_one_step_payments_leave_no_trace,
         entries_page_newest_first_with_filters_and_cursors,
         concurrent_payments_keep_the_books_balanced,
+        payments_list_for_each_party_with_filters_and_bound_cursors,
+        payment_pages_are_bounded_and_filtered_pages_resume,
+        accounts_list_an_owners_customer_accounts_in_pages,
     ],
     dynamodb_only: [
         operations_cost_the_documented_round_trips,
+        listing_pages_cost_one_round_trip,
     ],
 }
 

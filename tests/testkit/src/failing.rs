@@ -4,8 +4,9 @@
 
 use async_trait::async_trait;
 use paygate_shared::{
-    Account, AccountId, ClientId, EntryPage, EntryQuery, IdempotencyRecord, Money, Payment,
-    PaymentId, Refund, ReleaseReason, StoreError,
+    Account, AccountId, AccountPage, AccountQuery, ClientId, EntryPage, EntryQuery,
+    IdempotencyRecord, Money, Payment, PaymentId, PaymentPage, PaymentQuery, Refund, ReleaseReason,
+    StoreError,
     store::{AccountStore, LedgerStore, PaymentOutcome, PaymentStore, RefundOutcome},
 };
 use time::OffsetDateTime;
@@ -22,6 +23,9 @@ impl AccountStore for FailingStore {
         Err(self.0.clone())
     }
     async fn account_owner(&self, _: AccountId) -> Result<Option<ClientId>, StoreError> {
+        Err(self.0.clone())
+    }
+    async fn accounts_of(&self, _: &ClientId, _: &AccountQuery) -> Result<AccountPage, StoreError> {
         Err(self.0.clone())
     }
 }
@@ -75,6 +79,9 @@ impl PaymentStore for FailingStore {
         _: OffsetDateTime,
         _: usize,
     ) -> Result<Vec<Payment>, StoreError> {
+        Err(self.0.clone())
+    }
+    async fn payments(&self, _: &PaymentQuery) -> Result<PaymentPage, StoreError> {
         Err(self.0.clone())
     }
 }

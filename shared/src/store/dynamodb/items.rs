@@ -121,6 +121,7 @@ pub(crate) fn payment_item(p: &Payment) -> Item {
     if let Some(description) = &p.description {
         item.insert("description".to_owned(), attr_string(description.clone()));
     }
+    item.extend(super::listing::index_attributes(p));
     if p.status() == PaymentStatus::Pending {
         // Only pending payments carry the sparse index keys the expiry sweep reads.
         let shard = (p.id.ulid().0 % u128::from(PENDING_SHARDS)) as u32;

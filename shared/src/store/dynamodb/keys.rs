@@ -8,15 +8,24 @@
 //! | refund      | transactions | `PAYMENT#pay_…`                  | `REFUND#re_…`      |
 //! | entry       | transactions | `ACCOUNT#acc_…`                  | `ENTRY#txn_…`      |
 //! | idempotency | transactions | `IDEMPOTENCY#<client>#<key>`     | `IDEMPOTENCY`      |
+//!
+//! A payment's place in the party indexes (`payments-by-payer`, `payments-by-payee`) is
+//! `<created_at>#pay_…` ([`listing_sort_key`]).
 
 use std::collections::HashMap;
 
-use super::attrs::{Item, attr_string};
-use crate::{AccountId, ClientId, EntryId, IdempotencyKey, PaymentId, RefundId};
+use super::attrs::{Item, attr_string, timestamp};
+use crate::{
+    AccountId, ClientId, EntryId, IdempotencyKey, PaymentId, RefundId, listing::PaymentPosition,
+    timefmt::parse_rfc3339,
+};
+
+/// What every account's partition key starts with.
+pub(crate) const ACCOUNT_PK_PREFIX: &str = "ACCOUNT#";
 
 /// The partition key of an account (and of its ledger entries).
 pub(crate) fn account_pk(id: AccountId) -> String {
-    format!("ACCOUNT#{id}")
+    format!("{ACCOUNT_PK_PREFIX}{id}")
 }
 
 /// The partition key of a payment.
@@ -46,6 +55,21 @@ pub(crate) const REFUND_SORT_PREFIX: &str = "REFUND#";
 /// The partition key, in the pending-payments index, of one of its shards.
 pub(crate) fn pending_shard_key(shard: u32) -> String {
     format!("PENDING#{shard}")
+}
+
+/// The sort key of a payment in the party indexes: fixed-width time, then id, so that key order
+/// is listing order.
+pub(crate) fn listing_sort_key(position: PaymentPosition) -> String {
+    format!("{}#{}", timestamp(position.created_at), position.id)
+}
+
+/// The position a [`listing_sort_key`] stands for.
+pub(crate) fn listing_position(key: &str) -> Option<PaymentPosition> {
+    let (created_at, id) = key.split_once('#')?;
+    Some(PaymentPosition::new(
+        parse_rfc3339(created_at).ok()?,
+        id.parse().ok()?,
+    ))
 }
 
 pub(crate) fn account_key(id: AccountId) -> Item {

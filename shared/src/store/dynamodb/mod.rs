@@ -9,12 +9,13 @@
 //! is then cached: accounts never change owner); one-step payment 2; capture, whole or partial,
 //! 2 (consistent read of both accounts, then the write, conditioned on each account's
 //! `ledger_head` so `balance_after` is exact); refund 2 (the same shape); a payment with its
-//! refunds 1; release 1; balance read 1; entries page 1. The data model is in
-//! `docs/data-model.md`.
+//! refunds 1; release 1; balance read 1; entries page 1; payments page 1 (none for an empty
+//! time range); accounts page 1. The data model is in `docs/data-model.md`.
 //!
 //! By aggregate: `payments` (hold, one-step, capture) and `releases` (release, the overdue
 //! query), `refunds` (refund, a payment with its refunds), `ledger` (funding, entries),
-//! `records` (accounts and their owners, clients). Shared pieces: the writes
+//! `records` (accounts and their owners, clients), `listing` (pages of a client's payments and
+//! accounts). Shared pieces: the writes
 //! in `updates`, built with `expr` and run as one transaction by `tx`, whose cancellations
 //! `explain` turns into domain errors; item shapes in `items`, `keys` and `attrs`; the reads in
 //! `reads`; backoff in `retry`.
@@ -25,6 +26,7 @@ mod expr;
 mod items;
 mod keys;
 mod ledger;
+mod listing;
 mod payments;
 mod reads;
 mod records;

@@ -16,8 +16,8 @@ use super::{
     updates::{AccountUpdate, idempotency_put, payment_capture},
 };
 use crate::{
-    IdempotencyRecord, Money, Payment, PaymentError, PaymentId, PaymentStatus, Refund,
-    ReleaseReason, StoreError,
+    IdempotencyRecord, Money, Payment, PaymentError, PaymentId, PaymentPage, PaymentQuery,
+    PaymentStatus, Refund, ReleaseReason, StoreError,
     ledger::Posting,
     store::{PaymentOutcome, PaymentStore, RefundOutcome},
 };
@@ -293,5 +293,9 @@ impl PaymentStore for DynamoStore {
         limit: usize,
     ) -> Result<Vec<Payment>, StoreError> {
         self.overdue(now, limit).await
+    }
+
+    async fn payments(&self, query: &PaymentQuery) -> Result<PaymentPage, StoreError> {
+        self.list_payments(query).await
     }
 }

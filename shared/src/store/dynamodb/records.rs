@@ -13,7 +13,7 @@ use super::{
     tx::sdk_error,
 };
 use crate::{
-    Account, AccountId, ClientId, Currency, StoreError,
+    Account, AccountId, AccountPage, AccountQuery, ClientId, Currency, StoreError,
     client::ClientRecord,
     store::{AccountStore, ClientStore},
 };
@@ -35,6 +35,14 @@ impl AccountStore for DynamoStore {
             .as_ref()
             .map(account_from)
             .transpose()
+    }
+
+    async fn accounts_of(
+        &self,
+        owner: &ClientId,
+        query: &AccountQuery,
+    ) -> Result<AccountPage, StoreError> {
+        self.list_accounts(owner, query).await
     }
 
     async fn account_owner(&self, id: AccountId) -> Result<Option<ClientId>, StoreError> {

@@ -8,6 +8,10 @@ pub const PENDING_INDEX: &str = "pending-by-expiry";
 /// Pending payments are spread over this many GSI partitions (`PENDING#0`..), so a burst of
 /// holds never concentrates on one partition key.
 pub const PENDING_SHARDS: u32 = 8;
+/// The GSI of payments by payer (the client that created them), newest first.
+pub const PAYER_INDEX: &str = "payments-by-payer";
+/// The GSI of payments by payee (the owner of their destination), newest first.
+pub const PAYEE_INDEX: &str = "payments-by-payee";
 /// The GSI of accounts by owning client.
 pub const OWNER_INDEX: &str = "accounts-by-owner";
 /// The TTL attribute: epoch seconds after which DynamoDB deletes an idempotency record.
