@@ -14,10 +14,13 @@ use crate::{
     client::{Answer, TransportError},
 };
 
-/// Captured payments by payee (client index): `(epoch, payment id, amount captured)`. Workers
-/// of the payee refund them; a payment leaves once refunded in full.
+/// A captured payment offered for refunds: `(epoch, payment id, amount captured)`.
+type Offer = (u64, String, i64);
+
+/// Captured payments by payee (client index). Workers of the payee refund them; a payment
+/// leaves once refunded in full.
 #[derive(Debug, Default)]
-pub struct Refundable(Mutex<HashMap<usize, Vec<(u64, String, i64)>>>);
+pub struct Refundable(Mutex<HashMap<usize, Vec<Offer>>>);
 
 impl Refundable {
     fn add(&self, payee: usize, epoch: u64, id: &str, captured: i64) {
