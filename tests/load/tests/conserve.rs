@@ -35,7 +35,7 @@ fn assert_clean(report: &conserve::ConserveReport) {
         r.partial_captures > 0 && r.refunds > 0 && r.partly_refunded > 0 && r.fully_refunded > 0,
         "{r:?}"
     );
-    assert!(report.stats.refund_pairs > 0 && report.stats.lost_refunds > 0);
+    assert!(report.stats.refund_storms > 0 && report.stats.lost_refunds > 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

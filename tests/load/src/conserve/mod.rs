@@ -151,8 +151,8 @@ impl ConserveReport {
                 ),
             ),
             (
-                "concurrent refund pairs / lost refund answers resent",
-                format!("{} / {}", s.refund_pairs, s.lost_refunds),
+                "concurrent refund storms (4 at once) / lost refund answers resent",
+                format!("{} / {}", s.refund_storms, s.lost_refunds),
             ),
             (
                 "retries (same Idempotency-Key) / lost answers resent",
@@ -423,7 +423,7 @@ impl Worker {
             66..71 => self.duplicate_confirm().await,
             71..79 => self.race().await,
             79..88 => self.refund().await,
-            88..94 => self.concurrent_refunds().await,
+            88..94 => self.refund_storm().await,
             _ => self.lost_refund().await,
         }
     }

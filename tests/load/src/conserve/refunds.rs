@@ -8,6 +8,8 @@ use hyper::{Method, body::Bytes};
 use rand::Rng;
 use serde_json::json;
 
+use tokio::task::JoinSet;
+
 use super::{Observed, Worker};
 use crate::{
     audit::Snapshot,
@@ -49,6 +51,9 @@ impl Refundable {
         }
     }
 }
+
+/// How many refunds a storm sends at once.
+const STORM_WIDTH: usize = 4;
 
 /// A refund body: everything left (`None`) or `amount`.
 fn refund_body(amount: Option<i64>) -> Bytes {
@@ -111,36 +116,64 @@ impl Worker {
         self.send_refund(&id, amount, &key).await;
     }
 
-    /// Two refunds of one payment at once, with distinct keys.
-    pub(super) async fn concurrent_refunds(&mut self) {
+    /// [`STORM_WIDTH`] refunds of one payment at once, each on its own connection with its own
+    /// key: half the storms all ask for everything left (at most one may get it), the others
+    /// for parts.
+    pub(super) async fn refund_storm(&mut self) {
         let Some((id, captured)) = self.refundable.pick(self.owner, self.epoch, &mut self.rng)
         else {
             return;
         };
-        let (k1, k2) = (self.refund_key(), self.refund_key());
-        let (m1, m2) = (self.refund_amount(captured), self.refund_amount(captured));
+        let all_left = self.rng.random_bool(0.5);
+        let asks: Vec<(String, Option<i64>)> = (0..STORM_WIDTH)
+            .map(|_| {
+                let amount = if all_left {
+                    None
+                } else {
+                    self.refund_amount(captured)
+                };
+                (self.refund_key(), amount)
+            })
+            .collect();
         let path = format!("/v1/payments/{id}/refunds");
-        let (api_key, bearer) = (self.creds.api_key.clone(), self.creds.bearer.clone());
-        let headers = |key: &str| {
-            [
-                ("x-api-key", api_key.clone()),
-                ("authorization", bearer.clone()),
-                ("idempotency-key", key.to_owned()),
-                ("content-type", "application/json".to_owned()),
-            ]
-        };
-        let (h1, h2) = (headers(&k1), headers(&k2));
-        let h1: Vec<(&str, &str)> = h1.iter().map(|(n, v)| (*n, v.as_str())).collect();
-        let h2: Vec<(&str, &str)> = h2.iter().map(|(n, v)| (*n, v.as_str())).collect();
-        let (a, b) = tokio::join!(
-            self.conn.send(Method::POST, &path, &h1, refund_body(m1)),
-            self.aux.send(Method::POST, &path, &h2, refund_body(m2)),
-        );
-        self.stats.note(&a);
-        self.stats.note(&b);
-        self.stats.refund_pairs += 1;
-        self.record_refund(&id, m1, &k1, a.ok().as_ref());
-        self.record_refund(&id, m2, &k2, b.ok().as_ref());
+        let mut set = JoinSet::new();
+        for (i, (key, amount)) in asks.iter().cloned().enumerate() {
+            let mut conn = self.conn.fresh();
+            let (path, api_key, bearer) = (
+                path.clone(),
+                self.creds.api_key.clone(),
+                self.creds.bearer.clone(),
+            );
+            set.spawn(async move {
+                let headers = [
+                    ("x-api-key", api_key.as_str()),
+                    ("authorization", bearer.as_str()),
+                    ("idempotency-key", key.as_str()),
+                    ("content-type", "application/json"),
+                ];
+                (
+                    i,
+                    conn.send(Method::POST, &path, &headers, refund_body(amount))
+                        .await,
+                )
+            });
+        }
+        let answers = set.join_all().await;
+        self.stats.refund_storms += 1;
+        let mut everything = 0;
+        for (i, result) in answers {
+            self.stats.note(&result);
+            let (key, amount) = &asks[i];
+            if matches!(&result, Ok(a) if a.status == 201) {
+                everything += 1;
+            }
+            self.record_refund(&id, *amount, key, result.ok().as_ref());
+        }
+        if all_left && everything > 1 {
+            self.observed.violations.push(format!(
+                "{id}: {everything} concurrent refunds of everything left all succeeded"
+            ));
+        }
     }
 
     /// A refund whose first answer is lost: resent with the same key, it must name the same
