@@ -13,6 +13,12 @@ use time::{Duration, OffsetDateTime};
 
 use crate::{AccountId, ClientId, Money, MoneyError, PaymentId, spelling::spelled};
 
+mod error;
+mod party;
+
+pub use error::PaymentError;
+pub use party::Party;
+
 spelled! {
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum PaymentStatus {
@@ -35,58 +41,6 @@ spelled! {
         /// From the treasury into a customer account: how money enters the system.
         Funding => "funding",
     }
-}
-
-spelled! {
-    /// The two sides of a payment.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-    pub enum Party {
-        /// The client that created it, owner of the source account.
-        Payer => "payer",
-        /// The owner of the destination account.
-        Payee => "payee",
-    }
-}
-
-/// The rules of a payment's life: who it may pay, and which moves its state allows.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum PaymentError {
-    /// Missing, or created by someone else: the two are indistinguishable on purpose.
-    #[error("payment {0} was not found")]
-    NotFound(PaymentId),
-    #[error("the source and destination are the same account {0}")]
-    SameAccount(AccountId),
-    /// The payment has already reached a final state (carried, so a retried confirm can answer
-    /// with the payment as it stands).
-    #[error("payment {} is {}, not pending", .0.id, .0.status())]
-    NotPending(Box<Payment>),
-    /// Confirmed after its window closed: the hold has been released.
-    #[error("payment {0} expired before it was confirmed")]
-    Expired(PaymentId),
-    /// The caller is the payee, but only the payer may do this (confirm, cancel).
-    #[error("only the payer of payment {0} can do this")]
-    NotPayer(PaymentId),
-    /// The caller is the payer, but only the payee may do this (refund).
-    #[error("only the payee of payment {0} can do this")]
-    NotPayee(PaymentId),
-    /// Refunded before it was captured (or after it was canceled or expired).
-    #[error("payment {0} has not been captured")]
-    NotCaptured(PaymentId),
-    #[error(
-        "the refund exceeds what is left to refund of payment {id}: {left} {currency} minor units",
-        left = .left.amount,
-        currency = .left.currency.code()
-    )]
-    RefundExceedsPayment { id: PaymentId, left: Money },
-    #[error(
-        "the capture exceeds what payment {id} holds: {held} {currency} minor units",
-        held = .held.amount,
-        currency = .held.currency.code()
-    )]
-    CaptureExceedsHold { id: PaymentId, held: Money },
-    /// A capture or refund amount that is not positive or not in the payment's currency.
-    #[error("{0}")]
-    InvalidAmount(MoneyError),
 }
 
 /// Why a hold is released.
@@ -254,30 +208,6 @@ impl Payment {
         match self.status {
             PaymentStatus::Succeeded => self.amount_captured - self.amount_refunded,
             _ => 0,
-        }
-    }
-
-    /// Whether `client` is the payer or the payee.
-    pub fn is_party(&self, client: &ClientId) -> bool {
-        self.is_payer(client) || self.is_payee(client)
-    }
-
-    pub fn is_payer(&self, client: &ClientId) -> bool {
-        self.client_id == *client
-    }
-
-    pub fn is_payee(&self, client: &ClientId) -> bool {
-        self.payee == *client
-    }
-
-    /// The side `client` is on, the payer's first (a client paying itself is both).
-    pub fn party(&self, client: &ClientId) -> Option<Party> {
-        if self.is_payer(client) {
-            Some(Party::Payer)
-        } else if self.is_payee(client) {
-            Some(Party::Payee)
-        } else {
-            None
         }
     }
 

@@ -28,6 +28,8 @@ use crate::{
     payment::PaymentError,
 };
 
+mod refunds;
+
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     state: Mutex<State>,
@@ -260,50 +262,14 @@ impl PaymentStore for MemoryStore {
         idempotency: &IdempotencyRecord,
         now: OffsetDateTime,
     ) -> Result<RefundOutcome, StoreError> {
-        let mut state = self.state();
-        if let Some(previous) = state.previous(idempotency, now) {
-            return previous.map(RefundOutcome::Replayed);
-        }
-        let current = state.current_payment(payment.id)?;
-        let refunded = current.refund(refund.amount, now)?;
-        let payee = state.account(current.destination)?;
-        payee.check_refund(refund.amount)?;
-        let payer = state.account(current.source)?;
-        payer.check_receive(refund.amount.currency)?;
-        if state.refunds.contains_key(&(payment.id, refund.id)) {
-            return Err(StoreError::DuplicateId(refund.id.to_string()));
-        }
-        let posting = Posting::refund(refund, payee, payer, now)?;
-        state.post(posting, false);
-        state.payments.insert(refunded.id, refunded.clone());
-        state
-            .refunds
-            .insert((payment.id, refund.id), refund.clone());
-        state
-            .idempotency
-            .insert(idempotency.key.clone(), idempotency.clone());
-        Ok(RefundOutcome::Created {
-            refund: refund.clone(),
-            payment: refunded,
-        })
+        self.state().refund(payment.id, refund, idempotency, now)
     }
 
     async fn payment_with_refunds(
         &self,
         id: PaymentId,
     ) -> Result<Option<(Payment, Vec<Refund>)>, StoreError> {
-        let state = self.state();
-        let Some(payment) = state.payments.get(&id) else {
-            return Ok(None);
-        };
-        let low = RefundId::from_ulid(ulid::Ulid::nil());
-        let high = RefundId::from_ulid(ulid::Ulid(u128::MAX));
-        let refunds = state
-            .refunds
-            .range((id, low)..=(id, high))
-            .map(|(_, refund)| refund.clone())
-            .collect();
-        Ok(Some((payment.clone(), refunds)))
+        Ok(self.state().payment_with_refunds(id))
     }
 
     async fn release(

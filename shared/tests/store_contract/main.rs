@@ -11,6 +11,7 @@
 mod support;
 
 mod accounts;
+mod books;
 mod capture;
 mod concurrency;
 mod entries;
@@ -20,6 +21,10 @@ mod holds;
 mod listing;
 mod listing_pages;
 mod one_step;
+mod partial_capture;
+mod parties;
+mod refund_concurrency;
+mod refunds;
 mod release;
 mod round_trips;
 
@@ -28,11 +33,12 @@ use std::sync::Arc;
 
 use paygate_shared::{
     Account, AccountError, AccountId, AccountLimits, AccountStatus, ClientId, Currency, Direction,
-    EntryCursor, EntryQuery, IdempotencyError, InvalidCursor, LedgerEntry, MoneyError, NewPayment,
-    Payment, PaymentError, PaymentId, PaymentKind, PaymentStatus, ReleaseReason, StoreError,
+    EntryCursor, EntryQuery, Fingerprint, IdempotencyError, IdempotencyKey, IdempotencyRecord,
+    InvalidCursor, LedgerEntry, MoneyError, NewPayment, Party, Payment, PaymentError, PaymentId,
+    PaymentKind, PaymentStatus, Refund, RefundReason, ReleaseReason, StoreError,
     account::DailyOutflow,
     idempotency::RETENTION,
-    store::{PaymentOutcome, Store},
+    store::{PaymentOutcome, RefundOutcome, Store},
 };
 use rand::{Rng, SeedableRng, rngs::StdRng};
 use time::{Duration, OffsetDateTime};
@@ -40,6 +46,7 @@ use time::{Duration, OffsetDateTime};
 use support::*;
 
 use accounts::*;
+use books::*;
 use capture::*;
 use concurrency::*;
 use entries::*;
@@ -49,6 +56,10 @@ use holds::*;
 use listing::*;
 use listing_pages::*;
 use one_step::*;
+use partial_capture::*;
+use parties::*;
+use refund_concurrency::*;
+use refunds::*;
 use release::*;
 use round_trips::*;
 
@@ -98,6 +109,11 @@ contract_suite! {
         failed_one_step_payments_leave_no_trace,
         entries_page_newest_first_with_filters_and_cursors,
         concurrent_payments_keep_the_books_balanced,
+        partial_capture_posts_n_and_releases_the_rest,
+        the_payee_must_own_the_destination,
+        refunds_post_back_to_the_payer_up_to_the_capture,
+        concurrent_refunds_never_exceed_the_capture,
+        refunds_and_captures_never_overdraw_the_payee,
         payments_list_for_each_party_with_filters_and_bound_cursors,
         payment_pages_are_bounded_and_filtered_pages_resume,
         accounts_list_an_owners_customer_accounts_in_pages,

@@ -68,4 +68,41 @@ pub(crate) async fn operations_cost_the_documented_round_trips(fx: Fixture) {
         (1..=2).contains(&spent),
         "one-step payment took {spent} round trips, at most 2 expected"
     );
+
+    // Partial capture: as a whole capture, the accounts' read and the write.
+    let partial = transfer(&alice, a, b, cny(300), T0 + minutes(5));
+    must_create(s, &partial, partial.created_at).await;
+    let before = count();
+    let captured = s
+        .capture(&partial, cny(200), T0 + minutes(6))
+        .await
+        .expect("partial capture");
+    assert_eq!(count() - before, 2, "partial capture");
+
+    // Refund: one BatchGetItem (payment, both accounts, idempotency record), one write.
+    let before = count();
+    let (_, refunded) = refund_as(s, &captured, 50, "rt-refund", "50", T0 + minutes(7)).await;
+    assert!(
+        matches!(refunded, Ok(RefundOutcome::Created { .. })),
+        "{refunded:?}"
+    );
+    assert_eq!(count() - before, 2, "refund");
+    // Its replay stops at the read.
+    let before = count();
+    let (_, replayed) = refund_as(s, &captured, 50, "rt-refund", "50", T0 + minutes(8)).await;
+    assert!(
+        matches!(replayed, Ok(RefundOutcome::Replayed(_))),
+        "{replayed:?}"
+    );
+    assert_eq!(count() - before, 1, "refund replay");
+
+    // The payment with its refunds: one query.
+    let before = count();
+    let (payment, refunds) = s
+        .payment_with_refunds(partial.id)
+        .await
+        .unwrap()
+        .expect("the payment");
+    assert_eq!(count() - before, 1, "payment with refunds");
+    assert_eq!((payment.amount_refunded, refunds.len()), (50, 1));
 }

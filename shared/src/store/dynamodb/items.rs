@@ -5,14 +5,14 @@ use super::{
     attrs::{Item, Reader, attr_number, attr_string, outflow_attribute, outflow_day, timestamp},
     keys::{
         account_key, account_pk, client_key, entry_sort_key, idempotency_key, payment_key,
-        payment_pk, pending_shard_key, refund_sort_key,
+        pending_shard_key,
     },
     schema::{PENDING_SHARDS, TTL_ATTRIBUTE},
 };
 use crate::{
     Account, AccountKind, AccountLimits, AccountStatus, ClientId, Direction, Fingerprint,
-    IdempotencyKey, IdempotencyRecord, LedgerEntry, Payment, PaymentKind, PaymentStatus, Refund,
-    RefundReason, RefundStatus, StoreError,
+    IdempotencyKey, IdempotencyRecord, LedgerEntry, Payment, PaymentKind, PaymentStatus,
+    StoreError,
     account::DailyOutflow,
     client::{ClientRecord, ClientStatus, SecretHash},
 };
@@ -166,46 +166,6 @@ pub(crate) fn entry_item(e: &LedgerEntry) -> Item {
         item.insert("refund_id".to_owned(), attr_string(refund.to_string()));
     }
     item
-}
-
-/// A refund, under its payment's partition, so one query reads the payment and its refunds.
-pub(crate) fn refund_item(r: &Refund) -> Item {
-    let mut item = Item::from([
-        ("pk".to_owned(), attr_string(payment_pk(r.payment_id))),
-        ("sk".to_owned(), attr_string(refund_sort_key(r.id))),
-        ("type".to_owned(), attr_string("refund")),
-        ("refund_id".to_owned(), attr_string(r.id.to_string())),
-        (
-            "payment_id".to_owned(),
-            attr_string(r.payment_id.to_string()),
-        ),
-        ("amount".to_owned(), attr_number(r.amount.amount)),
-        ("currency".to_owned(), attr_string(r.amount.currency.code())),
-        ("status".to_owned(), attr_string(r.status.as_str())),
-        (
-            "created_at".to_owned(),
-            attr_string(timestamp(r.created_at)),
-        ),
-    ]);
-    if let Some(reason) = r.reason {
-        item.insert("reason".to_owned(), attr_string(reason.as_str()));
-    }
-    item
-}
-
-pub(crate) fn refund_from(item: &Item) -> Result<Refund, StoreError> {
-    let r = Reader(item);
-    Ok(Refund {
-        id: r.parse("refund_id")?,
-        payment_id: r.parse("payment_id")?,
-        amount: r.money("amount")?,
-        reason: match r.opt_str("reason")? {
-            None => None,
-            Some(_) => Some(r.enumerated("reason", RefundReason::parse)?),
-        },
-        status: r.enumerated("status", RefundStatus::parse)?,
-        created_at: r.time("created_at")?,
-    })
 }
 
 pub(crate) fn idempotency_item(r: &IdempotencyRecord) -> Item {

@@ -2,8 +2,15 @@
 //! partial captures and refunds read as what they meant.
 
 use super::*;
-use crate::store::dynamodb::attrs::attr_string;
-use crate::{AccountId, ClientId, EntryId, Money, NewPayment, PaymentId, money::Currency};
+use crate::store::dynamodb::{
+    attrs::attr_string,
+    keys::payment_pk,
+    refunds::{refund_from, refund_item},
+};
+use crate::{
+    AccountId, ClientId, EntryId, Money, NewPayment, PaymentId, Refund, RefundReason,
+    money::Currency,
+};
 use time::macros::{date, datetime};
 
 #[test]

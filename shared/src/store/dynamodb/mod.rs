@@ -30,6 +30,8 @@ mod listing;
 mod payments;
 mod reads;
 mod records;
+#[cfg(test)]
+mod refund_replay_tests;
 mod refunds;
 mod releases;
 mod retry;

@@ -1,27 +1,30 @@
 //! Refunds on DynamoDB: one consistent `BatchGetItem` (the payment, both accounts and the
 //! idempotency record), then one `TransactWriteItems` that debits the payee's account, credits
 //! the payer's, posts both entries, raises the payment's refunded total within what was
-//! captured, and puts the refund and the idempotency record. And the one query that reads a
-//! payment with its refunds.
+//! captured, and puts the refund and the idempotency record. The one query that reads a
+//! payment with its refunds, and the refund item's shape.
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use time::OffsetDateTime;
 
 use super::{
     DynamoStore,
-    attrs::attr_string,
+    attrs::{Item, Reader, attr_number, attr_string, timestamp},
     explain,
     expr::put_new,
-    items::{entry_item, idempotency_from, payment_from, refund_from, refund_item},
-    keys::{REFUND_SORT_PREFIX, idempotency_key, idempotency_pk, payment_key, payment_pk},
+    items::{entry_item, idempotency_from, payment_from},
+    keys::{
+        REFUND_SORT_PREFIX, idempotency_key, idempotency_pk, payment_key, payment_pk,
+        refund_sort_key,
+    },
     reads::found_account,
     retry::{Verdict, with_retries},
     tx::{Role, Transaction, TxOutcome, sdk_error},
     updates::{AccountUpdate, idempotency_put, payment_refund},
 };
 use crate::{
-    IdempotencyRecord, Payment, PaymentError, PaymentId, Refund, StoreError, ledger::Posting,
-    store::RefundOutcome,
+    IdempotencyRecord, Payment, PaymentError, PaymentId, Refund, RefundReason, RefundStatus,
+    StoreError, ledger::Posting, store::RefundOutcome,
 };
 
 impl DynamoStore {
@@ -181,4 +184,44 @@ impl DynamoStore {
         }
         Ok(payment.map(|payment| (payment, refunds)))
     }
+}
+
+/// A refund, under its payment's partition, so one query reads the payment and its refunds.
+pub(crate) fn refund_item(r: &Refund) -> Item {
+    let mut item = Item::from([
+        ("pk".to_owned(), attr_string(payment_pk(r.payment_id))),
+        ("sk".to_owned(), attr_string(refund_sort_key(r.id))),
+        ("type".to_owned(), attr_string("refund")),
+        ("refund_id".to_owned(), attr_string(r.id.to_string())),
+        (
+            "payment_id".to_owned(),
+            attr_string(r.payment_id.to_string()),
+        ),
+        ("amount".to_owned(), attr_number(r.amount.amount)),
+        ("currency".to_owned(), attr_string(r.amount.currency.code())),
+        ("status".to_owned(), attr_string(r.status.as_str())),
+        (
+            "created_at".to_owned(),
+            attr_string(timestamp(r.created_at)),
+        ),
+    ]);
+    if let Some(reason) = r.reason {
+        item.insert("reason".to_owned(), attr_string(reason.as_str()));
+    }
+    item
+}
+
+pub(crate) fn refund_from(item: &Item) -> Result<Refund, StoreError> {
+    let r = Reader(item);
+    Ok(Refund {
+        id: r.parse("refund_id")?,
+        payment_id: r.parse("payment_id")?,
+        amount: r.money("amount")?,
+        reason: match r.opt_str("reason")? {
+            None => None,
+            Some(_) => Some(r.enumerated("reason", RefundReason::parse)?),
+        },
+        status: r.enumerated("status", RefundStatus::parse)?,
+        created_at: r.time("created_at")?,
+    })
 }

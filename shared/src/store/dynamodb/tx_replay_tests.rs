@@ -28,13 +28,13 @@ use crate::{
 const ENDPOINT: &str = "https://dynamodb.eu-west-1.amazonaws.com/";
 
 /// One DynamoDB answer: its status and JSON body.
-struct Answer {
-    status: u16,
-    body: String,
+pub(super) struct Answer {
+    pub status: u16,
+    pub body: String,
 }
 
 /// A `TransactionCanceledException` with one reason per write: `(code, message, old item)`.
-fn cancelled(reasons: &[(&str, Option<&str>, Option<&str>)]) -> Answer {
+pub(super) fn cancelled(reasons: &[(&str, Option<&str>, Option<&str>)]) -> Answer {
     let codes: Vec<&str> = reasons.iter().map(|(code, _, _)| *code).collect();
     let reasons: Vec<String> = reasons
         .iter()
@@ -67,13 +67,13 @@ fn service_error(status: u16, type_: &str, message: &str) -> Answer {
     }
 }
 
-const FINE: (&str, Option<&str>, Option<&str>) = ("None", None, None);
+pub(super) const FINE: (&str, Option<&str>, Option<&str>) = ("None", None, None);
 const THROTTLING: &str = "com.amazon.coral.availability#ThrottlingException";
 const THROTTLING_MESSAGE: &str = "Rate of requests exceeds the allowed throughput.";
 
 /// A store whose HTTP client answers each request with the next of `answers`, with the SDK's
 /// standard retries (as in production: three attempts) but a short backoff.
-fn replaying(answers: Vec<Answer>) -> (DynamoStore, StaticReplayClient) {
+pub(super) fn replaying(answers: Vec<Answer>) -> (DynamoStore, StaticReplayClient) {
     let events = answers
         .into_iter()
         .map(|answer| {
@@ -104,7 +104,7 @@ fn replaying(answers: Vec<Answer>) -> (DynamoStore, StaticReplayClient) {
 }
 
 /// The DynamoDB operations the store sent, by their `x-amz-target`.
-fn operations_sent(http: &StaticReplayClient) -> Vec<String> {
+pub(super) fn operations_sent(http: &StaticReplayClient) -> Vec<String> {
     http.actual_requests()
         .map(|request| {
             let target = request.headers().get("x-amz-target").unwrap_or_default();
