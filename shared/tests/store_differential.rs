@@ -1,10 +1,11 @@
 //! Differential test of the two store adapters: random sequences of operations (open accounts,
-//! fund, hold or one-step payments under reused idempotency keys, capture, cancel, expire, move
+//! fund, hold or one-step payments under reused idempotency keys, capture (whole, partial or
+//! refused), refund (under reused keys too), cancel, expire, move
 //! the clock across windows and days, list entries a page at a time, list overdue payments) are
 //! applied step by step to the in-memory store and to the DynamoDB store on moto, with the same
 //! inputs (a manual clock, ids made by the test). After every step both must have answered the
 //! same (the same value, or the same error) and must show the same state: every account as read,
-//! every ledger entry, every payment.
+//! every ledger entry, every payment with its refunds.
 //!
 //! Ids the stores make themselves (funding payments, ledger entries) are random per store, so
 //! they are compared by position: funding payments by the order they were made in, entries by
@@ -25,8 +26,10 @@ use std::{
 };
 
 use paygate_shared::{
-    Account, AccountId, AccountLimits, AccountStatus, Clock, Currency, EntryQuery, LedgerEntry,
-    ManualClock, Money, NewPayment, Payment, PaymentId, ReleaseReason, StoreError,
+    Account, AccountId, AccountLimits, AccountStatus, Clock, Currency, EntryQuery, Fingerprint,
+    IdempotencyKey, IdempotencyRecord, LedgerEntry, ManualClock, Money, NewPayment, Payment,
+    PaymentId, Refund, RefundId, ReleaseReason, StoreError,
+    idempotency::RETENTION,
     store::{PaymentOutcome, Store},
 };
 use proptest::{
@@ -74,8 +77,17 @@ enum Op {
     Retry {
         attempt: usize,
     },
+    /// Captures a share of the hold: 0 = nothing (refused), 1..=4 quarters, 5 = one more
+    /// than held (refused).
     Capture {
         payment: usize,
+        share: i64,
+    },
+    /// The payee refunds `amount` (0 is refused) under one of a few keys.
+    Refund {
+        payment: usize,
+        amount: i64,
+        key: usize,
     },
     Release {
         payment: usize,
@@ -108,7 +120,10 @@ fn op() -> impl Strategy<Value = Op> {
                 source, destination, amount, currency: usize::from(!same_currency), one_step, key, foreign,
             }),
         2 => index().prop_map(|attempt| Op::Retry { attempt }),
-        4 => index().prop_map(|payment| Op::Capture { payment }),
+        4 => (index(), prop_oneof![1 => Just(0_i64), 8 => 1_i64..=4, 1 => Just(5_i64)])
+            .prop_map(|(payment, share)| Op::Capture { payment, share }),
+        3 => (index(), prop_oneof![1 => Just(0_i64), 9 => 1_i64..=20_000], 0..3_usize)
+            .prop_map(|(payment, amount, key)| Op::Refund { payment, amount, key }),
         2 => (index(), prop::bool::weighted(0.3)).prop_map(|(payment, expire)| Op::Release { payment, expire }),
         2 => prop_oneof![4 => 0_i64..=20, 1 => Just(24 * 60)].prop_map(|minutes| Op::Advance { minutes }),
         1 => (index(), 1_u16..=4).prop_map(|(account, limit)| Op::Page { account, limit }),
@@ -127,6 +142,7 @@ struct Side {
 type Entry = (
     AccountId,
     String,
+    Option<RefundId>,
     &'static str,
     Money,
     i64,
@@ -147,6 +163,7 @@ impl Side {
         (
             entry.account_id,
             payment,
+            entry.refund_id,
             entry.direction.as_str(),
             entry.amount,
             entry.balance_after,
@@ -196,7 +213,7 @@ impl Side {
             ));
         }
         for payment in payments {
-            let stored = self.store().payment(payment.id).await?;
+            let stored = self.store().payment_with_refunds(payment.id).await?;
             out.push_str(&format!("{}: {stored:?}\n", payment.id));
         }
         Ok(out)
@@ -353,21 +370,62 @@ impl Case {
                     None => return Ok(()),
                 }
             }
-            Op::Capture { payment } | Op::Release { payment, .. } if self.payments.is_empty() => {
+            Op::Capture { payment, .. }
+            | Op::Refund { payment, .. }
+            | Op::Release { payment, .. }
+                if self.payments.is_empty() =>
+            {
                 let _ = payment;
                 return Ok(());
             }
-            Op::Capture { payment } => {
+            Op::Capture { payment, share } => {
                 let payment = self.payments[payment % self.payments.len()].clone();
+                let held = payment.amount.amount;
+                let amount = match share {
+                    0 => 0,
+                    5 => held + 1,
+                    quarters => (held * quarters + 3) / 4,
+                };
+                let amount = Money::new(amount, payment.amount.currency);
+                let m = self.memory.store().capture(&payment, amount, now).await;
+                let d = self.dynamo.store().capture(&payment, amount, now).await;
+                (outcome(&m), outcome(&d))
+            }
+            Op::Refund {
+                payment,
+                amount,
+                key,
+            } => {
+                // The caller's copy may be stale (pending, or before other refunds).
+                let payment = self.payments[payment % self.payments.len()].clone();
+                let refund = Refund::new(
+                    payment.id,
+                    Money::new(*amount, payment.amount.currency),
+                    None,
+                    now,
+                );
+                let record = IdempotencyRecord {
+                    key: IdempotencyKey::new(payment.payee.clone(), &format!("refund-{key}"))
+                        .expect("a valid key"),
+                    fingerprint: Fingerprint::of(&[
+                        payment.id.to_string().as_bytes(),
+                        amount.to_string().as_bytes(),
+                    ]),
+                    payment_id: payment.id,
+                    response_status: 201,
+                    response_body: refund.id.to_string(),
+                    created_at: now,
+                    expires_at: now + RETENTION,
+                };
                 let m = self
                     .memory
                     .store()
-                    .capture(&payment, payment.amount, now)
+                    .create_refund(&payment, &refund, &record, now)
                     .await;
                 let d = self
                     .dynamo
                     .store()
-                    .capture(&payment, payment.amount, now)
+                    .create_refund(&payment, &refund, &record, now)
                     .await;
                 (outcome(&m), outcome(&d))
             }
@@ -403,6 +461,7 @@ impl Case {
         self.log.push(format!("{op:?} -> {m}"));
         let kind = m.split(['{', ' ', '[']).next().unwrap_or_default();
         let kind = kind.split("(acc_").next().unwrap_or_default();
+        let kind = kind.split("(pay_").next().unwrap_or_default();
         *self.kinds.entry(kind.to_owned()).or_default() += 1;
         if m != d {
             return Err(format!(

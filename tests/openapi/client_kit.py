@@ -1,9 +1,11 @@
-"""What tests/openapi/client_flow.py needs around the generated client: the seed's parties, clients
-with their API key and token, and `expect`, the one check every answer goes through."""
+"""What tests/openapi/client_flow.py needs around the generated client: the seed's parties, a
+session holding the generated package with clients carrying an API key and a token, and
+`Checks.expect`, the one check every answer goes through."""
 
 from __future__ import annotations
 
 import datetime
+import importlib
 import json
 import sys
 from dataclasses import dataclass
@@ -105,3 +107,81 @@ class Checks:
     def summary(self) -> str:
         statuses = ", ".join(f"{s}: {n}" for s, n in sorted(self.by_status.items()))
         return f"{sum(self.by_status.values())} answers checked ({statuses})"
+
+
+# The generated operations the flow calls, by tag (the generator's module layout).
+OPERATIONS = {
+    "o_auth": ["issue_token", "get_jwks"],
+    "payments": [
+        "create_payment",
+        "list_payments",
+        "get_payment",
+        "confirm_payment",
+        "cancel_payment",
+        "create_refund",
+        "list_refunds",
+    ],
+    "accounts": ["list_accounts", "get_account_balance", "list_account_transactions"],
+}
+
+
+class Session:
+    """The generated package against one gateway: `m` its models, `call` its operations."""
+
+    def __init__(self, pkg, base: str, seeded: dict[str, Party]) -> None:
+        self.pkg = pkg
+        self.m = importlib.import_module(f"{pkg.__name__}.models")
+        self.api = {
+            name: importlib.import_module(f"{pkg.__name__}.api.{tag}.{name}")
+            for tag, names in OPERATIONS.items()
+            for name in names
+        }
+        self.base = base
+        self.payer = seeded["client-payer"]
+        self.payee = seeded["client-payee"]
+        self.stranger = seeded["client-stranger"]
+        self.checks = Checks()
+
+    def call(self, name: str, *args, **kwargs):
+        """Operation NAME's `sync_detailed`: the answer with its parsed model."""
+        return self.api[name].sync_detailed(*args, **kwargs)
+
+    def anonymous(self, party: Party):
+        """A client with the party's API key and no bearer token."""
+        return self.pkg.Client(base_url=self.base, headers={"x-api-key": party.api_key})
+
+    def token(self, party: Party, scope: str | None = None) -> str:
+        m = self.m
+        client = self.pkg.Client(
+            base_url=self.base,
+            headers={"x-api-key": party.api_key},
+            httpx_args={"auth": (party.client_id, party.client_secret)},
+        )
+        body = m.TokenRequest(grant_type=m.TokenRequestGrantType.CLIENT_CREDENTIALS)
+        if scope is not None:
+            body.scope = scope
+        answer = self.call("issue_token", client=client, body=body)
+        return self.checks.expect(
+            f"token for {party.client_id}", answer, 200, m.TokenResponse
+        ).access_token
+
+    def authed(self, party: Party, scope: str | None = None):
+        """A client with the party's API key and a fresh token (every scope, or SCOPE)."""
+        return self.pkg.AuthenticatedClient(
+            base_url=self.base, token=self.token(party, scope), headers={"x-api-key": party.api_key}
+        )
+
+    def balance(self, client, account: str) -> int:
+        answer = self.call("get_account_balance", account, client=client)
+        return self.checks.expect(f"balance of {account}", answer, 200, self.m.Balance).balance
+
+    def books_moved(self, payer, payee, source, destination, before: dict, moved: int) -> None:
+        """The payer's source is down by MOVED since BEFORE, the payee's destination up by it."""
+        now = {"payer": self.balance(payer, source), "payee": self.balance(payee, destination)}
+        if now != {"payer": before["payer"] - moved, "payee": before["payee"] + moved}:
+            raise Failed(f"balances {now}, expected {moved} moved from {before}")
+
+    def payment_ids(self, what: str, client, **query) -> list[str]:
+        """The ids on the first page of `GET /payments` with QUERY."""
+        answer = self.call("list_payments", client=client, **query)
+        return [p.id for p in self.checks.expect(what, answer, 200, self.m.PaymentList).data]

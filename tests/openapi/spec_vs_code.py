@@ -16,6 +16,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import yaml
+
 # `http::StatusCode` constant names the problem mapping uses.
 STATUS_NUMBERS = {
     "BAD_REQUEST": 400,
@@ -122,7 +124,9 @@ def rust_views(sources: list[Path]) -> dict[str, list[tuple[str, bool, bool]]]:
         for source in sorted(base.rglob("*.rs")):
             text = source.read_text(encoding="utf-8")
             for attrs, name, body in re.findall(
-                r"((?:#\[[^\]]*\]\s*)*)pub struct (\w+View)\s*\{(.*?)\n\}", text, re.DOTALL
+                r"((?:#\[[^\]]*\]\s*)*)pub struct (\w+View)(?:<[^>]*>)?\s*\{(.*?)\n\}",
+                text,
+                re.DOTALL,
             ):
                 if "rename_all" in attrs or "flatten" in body:
                     raise ValueError(
@@ -191,4 +195,72 @@ def check_views(spec: dict, sources: list[Path]) -> list[str]:
         errors.append(
             f"the Rust view `{view}` is described by no schema (name it in a description)"
         )
+    return errors
+
+
+# --- routes of the SAM template -------------------------------------------------------------
+class _TemplateLoader(yaml.SafeLoader):
+    """A safe loader that reads CloudFormation's short tags (`!Ref X`, `!Sub …`) as plain values."""
+
+
+_TemplateLoader.add_multi_constructor(
+    "!",
+    lambda loader, suffix, node: (
+        loader.construct_scalar(node)
+        if isinstance(node, yaml.ScalarNode)
+        else loader.construct_sequence(node)
+        if isinstance(node, yaml.SequenceNode)
+        else loader.construct_mapping(node)
+    ),
+)
+
+
+def template_routes(template_text: str) -> dict[tuple[str, str], bool]:
+    """`(method, path)` → whether the bearer authorizer guards it, for every `Type: Api` event.
+
+    Raises ValueError for an event without an explicit API key requirement (the template's
+    convention is an explicit `Auth` on each)."""
+    template = yaml.load(template_text, Loader=_TemplateLoader)  # noqa: S506 - a SafeLoader
+    routes = {}
+    for name, resource in (template.get("Resources") or {}).items():
+        events = ((resource or {}).get("Properties") or {}).get("Events") or {}
+        for event_name, event in events.items():
+            if event.get("Type") != "Api":
+                continue
+            props = event.get("Properties") or {}
+            auth = props.get("Auth") or {}
+            if auth.get("ApiKeyRequired") is not True:
+                raise ValueError(f"template: {name}.{event_name} does not require the API key")
+            routes[(props["Method"].lower(), props["Path"])] = auth.get("Authorizer") != "NONE"
+    return routes
+
+
+def check_template_routes(spec: dict, template_text: str) -> list[str]:
+    """The document's operations are exactly the template's routes, bearer where it has the
+    authorizer."""
+    errors = []
+    try:
+        routes = template_routes(template_text)
+    except (ValueError, KeyError, yaml.YAMLError) as e:
+        return [f"cannot read the template's routes: {e}"]
+    documented = {}
+    for path, item in (spec.get("paths") or {}).items():
+        for method, op in item.items():
+            if isinstance(op, dict) and "responses" in op:
+                security = op.get("security", spec.get("security")) or []
+                documented[(method, path)] = any("BearerAuth" in r for r in security)
+    for route in sorted(set(routes) - set(documented)):
+        errors.append(
+            f"the template serves {route[0].upper()} {route[1]}; the document does not describe it"
+        )
+    for route in sorted(set(documented) - set(routes)):
+        errors.append(
+            f"the document describes {route[0].upper()} {route[1]}; the template does not serve it"
+        )
+    for route in sorted(set(routes) & set(documented)):
+        if routes[route] != documented[route]:
+            errors.append(
+                f"{route[0].upper()} {route[1]}: the template {'has' if routes[route] else 'has no'} "
+                f"bearer authorizer, the document {'requires' if documented[route] else 'does not require'} BearerAuth"
+            )
     return errors

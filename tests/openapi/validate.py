@@ -9,14 +9,15 @@ Checks, each failure reported and the exit status non-zero:
   * openapi-spec-validator accepts it as OpenAPI 3.1;
   * exactly the expected paths and methods, each with a unique operationId, the API key on every
     operation, the bearer token with the right scope on all but the token routes, and the
-    responses every operation can give (gateway 403/429/502/504, 500/503, and 401 behind the
-    authorizer);
+    responses every operation can give (gateway 403/429/502/504, 500/503, 401 behind the
+    authorizer, 400/404 with an id in the path, 400/413 with a body);
   * every problem code in shared/src/api/problem.rs, and every code the handlers pass to
     `ApiError::invalid`, appears in the document;
   * every problem response narrows `Problem` to its status and codes in the form generated
     clients can model, lists only codes the code answers with that status, and every code is
     listed under its status somewhere; every schema naming a Rust view (`PaymentView`) has
-    exactly its fields (spec_vs_code.py);
+    exactly its fields; the operations are exactly infra/template.yaml's routes, the bearer
+    token where the template has the authorizer (spec_vs_code.py);
   * no `type: number` anywhere (money is integer minor units, never a float);
   * every example (a component schema's `examples`, a media type's `example`) validates against
     its schema.
@@ -36,6 +37,7 @@ import spec_vs_code  # noqa: E402 - beside this file
 
 DEFAULT_SPEC = ROOT / "docs" / "openapi.yaml"
 PROBLEM_RS = ROOT / "shared" / "src" / "api" / "problem.rs"
+TEMPLATE = ROOT / "infra" / "template.yaml"
 # Where the API's JSON views are defined.
 VIEW_SOURCES = [ROOT / "shared" / "src", *sorted((ROOT / "functions").glob("*/src"))]
 # Where handlers pass 400 codes to `ApiError::invalid` (the problem mapping only sees a variable).
@@ -52,10 +54,18 @@ except ImportError as missing:  # pragma: no cover - environment problem
 
 # path -> method -> (operationId, bearer scope or None when only the API key is required)
 EXPECTED = {
-    "/payments": {"post": ("createPayment", "payments:write")},
+    "/payments": {
+        "post": ("createPayment", "payments:write"),
+        "get": ("listPayments", "payments:read"),
+    },
     "/payments/{payment_id}": {"get": ("getPayment", "payments:read")},
     "/payments/{payment_id}/confirm": {"post": ("confirmPayment", "payments:write")},
     "/payments/{payment_id}/cancel": {"post": ("cancelPayment", "payments:write")},
+    "/payments/{payment_id}/refunds": {
+        "post": ("createRefund", "payments:write"),
+        "get": ("listRefunds", "payments:read"),
+    },
+    "/accounts": {"get": ("listAccounts", "accounts:read")},
     "/accounts/{account_id}/balance": {"get": ("getAccountBalance", "accounts:read")},
     "/accounts/{account_id}/transactions": {"get": ("listAccountTransactions", "accounts:read")},
     "/oauth/token": {"post": ("issueToken", None)},
@@ -204,6 +214,12 @@ def main(argv: list[str]) -> int:
             # The gateway's 403 (API key), 429 (usage plan), 502/504 (the function failed or timed
             # out); the function's 500/503; the authorizer's 401 on bearer routes.
             needed = {"403", "429", "500", "502", "503", "504"} | ({"401"} if scope else set())
+            # An id in the path can be malformed (400 invalid_id) or name nothing of the
+            # caller's (404); a body can be malformed (400) or too large (413).
+            if "{" in path:
+                needed |= {"400", "404"}
+            if "requestBody" in op:
+                needed |= {"400", "413"}
             if missing := needed - responses:
                 errors.append(f"{where}: missing responses {sorted(missing)}")
             if not any(code.startswith("2") for code in responses):
@@ -230,6 +246,7 @@ def main(argv: list[str]) -> int:
     )
     errors += status_errors
     errors += spec_vs_code.check_problem_responses(spec, statuses)
+    errors += spec_vs_code.check_template_routes(spec, TEMPLATE.read_text(encoding="utf-8"))
     try:
         errors += spec_vs_code.check_views(spec, VIEW_SOURCES)
     except ValueError as e:

@@ -1,55 +1,81 @@
-//! The confirm function: `POST /payments/{payment_id}/confirm` captures a pending payment
-//! (double-entry, atomic); `POST /payments/{payment_id}/cancel` releases its hold. Both are
-//! idempotent: confirming a succeeded payment, or canceling a canceled one, answers with it
-//! unchanged.
+//! The confirm function: `POST /payments/{payment_id}/confirm` captures a pending payment, all
+//! of it or, with `{"amount": n}`, part of it, releasing the rest of the hold in the same atomic
+//! write; `POST /payments/{payment_id}/cancel` releases its hold. Only the payer may do either.
+//! Both are idempotent: confirming a succeeded payment again (with no amount, or the amount it
+//! captured), or canceling a canceled one, answers with it unchanged.
 
 use lambda_http::{Body, Request, Response, http::StatusCode};
 use paygate_shared::{
-    Payment, PaymentError, PaymentId, PaymentStatus, ReleaseReason, StoreError,
+    Money, Payment, PaymentError, PaymentId, PaymentStatus, ReleaseReason, StoreError,
     api::{
-        ApiDeps, ApiError, Call, Route, owned::owned_payment, response::json, serve,
+        ApiDeps, ApiError, Call, Route,
+        owned::payment_as,
+        request::{optional_json_body, positive_amount},
+        response::json,
+        serve,
         views::PaymentView,
     },
     auth::Scope,
+    payment::Party,
 };
+use serde::Deserialize;
 
-/// Both routes take no body: one with a body is refused before its payment id is read.
-const ROUTES: &[Route<(Intent, PaymentId)>] = &[
+/// Cancel takes no body: one with a body is refused before its payment id is read. Confirm
+/// takes an optional one.
+const ROUTES: &[Route<(Action, PaymentId)>] = &[
     Route::post(
         "/payments/{payment_id}/confirm",
         Scope::PaymentsWrite,
-        |path| path.parse().map(|id| (Intent::Confirm, id)),
-    )
-    .without_body(),
+        |path| path.parse().map(|id| (Action::Confirm, id)),
+    ),
     Route::post(
         "/payments/{payment_id}/cancel",
         Scope::PaymentsWrite,
-        |path| path.parse().map(|id| (Intent::Cancel, id)),
+        |path| path.parse().map(|id| (Action::Cancel, id)),
     )
     .without_body(),
 ];
 
-/// What the caller asked for: the final state it wants the payment in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Intent {
+enum Action {
     Confirm,
     Cancel,
 }
 
-impl Intent {
-    const fn target(self) -> PaymentStatus {
-        match self {
-            Self::Confirm => PaymentStatus::Succeeded,
-            Self::Cancel => PaymentStatus::Canceled,
-        }
-    }
+/// The optional confirm body. Unknown fields are refused, so a typo never captures everything.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfirmBody {
+    /// Minor units to capture, 1 to the held amount; absent (or `null`): all of it.
+    #[serde(default)]
+    amount: Option<i64>,
+}
+
+/// What the caller asked for: the final state it wants the payment in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Intent {
+    /// Captured: `Some(n)` minor units of the hold, `None` all of it.
+    Confirm(Option<i64>),
+    Cancel,
 }
 
 pub async fn handle(deps: &ApiDeps, req: Request) -> Response<Body> {
-    serve(deps, req, ROUTES, async |call, (intent, id)| {
+    serve(deps, req, ROUTES, async |call, (action, id)| {
+        let intent = match action {
+            Action::Confirm => Intent::Confirm(capture_amount(call.req)?),
+            Action::Cancel => Intent::Cancel,
+        };
         settle(deps, call, intent, id).await
     })
     .await
+}
+
+/// The amount a confirm asks to capture, if it names one.
+fn capture_amount(req: &Request) -> Result<Option<i64>, ApiError> {
+    let body: Option<ConfirmBody> = optional_json_body(req)?;
+    body.and_then(|b| b.amount)
+        .map(|n| positive_amount("amount", n))
+        .transpose()
 }
 
 async fn settle(
@@ -58,16 +84,17 @@ async fn settle(
     intent: Intent,
     id: PaymentId,
 ) -> Result<Response<Body>, ApiError> {
-    let payment = owned_payment(deps, &call.caller, id).await?;
-    let outcome = match payment.status() {
-        PaymentStatus::Pending => match intent {
-            Intent::Confirm => deps.store.capture(&payment, payment.amount, call.now).await,
-            Intent::Cancel => {
-                deps.store
-                    .release(&payment, ReleaseReason::Canceled, call.now)
-                    .await
-            }
-        },
+    let payment = payment_as(deps, &call.caller, id, Party::Payer).await?;
+    let outcome = match (payment.status(), intent) {
+        (PaymentStatus::Pending, Intent::Confirm(amount)) => {
+            let amount = amount.map_or(payment.amount, |n| Money::new(n, payment.amount.currency));
+            deps.store.capture(&payment, amount, call.now).await
+        }
+        (PaymentStatus::Pending, Intent::Cancel) => {
+            deps.store
+                .release(&payment, ReleaseReason::Canceled, call.now)
+                .await
+        }
         _ => Err(PaymentError::NotPending(Box::new(payment)).into()),
     };
     let settled = match outcome {
@@ -81,11 +108,17 @@ async fn settle(
     json(StatusCode::OK, &PaymentView::from(&settled))
 }
 
-/// A payment that is no longer pending: fine if it is where `intent` wanted it, otherwise the
-/// conflict named precisely.
+/// A payment that is no longer pending: fine if it is where `intent` wanted it (for a confirm
+/// naming an amount, captured by exactly that much), otherwise the conflict named precisely.
 fn already_final(current: Payment, intent: Intent) -> Result<Payment, ApiError> {
+    let wanted = match (intent, current.status()) {
+        (Intent::Confirm(None), PaymentStatus::Succeeded)
+        | (Intent::Cancel, PaymentStatus::Canceled) => true,
+        (Intent::Confirm(Some(n)), PaymentStatus::Succeeded) => current.amount_captured == n,
+        _ => false,
+    };
     match current.status() {
-        status if status == intent.target() => Ok(current),
+        _ if wanted => Ok(current),
         PaymentStatus::Expired => Err(PaymentError::Expired(current.id).into()),
         _ => Err(PaymentError::NotPending(Box::new(current)).into()),
     }

@@ -124,12 +124,18 @@ async fn confirming_after_expiry_releases_and_answers_409() {
 }
 
 #[tokio::test]
-async fn only_the_owner_with_the_write_scope_may_settle() {
+async fn only_the_payer_with_the_write_scope_may_settle() {
     let (api, alice, bob) = setup().await;
     let payment = hold(&api, "alice", alice, bob, 3_000).await;
     let id = payment.id.to_string();
+    // bob is the payee: he may see the payment, not settle it.
     let bob_token = api.token("bob", WRITE);
-    let foreign = post(&api, &bob_token, &id, "confirm").await;
+    for action in ["confirm", "cancel"] {
+        let payee = post(&api, &bob_token, &id, action).await;
+        assert_eq!((payee.status, payee.code()), (403, "not_payer"), "{action}");
+    }
+    let carol_token = api.token("carol", WRITE);
+    let foreign = post(&api, &carol_token, &id, "confirm").await;
     assert_eq!((foreign.status, foreign.code()), (404, "payment_not_found"));
     let reader = api.token("alice", "payments:read");
     assert_eq!(post(&api, &reader, &id, "confirm").await.status, 403);
@@ -138,10 +144,11 @@ async fn only_the_owner_with_the_write_scope_may_settle() {
         "invalid_id"
     );
     assert_eq!(api.balance(alice).await, (10_000, 7_000), "untouched");
+    // Cancel takes no body (confirm takes `{"amount": n}`: tests/partial.rs).
     let with_body = Event::new(
         "POST",
-        "/payments/{payment_id}/confirm",
-        format!("/payments/{id}/confirm"),
+        "/payments/{payment_id}/cancel",
+        format!("/payments/{id}/cancel"),
     )
     .bearer(&api.token("alice", WRITE))
     .json(&serde_json::json!({"amount": 1}));
@@ -150,15 +157,16 @@ async fn only_the_owner_with_the_write_scope_may_settle() {
 }
 
 /// The order of the checks is the API's: no caller (401), then no scope (403), then a body the
-/// route does not take (400 `invalid_body`), then a malformed id (400 `invalid_id`).
+/// route does not take (400 `invalid_body`, on cancel: confirm takes one), then a malformed id
+/// (400 `invalid_id`).
 #[tokio::test]
 async fn checks_run_in_order_scope_then_body_then_id() {
     let (api, _, _) = setup().await;
     let settle = |token: Option<&str>, id: &str, body: Option<&str>| {
         let mut event = Event::new(
             "POST",
-            "/payments/{payment_id}/confirm",
-            format!("/payments/{id}/confirm"),
+            "/payments/{payment_id}/cancel",
+            format!("/payments/{id}/cancel"),
         );
         if let Some(token) = token {
             event = event.bearer(token);

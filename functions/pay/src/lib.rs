@@ -1,20 +1,22 @@
 //! The pay function: `POST /payments` creates a payment holding the funds (or, with
-//! `confirm: true`, captures at once); `GET /payments/{payment_id}` shows one to its owner.
+//! `confirm: true`, captures at once); `GET /payments/{payment_id}` shows one to either of its
+//! parties; `GET /payments` lists the caller's payments (see [`list`]).
+
+mod list;
 
 use lambda_http::{Body, Request, Response, http::StatusCode};
 use paygate_shared::{
-    AccountError, AccountId, Fingerprint, IdempotencyKey, IdempotencyRecord, NewPayment, Payment,
-    PaymentId,
+    AccountError, AccountId, NewPayment, Payment, PaymentId,
     api::{
         ApiDeps, ApiError, Call, Route,
-        owned::owned_payment,
-        request::{header, json_body},
-        response::{json, raw_json},
+        idempotent::{Idempotent, answer_created, answer_replayed, idempotency_key},
+        owned::party_payment,
+        request::json_body,
+        response::json,
         serve,
         views::PaymentView,
     },
     auth::Scope,
-    idempotency::RETENTION,
     money::parse_currency,
     store::PaymentOutcome,
 };
@@ -24,19 +26,20 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy)]
 enum Endpoint {
     Create,
+    List,
     Show(PaymentId),
 }
 
 const ROUTES: &[Route<Endpoint>] = &[
     Route::post("/payments", Scope::PaymentsWrite, |_| Ok(Endpoint::Create)),
+    Route::get("/payments", Scope::PaymentsRead, |_| Ok(Endpoint::List)),
     Route::get("/payments/{payment_id}", Scope::PaymentsRead, |path| {
         path.parse().map(Endpoint::Show)
     }),
 ];
 
 /// The `Idempotency-Key` request header and the replay marker response header.
-pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
-pub const IDEMPOTENT_REPLAYED: &str = "idempotent-replayed";
+pub use paygate_shared::api::idempotent::{IDEMPOTENCY_KEY, IDEMPOTENT_REPLAYED};
 
 /// The create-payment body. Unknown fields are refused, so a typo never silently drops intent.
 #[derive(Debug, Deserialize, Serialize)]
@@ -56,52 +59,25 @@ struct CreatePayment {
 pub async fn handle(deps: &ApiDeps, req: Request) -> Response<Body> {
     serve(deps, req, ROUTES, async |call, endpoint| match endpoint {
         Endpoint::Create => create(deps, call).await,
+        Endpoint::List => list::list(deps, call).await,
         Endpoint::Show(id) => show(deps, call, id).await,
     })
     .await
 }
 
 async fn create(deps: &ApiDeps, call: Call<'_>) -> Result<Response<Body>, ApiError> {
-    let key = header(call.req.headers(), IDEMPOTENCY_KEY).ok_or_else(|| {
-        ApiError::invalid(
-            "idempotency_key_missing",
-            "the Idempotency-Key header is required",
-        )
-    })?;
-    let key = IdempotencyKey::new(call.caller.client_id.clone(), key)
-        .map_err(|e| ApiError::invalid("invalid_idempotency_key", e.to_string()))?;
+    let key = idempotency_key(call.req, &call.caller.client_id)?;
     let body: CreatePayment = json_body(call.req)?;
     let payment = validate(deps, &call, &body).await?;
-    // Canonical re-serialisation: the same request in different whitespace or field order
-    // fingerprints the same.
-    let canonical = serde_json::to_vec(&body).map_err(ApiError::internal)?;
-    let fingerprint = Fingerprint::of(&[b"POST", b"/payments", &canonical]);
-    let view = PaymentView::from(&payment);
-    let response_body = serde_json::to_string(&view).map_err(ApiError::internal)?;
-    let record = IdempotencyRecord {
-        key,
-        fingerprint,
-        payment_id: payment.id,
-        response_status: StatusCode::CREATED.as_u16(),
-        response_body: response_body.clone(),
-        created_at: call.now,
-        expires_at: call.now + RETENTION,
-    };
+    let request = Idempotent::post(key, "/payments", &body)?;
+    let record = request.created(payment.id, &PaymentView::from(&payment), call.now)?;
     match deps
         .store
         .create_payment(&payment, &record, call.now)
         .await?
     {
-        PaymentOutcome::Created(_) => Ok(raw_json(StatusCode::CREATED, response_body)),
-        PaymentOutcome::Replayed(first) => {
-            let status = StatusCode::from_u16(first.response_status).map_err(ApiError::internal)?;
-            let mut response = raw_json(status, first.response_body);
-            response.headers_mut().insert(
-                IDEMPOTENT_REPLAYED,
-                "true".parse().map_err(|_| ApiError::internal("header"))?,
-            );
-            Ok(response)
-        }
+        PaymentOutcome::Created(_) => Ok(answer_created(&record)),
+        PaymentOutcome::Replayed(first) => answer_replayed(first),
     }
 }
 
@@ -155,6 +131,6 @@ async fn validate(
 }
 
 async fn show(deps: &ApiDeps, call: Call<'_>, id: PaymentId) -> Result<Response<Body>, ApiError> {
-    let payment = owned_payment(deps, &call.caller, id).await?;
+    let payment = party_payment(deps, &call.caller, id).await?;
     json(StatusCode::OK, &PaymentView::from(&payment))
 }

@@ -160,7 +160,7 @@ impl Functions {
     pub fn serves(binary: &str) -> bool {
         matches!(
             binary,
-            "authorize" | "pay" | "confirm" | "balance" | "transactions"
+            "authorize" | "pay" | "confirm" | "refund" | "balance" | "transactions"
         )
     }
 
@@ -170,6 +170,7 @@ impl Functions {
             "authorize" => paygate_authorize::handle(&self.token, request).await,
             "pay" => paygate_pay::handle(&self.api, request).await,
             "confirm" => paygate_confirm::handle(&self.api, request).await,
+            "refund" => paygate_refund::handle(&self.api, request).await,
             "balance" => paygate_balance::handle(&self.api, request).await,
             "transactions" => paygate_transactions::handle(&self.api, request).await,
             _ => return None,

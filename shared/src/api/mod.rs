@@ -3,8 +3,10 @@
 //! async functions over these and the injected store, clock and keys.
 
 pub mod caller;
+pub mod idempotent;
 pub mod owned;
 pub mod problem;
+pub mod query;
 pub mod request;
 pub mod response;
 pub mod route;

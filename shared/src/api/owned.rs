@@ -1,24 +1,79 @@
-//! Ownership on every read: a caller sees only its own accounts and payments, and another
-//! client's answers exactly as a missing one does (404, same body).
+//! Ownership on every read: a caller sees only its own accounts and the payments it is a party
+//! of (as payer or payee), and anything else answers exactly as a missing one does (404, same
+//! body). Acting on a payment takes the right party: the other one gets a 403 naming the role.
 
 use super::{ApiDeps, ApiError, Caller};
 use crate::{
     Account, AccountError, AccountId, AccountKind, EntryPage, EntryQuery, Payment, PaymentError,
-    PaymentId,
+    PaymentId, PaymentKind, payment::Party, refund::Refund,
 };
 
-/// The caller's payment `id`.
+/// Payment `id`, to a caller that is one of its parties (its payer or its payee).
 ///
 /// # Errors
-/// `payment_not_found` for a missing or foreign one.
-pub async fn owned_payment(
+/// `payment_not_found` for a missing one, or one the caller is no party of: the same answer.
+pub async fn party_payment(
     deps: &ApiDeps,
     caller: &Caller,
     id: PaymentId,
 ) -> Result<Payment, ApiError> {
     match deps.store.payment(id).await? {
-        Some(payment) if payment.client_id == caller.client_id => Ok(payment),
+        Some(payment) if visible_to(&payment, caller) => Ok(payment),
         _ => Err(PaymentError::NotFound(id).into()),
+    }
+}
+
+/// Payment `id`, to a caller that may act on it as `role`: confirm and cancel belong to the
+/// payer, refunds to the payee (who holds the money).
+///
+/// # Errors
+/// `payment_not_found` as [`party_payment`]; `not_payer` / `not_payee` (403) for the other
+/// party.
+pub async fn payment_as(
+    deps: &ApiDeps,
+    caller: &Caller,
+    id: PaymentId,
+    role: Party,
+) -> Result<Payment, ApiError> {
+    let payment = party_payment(deps, caller, id).await?;
+    require_role(&payment, caller, role)?;
+    Ok(payment)
+}
+
+/// Payment `id` and its refunds, oldest first, in one read, to either party.
+///
+/// # Errors
+/// `payment_not_found` as [`party_payment`].
+pub async fn party_refunds(
+    deps: &ApiDeps,
+    caller: &Caller,
+    id: PaymentId,
+) -> Result<(Payment, Vec<Refund>), ApiError> {
+    match deps.store.payment_with_refunds(id).await? {
+        Some((payment, refunds)) if visible_to(&payment, caller) => Ok((payment, refunds)),
+        _ => Err(PaymentError::NotFound(id).into()),
+    }
+}
+
+/// Whether `caller` may see `payment`. Only transfers are the API's payments: a funding moves
+/// money in from the treasury and belongs to no client.
+fn visible_to(payment: &Payment, caller: &Caller) -> bool {
+    payment.kind == PaymentKind::Transfer && payment.is_party(&caller.client_id)
+}
+
+/// Refuses a party acting in the other party's role.
+///
+/// # Errors
+/// `not_payer` or `not_payee`.
+pub fn require_role(payment: &Payment, caller: &Caller, role: Party) -> Result<(), ApiError> {
+    match role {
+        Party::Payer if !payment.is_payer(&caller.client_id) => {
+            Err(PaymentError::NotPayer(payment.id).into())
+        }
+        Party::Payee if !payment.is_payee(&caller.client_id) => {
+            Err(PaymentError::NotPayee(payment.id).into())
+        }
+        Party::Payer | Party::Payee => Ok(()),
     }
 }
 

@@ -126,6 +126,35 @@ pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
     Ok(value)
 }
 
+/// Parses an optional JSON body: none (empty, or only whitespace) is `None`, anything else must
+/// be what [`json_body`] accepts.
+///
+/// # Errors
+/// As [`json_body`], for a body that is there.
+pub fn optional_json_body<T: DeserializeOwned>(req: &Request) -> Result<Option<T>, ApiError> {
+    if body_bytes(req)?.iter().all(u8::is_ascii_whitespace) {
+        Ok(None)
+    } else {
+        json_body(req).map(Some)
+    }
+}
+
+/// An amount field of a body, which must be a positive number of minor units (its upper bound is
+/// the domain's, which knows the payment).
+///
+/// # Errors
+/// `invalid_amount` naming `field`.
+pub fn positive_amount(field: &str, minor: i64) -> Result<i64, ApiError> {
+    if minor > 0 {
+        Ok(minor)
+    } else {
+        Err(ApiError::invalid(
+            "invalid_amount",
+            format!("`{field}`: {}", crate::MoneyError::NotPositive),
+        ))
+    }
+}
+
 /// Refuses a non-empty body on routes that take none (a `{}` is tolerated).
 ///
 /// # Errors

@@ -13,8 +13,15 @@ use crate::error::Chain;
 
 /// A JSON response.
 pub fn json<T: Serialize>(status: StatusCode, value: &T) -> Result<Response<Body>, ApiError> {
-    let body = serde_json::to_string(value).map_err(ApiError::internal)?;
-    Ok(raw_json(status, body))
+    Ok(raw_json(status, json_text(value)?))
+}
+
+/// `value` as JSON text; failing to serialise one of our views is our bug.
+///
+/// # Errors
+/// Internal.
+pub fn json_text<T: Serialize>(value: &T) -> Result<String, ApiError> {
+    serde_json::to_string(value).map_err(ApiError::internal)
 }
 
 /// A JSON response from an already serialized body (idempotent replays).

@@ -3,7 +3,11 @@
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use crate::{Account, AccountId, EntryId, EntryPage, LedgerEntry, Payment, PaymentId};
+use crate::{
+    Account, AccountId, EntryId, EntryPage, LedgerEntry, Payment, PaymentId, RefundId,
+    listing::{AccountCursor, AccountPage, PaymentCursor, PaymentPage},
+    refund::{Refund, RefundReason},
+};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PaymentView {
@@ -14,6 +18,11 @@ pub struct PaymentView {
     pub destination_account: AccountId,
     /// Minor units.
     pub amount: i64,
+    /// Minor units captured: 0 until confirmed, then at most `amount` (a partial capture
+    /// releases the rest of the hold).
+    pub amount_captured: i64,
+    /// Minor units refunded so far, at most `amount_captured`.
+    pub amount_refunded: i64,
     pub currency: &'static str,
     pub description: Option<String>,
     #[serde(with = "crate::timefmt::rfc3339_millis")]
@@ -34,6 +43,8 @@ impl From<&Payment> for PaymentView {
             source_account: p.source,
             destination_account: p.destination,
             amount: p.amount.amount,
+            amount_captured: p.amount_captured,
+            amount_refunded: p.amount_refunded,
             currency: p.amount.currency.code(),
             description: p.description.clone(),
             created_at: p.created_at,
@@ -114,6 +125,113 @@ impl From<&EntryPage> for EntryPageView {
             data: page.entries.iter().map(EntryView::from).collect(),
             next_cursor: page.next_cursor.map(|c| c.encode()),
         }
+    }
+}
+
+/// A refund: money the payee gave back to the payer, out of a succeeded payment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RefundView {
+    pub id: RefundId,
+    pub object: &'static str,
+    pub payment_id: PaymentId,
+    /// Minor units.
+    pub amount: i64,
+    pub currency: &'static str,
+    pub status: &'static str,
+    pub reason: Option<&'static str>,
+    #[serde(with = "crate::timefmt::rfc3339_millis")]
+    pub created_at: OffsetDateTime,
+}
+
+impl From<&Refund> for RefundView {
+    fn from(r: &Refund) -> Self {
+        Self {
+            id: r.id,
+            object: "refund",
+            payment_id: r.payment_id,
+            amount: r.amount.amount,
+            currency: r.amount.currency.code(),
+            status: r.status.as_str(),
+            reason: r.reason.map(RefundReason::as_str),
+            created_at: r.created_at,
+        }
+    }
+}
+
+/// One of the caller's accounts, in `GET /accounts`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AccountView {
+    pub id: AccountId,
+    pub object: &'static str,
+    pub currency: &'static str,
+    pub status: &'static str,
+    /// Posted balance, minor units.
+    pub balance: i64,
+    /// Balance minus funds held by pending payments, minor units.
+    pub available: i64,
+    #[serde(with = "crate::timefmt::rfc3339_millis")]
+    pub created_at: OffsetDateTime,
+}
+
+impl From<&Account> for AccountView {
+    fn from(a: &Account) -> Self {
+        Self {
+            id: a.id,
+            object: "account",
+            currency: a.currency.code(),
+            status: a.status.as_str(),
+            balance: a.balance,
+            available: a.available,
+            created_at: a.created_at,
+        }
+    }
+}
+
+/// One page of a list (payments, refunds, accounts).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ListView<T> {
+    pub object: &'static str,
+    pub data: Vec<T>,
+    /// Whether another page follows; then `next_cursor` fetches it.
+    pub has_more: bool,
+    /// Pass as `cursor` for the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+impl<T> ListView<T> {
+    /// A page, and the cursor of the next one if there is one.
+    pub fn page(data: Vec<T>, next_cursor: Option<String>) -> Self {
+        Self {
+            object: "list",
+            data,
+            has_more: next_cursor.is_some(),
+            next_cursor,
+        }
+    }
+}
+
+impl From<&PaymentPage> for ListView<PaymentView> {
+    fn from(page: &PaymentPage) -> Self {
+        Self::page(
+            page.payments.iter().map(PaymentView::from).collect(),
+            page.next_cursor.as_ref().map(PaymentCursor::encode),
+        )
+    }
+}
+
+impl From<&AccountPage> for ListView<AccountView> {
+    fn from(page: &AccountPage) -> Self {
+        Self::page(
+            page.accounts.iter().map(AccountView::from).collect(),
+            page.next_cursor.as_ref().map(AccountCursor::encode),
+        )
+    }
+}
+
+impl From<&[Refund]> for ListView<RefundView> {
+    /// A payment's refunds, as the store reads them with the payment: one page, oldest first.
+    fn from(refunds: &[Refund]) -> Self {
+        Self::page(refunds.iter().map(RefundView::from).collect(), None)
     }
 }
 

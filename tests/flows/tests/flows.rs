@@ -125,7 +125,7 @@ async fn flow(api: TestApi, mut meter: Meter) {
 
     let held = run_pay(pay("flow-3", 500, false)).await;
     let held_id = held.body["id"].as_str().unwrap().to_owned();
-    meter.spent();
+    let warm_pay_trips = meter.spent();
     let canceled = settle(&held_id, "cancel").await;
     assert_eq!(canceled.body["status"], "canceled");
     let cancel_trips = meter.spent();
@@ -158,12 +158,15 @@ async fn flow(api: TestApi, mut meter: Meter) {
             transactions_trips,
             one_step_trips,
             cancel_trips,
+            warm_pay_trips,
         ];
         println!(
-            "round trips: pay {:?}, confirm {:?}, balance {:?}, transactions {:?}, one-step pay {:?}, cancel {:?}",
-            trips[0], trips[1], trips[2], trips[3], trips[4], trips[5]
+            "round trips: pay {:?}, confirm {:?}, balance {:?}, transactions {:?}, one-step pay {:?}, cancel {:?}, warm pay {:?}",
+            trips[0], trips[1], trips[2], trips[3], trips[4], trips[5], trips[6]
         );
-        assert_eq!(trips.map(Option::unwrap_or_default), [1, 3, 1, 1, 2, 2]);
+        // The first hold also reads its destination's owner (the payee), which the store then
+        // caches: every later hold in the sandbox is one round trip again.
+        assert_eq!(trips.map(Option::unwrap_or_default), [2, 3, 1, 1, 2, 2, 1]);
     }
 }
 

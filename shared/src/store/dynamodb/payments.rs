@@ -173,7 +173,19 @@ impl DynamoStore {
                 Err(PaymentError::Expired(_)) => {
                     return Ok(Verdict::Done(Ok(Err(payment.clone()))));
                 }
-                Err(e) => return Ok(Verdict::Done(Err(e.into()))),
+                // The copy may be stale (captured, canceled or refunded since it was read): the
+                // stored payment decides, as it does in the memory store.
+                Err(_) => {
+                    let current = self
+                        .payment(payment.id)
+                        .await?
+                        .ok_or(PaymentError::NotFound(payment.id))?;
+                    let refusal = current
+                        .capture(amount, now)
+                        .err()
+                        .unwrap_or_else(|| PaymentError::NotPending(Box::new(current)));
+                    return Ok(Verdict::Done(Err(refusal.into())));
+                }
             };
             let found = self
                 .batch_get(&[payment.source, payment.destination], Vec::new())

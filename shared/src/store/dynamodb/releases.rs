@@ -14,7 +14,7 @@ use super::{
     tx::{Role, Transaction, TxOutcome, sdk_error},
     updates::{AccountUpdate, payment_transition},
 };
-use crate::{Payment, PaymentError, PaymentStatus, ReleaseReason, StoreError, store::PaymentStore};
+use crate::{Payment, PaymentError, ReleaseReason, StoreError, store::PaymentStore};
 
 impl DynamoStore {
     /// Releases `payment`'s hold: the payment leaves `pending` and the source gets its funds
@@ -25,12 +25,11 @@ impl DynamoStore {
         reason: ReleaseReason,
         now: OffsetDateTime,
     ) -> Result<Payment, StoreError> {
-        // Final states never change, so a non-pending copy is already the answer. A pending
-        // copy that cannot expire yet may be stale (captured or canceled since it was read):
-        // the answer is then the payment as it stands.
+        // A copy that cannot be released may be stale (captured, canceled or refunded since it
+        // was read): the answer is the payment as it stands.
         let released = match payment.release(reason, now) {
             Ok(released) => released,
-            Err(PaymentError::NotPending(_)) if payment.status() == PaymentStatus::Pending => {
+            Err(_) => {
                 let current = self
                     .payment(payment.id)
                     .await?
@@ -41,7 +40,6 @@ impl DynamoStore {
                     .unwrap_or_else(|| PaymentError::NotPending(Box::new(current)))
                     .into());
             }
-            Err(e) => return Err(e.into()),
         };
         let restore_budget = payment.created_at.date() == now.date();
         let expiry_condition = match reason {
