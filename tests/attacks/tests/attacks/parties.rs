@@ -11,7 +11,7 @@ use paygate_shared::PaymentId;
 
 use crate::{
     lifecycle::{assert_like_missing, refund_body},
-    support::{Answer, Client, T0, Tally, Target, Watchlist, assert_problem},
+    support::{Answer, Client, OPENING, T0, Tally, Target, Watchlist, assert_problem},
 };
 
 /// One request of a route that names a payment: `(name, method, path suffix, body)`.
@@ -218,6 +218,43 @@ pub async fn run(watch: Arc<Watchlist>) -> Tally {
     assert_like_missing(&answer, &absent, &captured, &missing, case);
     assert!(answer.header("idempotent-replayed").is_none(), "{case}");
     tally.refused(case);
+
+    // The funding that opened bob's account moved money in from the treasury: it is no
+    // client's payment, so bob cannot refund it back out (nor read, confirm or cancel it).
+    let entries = target
+        .get(
+            &bob,
+            &format!("/v1/accounts/{b1}/transactions?limit=100"),
+            &bob_token,
+        )
+        .await;
+    let oldest = entries.body["data"]
+        .as_array()
+        .and_then(|data| data.last())
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(
+        (&oldest["direction"], &oldest["amount"]),
+        (&"credit".into(), &OPENING.into()),
+        "the funding entry: {oldest}"
+    );
+    let funding = oldest["payment_id"]
+        .as_str()
+        .expect("its payment")
+        .to_owned();
+    assert!(!payments.contains(&funding.as_str()), "{funding}");
+    for route in ROUTES {
+        let case = format!("bob (funded) {} the funding of his account", route.0);
+        let absent = call(&target, &bob, &bob_token, route, &missing).await;
+        let answer = call(&target, &bob, &bob_token, route, &funding).await;
+        assert_like_missing(&answer, &absent, &funding, &missing, &case);
+        assert_eq!(
+            target.ledger(&alice, &payments).await,
+            before,
+            "{case}: something changed"
+        );
+        tally.refused(case);
+    }
 
     // Lists: a payment shows only to its parties, on their side.
     let ids = |a: &Answer| -> Vec<String> {
