@@ -147,23 +147,37 @@ async fn memory_snapshot(store: &MemoryStore) -> Result<Snapshot, String> {
 
 type Item = HashMap<String, AttributeValue>;
 
+/// Items per scan page.
+const SCAN_PAGE: i32 = 200;
+
 async fn scan(client: &aws_sdk_dynamodb::Client, table: &str) -> Result<Vec<Item>, String> {
     let mut items = Vec::new();
     let mut start: Option<Item> = None;
+    // A single-threaded moto may still be working through requests a load gave up on, and a
+    // large page takes it a while: pages are kept small, and a timeout is retried.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(120);
     loop {
-        let page = client
+        let result = client
             .scan()
             .table_name(table)
             .consistent_read(true)
-            .set_exclusive_start_key(start.take())
+            .limit(SCAN_PAGE)
+            .set_exclusive_start_key(start.clone())
             .send()
-            .await
-            .map_err(|e| {
-                format!(
+            .await;
+        let page = match result {
+            Ok(page) => page,
+            Err(e) if e.as_service_error().is_none() && tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+                continue;
+            }
+            Err(e) => {
+                return Err(format!(
                     "scanning {table}: {}",
                     aws_sdk_dynamodb::error::DisplayErrorContext(e)
-                )
-            })?;
+                ));
+            }
+        };
         items.extend(page.items.unwrap_or_default());
         match page.last_evaluated_key {
             Some(key) if !key.is_empty() => start = Some(key),
