@@ -92,6 +92,11 @@ impl Connection {
         }
     }
 
+    /// Another connection to the same address, with the same timeout (opened on first use).
+    pub fn fresh(&self) -> Self {
+        Self::new(self.addr, self.timeout)
+    }
+
     /// The open connection, or a new one when there is none or the server has closed it.
     async fn ready(&mut self) -> Result<&mut TcpStream, TransportError> {
         let reusable = self.stream.as_ref().is_some_and(|stream| {

@@ -31,6 +31,10 @@ pub struct Stats {
     /// Concurrent confirm-vs-cancel races and duplicate confirms run.
     pub races: u64,
     pub duplicate_confirms: u64,
+    /// Storms of refunds of one payment sent at once (distinct keys).
+    pub refund_storms: u64,
+    /// Refund answers deliberately dropped and the refund resent with the same key.
+    pub lost_refunds: u64,
     /// Tokens refetched after a 401 (expiry on long runs).
     pub token_refreshes: u64,
     /// The slowest answer seen, in milliseconds.
@@ -99,6 +103,8 @@ impl Stats {
         self.replays += other.replays;
         self.races += other.races;
         self.duplicate_confirms += other.duplicate_confirms;
+        self.refund_storms += other.refund_storms;
+        self.lost_refunds += other.lost_refunds;
         self.token_refreshes += other.token_refreshes;
         self.max_latency_ms = self.max_latency_ms.max(other.max_latency_ms);
     }

@@ -1,6 +1,7 @@
-//! A bounded `conserve` run in CI: concurrent payments, confirms, cancels, retries on the same
-//! Idempotency-Key, lost answers, duplicate confirms and confirm-vs-cancel races through the
-//! local gateway, then the audit of the store: no violation, no 5xx, no hang.
+//! A bounded `conserve` run in CI: concurrent payments, confirms (whole and partial), cancels,
+//! refunds (partial, full, concurrent, resent), retries on the same Idempotency-Key, lost
+//! answers, duplicate confirms and confirm-vs-cancel races through the local gateway, then the
+//! audit of the store: no violation, no 5xx, no hang.
 
 use paygate_load::{
     conserve::{self, ConserveOptions},
@@ -28,6 +29,13 @@ fn assert_clean(report: &conserve::ConserveReport) {
     }
     assert!(report.stats.races > 0 && report.stats.duplicate_confirms > 0);
     assert!(report.stats.lost_responses > 0 && report.stats.replays > 0);
+    // Issue 13: partial captures and refunds (partial and full, two at once, resent) happened.
+    let r = &report.refunds;
+    assert!(
+        r.partial_captures > 0 && r.refunds > 0 && r.partly_refunded > 0 && r.fully_refunded > 0,
+        "{r:?}"
+    );
+    assert!(report.stats.refund_storms > 0 && report.stats.lost_refunds > 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,4 +1,4 @@
-//! The attack suite: every attack of issue 6 sent over real HTTP to a local gateway (the
+//! The attack suite: every attack of issues 6 and 13 sent over real HTTP to a local gateway (the
 //! bundled template, functions in-process on the embedded store), each asserting the exact
 //! refusal and that no money moved. All of it runs under one log capture, which ends the run
 //! by checking that no client secret, API key or token reached a log line.
@@ -10,9 +10,15 @@
 mod bodies;
 mod bola;
 mod brute_force;
+mod captures;
 mod forge;
+mod lifecycle;
+mod lists;
 mod logs;
+mod parties;
+mod refunds;
 mod scopes;
+mod storms;
 mod support;
 mod tokens;
 
@@ -28,6 +34,11 @@ const GROUPS: &[(&str, Group)] = &[
     ("bola", |w| Box::pin(bola::run(w))),
     ("bodies", |w| Box::pin(bodies::run(w))),
     ("brute_force", |w| Box::pin(brute_force::run(w))),
+    ("parties", |w| Box::pin(parties::run(w))),
+    ("lists", |w| Box::pin(lists::run(w))),
+    ("captures", |w| Box::pin(captures::run(w))),
+    ("refunds", |w| Box::pin(refunds::run(w))),
+    ("storms", |w| Box::pin(storms::run(w))),
 ];
 
 fn main() -> ExitCode {

@@ -67,6 +67,9 @@ pub struct Target {
     pub bob: Client,
     /// Only `accounts:read`, one account.
     pub carol: Client,
+    /// All scopes, one account: the third party in the cases of issue 13 (neither payer nor
+    /// payee of the payments between alice and bob).
+    pub dave: Client,
     pub watch: Arc<Watchlist>,
     _server: Background,
 }
@@ -109,11 +112,12 @@ impl Target {
         let alice = client("alice", 2, &watch);
         let bob = client("bob", 2, &watch);
         let carol = client("carol", 1, &watch);
+        let dave = client("dave", 1, &watch);
         let seed_client = |c: &Client, scopes: &str| {
             json!({"client_id": c.id, "client_secret": c.secret, "api_key": c.api_key,
                    "scopes": scopes.split(' ').collect::<Vec<_>>(), "usage_plan": plan})
         };
-        let accounts: Vec<Value> = [&alice, &bob, &carol]
+        let accounts: Vec<Value> = [&alice, &bob, &carol, &dave]
             .iter()
             .flat_map(|c| {
                 c.accounts.iter().map(|a| {
@@ -124,7 +128,7 @@ impl Target {
             .collect();
         let file = json!({
             "clients": [seed_client(&alice, ALL_SCOPES), seed_client(&bob, ALL_SCOPES),
-                        seed_client(&carol, "accounts:read")],
+                        seed_client(&carol, "accounts:read"), seed_client(&dave, ALL_SCOPES)],
             "accounts": accounts,
         });
         let file: seed::SeedFile = serde_json::from_value(file).expect("a seed file");
@@ -140,6 +144,7 @@ impl Target {
             alice,
             bob,
             carol,
+            dave,
             watch,
             _server: server,
         }
@@ -277,7 +282,7 @@ impl Target {
     /// owner over HTTP.
     pub async fn books(&self) -> Books {
         let mut books = BTreeMap::new();
-        for client in [&self.alice, &self.bob, &self.carol] {
+        for client in [&self.alice, &self.bob, &self.carol, &self.dave] {
             let token = self.token(client, None).await;
             for account in &client.accounts {
                 let balance = self
@@ -309,6 +314,17 @@ impl Target {
 /// Balances, available balances and entries per account.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Books(BTreeMap<AccountId, (Value, Value, Value)>);
+
+impl Books {
+    /// All the money the seeded accounts hold: payments and refunds between them never change
+    /// it.
+    pub fn total(&self) -> i64 {
+        self.0
+            .values()
+            .map(|(balance, _, _)| balance.as_i64().unwrap_or(i64::MIN))
+            .sum()
+    }
+}
 
 /// API Gateway's 401 from the authorizer: exactly `{"message":"Unauthorized"}`.
 pub fn assert_unauthorized(answer: &Answer, case: &str) {

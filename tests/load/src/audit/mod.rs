@@ -1,13 +1,16 @@
 //! The audit: the store read directly (never through the API), every invariant of the ledger
 //! checked over the whole of it. The DynamoDB tables are scanned and their items decoded here,
 //! from the layout in `docs/data-model.md`, independently of the adapter's own decoding.
+//! Partial captures and refunds have their own checks in [`refunds`].
+
+pub mod refunds;
 
 use std::collections::{BTreeMap, HashMap};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use paygate_shared::{
-    AccountKind, Direction, EntryQuery, PaymentKind,
-    store::{LedgerStore, dynamodb::TableNames, memory::MemoryStore},
+    AccountKind, Direction, EntryQuery, PaymentKind, PaymentStatus,
+    store::{LedgerStore, PaymentStore, dynamodb::TableNames, memory::MemoryStore},
 };
 
 use crate::setup::StoreHandle;
@@ -31,6 +34,19 @@ pub struct PaymentRow {
     pub amount: i64,
     pub currency: String,
     pub description: Option<String>,
+    /// What the capture moved (0 until captured; at most `amount`).
+    pub captured: i64,
+    /// What refunds have given back (at most `captured`).
+    pub refunded: i64,
+}
+
+/// A refund: `refund_id` → its payment and amount.
+#[derive(Debug, Clone)]
+pub struct RefundRow {
+    /// `re_<ULID>`.
+    pub id: String,
+    pub payment: String,
+    pub amount: i64,
 }
 
 #[derive(Debug, Clone)]
@@ -42,6 +58,8 @@ pub struct EntryRow {
     pub debit: bool,
     pub amount: i64,
     pub balance_after: i64,
+    /// The refund this entry belongs to; `None` for a capture (or a funding).
+    pub refund: Option<String>,
 }
 
 /// Everything in the store.
@@ -49,6 +67,7 @@ pub struct EntryRow {
 pub struct Snapshot {
     pub accounts: Vec<AccountRow>,
     pub payments: Vec<PaymentRow>,
+    pub refunds: Vec<RefundRow>,
     pub entries: Vec<EntryRow>,
 }
 
@@ -81,6 +100,7 @@ async fn memory_snapshot(store: &MemoryStore) -> Result<Snapshot, String> {
                     debit: e.direction == Direction::Debit,
                     amount: e.amount.amount,
                     balance_after: e.balance_after,
+                    refund: e.refund_id.map(|id| id.to_string()),
                 }));
             match page.next_cursor {
                 Some(cursor) => query.after = Some(cursor.after),
@@ -95,10 +115,8 @@ async fn memory_snapshot(store: &MemoryStore) -> Result<Snapshot, String> {
             available: account.available,
         });
     }
-    snapshot.payments = store
-        .all_payments()
-        .into_iter()
-        .map(|p| PaymentRow {
+    for p in store.all_payments() {
+        snapshot.payments.push(PaymentRow {
             id: p.id.to_string(),
             status: p.status().as_str().to_owned(),
             funding: p.kind == PaymentKind::Funding,
@@ -107,30 +125,59 @@ async fn memory_snapshot(store: &MemoryStore) -> Result<Snapshot, String> {
             amount: p.amount.amount,
             currency: p.amount.currency.code().to_owned(),
             description: p.description.clone(),
-        })
-        .collect();
+            captured: p.amount_captured,
+            refunded: p.amount_refunded,
+        });
+        // Only a captured payment can have refunds: one read each, the way the API reads them.
+        if p.status() == PaymentStatus::Succeeded {
+            let (_, refunds) = store
+                .payment_with_refunds(p.id)
+                .await
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| format!("{}: listed but not readable", p.id))?;
+            snapshot.refunds.extend(refunds.iter().map(|r| RefundRow {
+                id: r.id.to_string(),
+                payment: r.payment_id.to_string(),
+                amount: r.amount.amount,
+            }));
+        }
+    }
     Ok(snapshot)
 }
 
 type Item = HashMap<String, AttributeValue>;
 
+/// Items per scan page.
+const SCAN_PAGE: i32 = 200;
+
 async fn scan(client: &aws_sdk_dynamodb::Client, table: &str) -> Result<Vec<Item>, String> {
     let mut items = Vec::new();
     let mut start: Option<Item> = None;
+    // A single-threaded moto may still be working through requests a load gave up on, and a
+    // large page takes it a while: pages are kept small, and a timeout is retried.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(120);
     loop {
-        let page = client
+        let result = client
             .scan()
             .table_name(table)
             .consistent_read(true)
-            .set_exclusive_start_key(start.take())
+            .limit(SCAN_PAGE)
+            .set_exclusive_start_key(start.clone())
             .send()
-            .await
-            .map_err(|e| {
-                format!(
+            .await;
+        let page = match result {
+            Ok(page) => page,
+            Err(e) if e.as_service_error().is_none() && tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+                continue;
+            }
+            Err(e) => {
+                return Err(format!(
                     "scanning {table}: {}",
                     aws_sdk_dynamodb::error::DisplayErrorContext(e)
-                )
-            })?;
+                ));
+            }
+        };
         items.extend(page.items.unwrap_or_default());
         match page.last_evaluated_key {
             Some(key) if !key.is_empty() => start = Some(key),
@@ -144,6 +191,15 @@ fn s(item: &Item, name: &str) -> Result<String, String> {
     match item.get(name) {
         Some(AttributeValue::S(v)) => Ok(v.clone()),
         _ => Err(format!("item {:?}: no string `{name}`", item.get("pk"))),
+    }
+}
+
+/// A number attribute that items written before issue 13 lack.
+fn n_or(item: &Item, name: &str, missing: i64) -> Result<i64, String> {
+    if item.contains_key(name) {
+        n(item, name)
+    } else {
+        Ok(missing)
     }
 }
 
@@ -175,15 +231,28 @@ async fn dynamodb_snapshot(
     }
     for item in scan(client, &tables.transactions).await? {
         match s(&item, "type").ok().as_deref() {
-            Some("payment") => snapshot.payments.push(PaymentRow {
-                id: s(&item, "payment_id")?,
-                status: s(&item, "status")?,
-                funding: s(&item, "kind")? == "funding",
-                source: s(&item, "source")?,
-                destination: s(&item, "destination")?,
+            Some("payment") => {
+                let status = s(&item, "status")?;
+                let amount = n(&item, "amount")?;
+                // Written before partial captures: a succeeded payment captured all of it.
+                let whole = if status == "succeeded" { amount } else { 0 };
+                snapshot.payments.push(PaymentRow {
+                    id: s(&item, "payment_id")?,
+                    funding: s(&item, "kind")? == "funding",
+                    source: s(&item, "source")?,
+                    destination: s(&item, "destination")?,
+                    amount,
+                    currency: s(&item, "currency")?,
+                    description: s(&item, "description").ok(),
+                    captured: n_or(&item, "amount_captured", whole)?,
+                    refunded: n_or(&item, "amount_refunded", 0)?,
+                    status,
+                });
+            }
+            Some("refund") => snapshot.refunds.push(RefundRow {
+                id: s(&item, "refund_id")?,
+                payment: s(&item, "payment_id")?,
                 amount: n(&item, "amount")?,
-                currency: s(&item, "currency")?,
-                description: s(&item, "description").ok(),
             }),
             Some("entry") => snapshot.entries.push(EntryRow {
                 id: s(&item, "entry_id")?,
@@ -192,6 +261,7 @@ async fn dynamodb_snapshot(
                 debit: s(&item, "direction")? == "debit",
                 amount: n(&item, "amount")?,
                 balance_after: n(&item, "balance_after")?,
+                refund: s(&item, "refund_id").ok(),
             }),
             _ => {}
         }
@@ -262,8 +332,9 @@ pub fn check(snapshot: &Snapshot) -> Vec<String> {
             entries.len()
         ));
     }
-    // 4. A succeeded payment has exactly one debit on its source and one credit on its
-    // destination, of its amount; any other payment has no entry.
+    // 4. A succeeded payment has exactly one capture: a debit on its source and a credit on its
+    // destination, of what it captured (its amount, or less for a partial capture); any other
+    // payment has no entry. Refund entries are checked in `refunds`.
     let mut per_payment: HashMap<&str, Vec<&EntryRow>> = HashMap::new();
     for e in &snapshot.entries {
         per_payment.entry(e.payment.as_str()).or_default().push(e);
@@ -271,21 +342,22 @@ pub fn check(snapshot: &Snapshot) -> Vec<String> {
     for p in &snapshot.payments {
         let entries = per_payment.remove(p.id.as_str()).unwrap_or_default();
         if p.status == "succeeded" {
-            let debits: Vec<_> = entries.iter().filter(|e| e.debit).collect();
-            let credits: Vec<_> = entries.iter().filter(|e| !e.debit).collect();
+            let captures: Vec<_> = entries.iter().filter(|e| e.refund.is_none()).collect();
+            let debits: Vec<_> = captures.iter().filter(|e| e.debit).collect();
+            let credits: Vec<_> = captures.iter().filter(|e| !e.debit).collect();
             let exact = debits.len() == 1
                 && credits.len() == 1
                 && debits[0].account == p.source
                 && credits[0].account == p.destination
-                && debits[0].amount == p.amount
-                && credits[0].amount == p.amount;
+                && debits[0].amount == p.captured
+                && credits[0].amount == p.captured;
             if !exact {
                 violations.push(format!(
                     "succeeded payment {} has {} debit(s) and {} credit(s), not one of {} each",
                     p.id,
                     debits.len(),
                     credits.len(),
-                    p.amount
+                    p.captured
                 ));
             }
         } else if !entries.is_empty() {
@@ -332,6 +404,9 @@ pub fn check(snapshot: &Snapshot) -> Vec<String> {
             violations.push(format!("idempotency key {key} produced {count} payments"));
         }
     }
+    // 7. Partial captures and refunds: each payment's captured − refunded is the net ledger
+    // movement between its two accounts.
+    violations.extend(refunds::check(snapshot));
     violations
 }
 
@@ -373,6 +448,7 @@ mod tests {
             debit,
             amount,
             balance_after: after,
+            refund: None,
         }
     }
 
@@ -386,6 +462,8 @@ mod tests {
             amount,
             currency: "CNY".into(),
             description: Some(format!("key-{id}")),
+            captured: if status == "succeeded" { amount } else { 0 },
+            refunded: 0,
         }
     }
 
@@ -407,6 +485,7 @@ mod tests {
                 payment("p1", "succeeded", 30),
                 payment("p2", "pending", 5),
             ],
+            refunds: vec![],
             entries: vec![
                 entry("txn_1", "t", "f", true, 100, -100),
                 entry("txn_1", "a", "f", false, 100, 100),

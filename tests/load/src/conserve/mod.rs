@@ -1,9 +1,14 @@
-//! `conserve`: many concurrent clients doing random payments, confirms and cancels through the
-//! gateway, with client retries on the same Idempotency-Key, lost answers, duplicate confirms
-//! and confirm-vs-cancel races; then an audit of the store itself (see [`crate::audit`]).
+//! `conserve`: many concurrent clients doing random payments, confirms (whole and partial) and
+//! cancels through the gateway, and refunds of what they were paid (partial and full, some at
+//! once on one payment), with client retries on the same Idempotency-Key, lost answers,
+//! duplicate confirms and confirm-vs-cancel races; then an audit of the store itself (see
+//! [`crate::audit`]).
 //!
-//! Each OAuth client is shared by two workers, so two connections at a time hold, capture and
-//! release on the same source accounts, and every worker pays into a small set of hot accounts.
+//! Each OAuth client is shared by two workers, so two connections at a time hold, capture,
+//! release and refund on the same accounts, and every worker pays into a small set of hot
+//! accounts. A payment, once captured, is offered to the workers of its payee for refunds.
+
+mod refunds;
 
 use std::{
     collections::HashMap,
@@ -76,6 +81,12 @@ pub struct Observed {
     pub keys: HashMap<String, (u64, String)>,
     /// Payment id → the final status a definitive 2xx answer reported, by epoch.
     pub finals: HashMap<String, (u64, &'static str)>,
+    /// Payment id → the `amount_captured` a 200 confirm reported, by epoch.
+    pub captures: HashMap<String, (u64, i64)>,
+    /// Refund Idempotency-Key → the refund id every 201 for it named, by epoch.
+    pub refund_keys: HashMap<String, (u64, String)>,
+    /// Refund id → its payment and amount as the 201 reported them, by epoch.
+    pub refunds: HashMap<String, (u64, String, i64)>,
     /// Contradictions seen on the wire (two ids for one key, both sides of a race winning).
     pub violations: Vec<String>,
 }
@@ -84,6 +95,9 @@ impl Observed {
     fn merge(&mut self, other: Self) {
         self.keys.extend(other.keys);
         self.finals.extend(other.finals);
+        self.captures.extend(other.captures);
+        self.refund_keys.extend(other.refund_keys);
+        self.refunds.extend(other.refunds);
         self.violations.extend(other.violations);
     }
 }
@@ -93,6 +107,8 @@ impl Observed {
 pub struct ConserveReport {
     pub stats: Stats,
     pub payments_by_status: std::collections::BTreeMap<String, u64>,
+    /// Partial captures and refunds as the store records them.
+    pub refunds: audit::refunds::Summary,
     pub violations: Vec<String>,
     pub elapsed: Duration,
     pub clients: usize,
@@ -119,6 +135,24 @@ impl ConserveReport {
             (
                 "payments by final status",
                 format_counts(&self.payments_by_status),
+            ),
+            (
+                "partial captures",
+                self.refunds.partial_captures.to_string(),
+            ),
+            (
+                "refunds (minor units) / payments partly, fully refunded",
+                format!(
+                    "{} ({}) / {}, {}",
+                    self.refunds.refunds,
+                    self.refunds.refunded,
+                    self.refunds.partly_refunded,
+                    self.refunds.fully_refunded
+                ),
+            ),
+            (
+                "concurrent refund storms (4 at once) / lost refund answers resent",
+                format!("{} / {}", s.refund_storms, s.lost_refunds),
             ),
             (
                 "retries (same Idempotency-Key) / lost answers resent",
@@ -202,12 +236,16 @@ pub async fn drive(
     control: Arc<Control>,
 ) -> Result<(Stats, Observed), String> {
     let deadline = Instant::now() + Duration::from_secs_f64(options.seconds);
+    let refundable = Arc::new(refunds::Refundable::default());
     let mut tasks = Vec::new();
     for w in 0..options.clients {
         let owner = w % running.clients.len();
         let client = &running.clients[owner];
         let mut worker = Worker {
             index: w,
+            owner,
+            refundable: refundable.clone(),
+            created: HashMap::new(),
             conn: Connection::new(running.addr, options.request_timeout),
             aux: Connection::new(running.addr, options.request_timeout),
             creds: Credentials {
@@ -275,6 +313,7 @@ pub async fn audit_run(
 ) -> Result<ConserveReport, String> {
     let snapshot = audit::snapshot(&running.store).await?;
     let mut violations = audit::check(&snapshot);
+    violations.extend(refunds::compare(&snapshot, &observed, epoch));
     violations.extend(observed.violations);
     let by_description: HashMap<&str, &audit::PaymentRow> = snapshot
         .payments
@@ -309,6 +348,7 @@ pub async fn audit_run(
     Ok(ConserveReport {
         stats,
         payments_by_status: audit::payments_by_status(&snapshot),
+        refunds: audit::refunds::summary(&snapshot),
         violations,
         elapsed,
         clients: options.clients,
@@ -322,6 +362,12 @@ pub async fn audit_run(
 
 struct Worker {
     index: usize,
+    /// The OAuth client this worker acts as (an index into the run's clients).
+    owner: usize,
+    /// Captured payments, by payee: what each client's workers may refund.
+    refundable: Arc<refunds::Refundable>,
+    /// Payment id → (amount, payee) of every payment this worker created.
+    created: HashMap<String, (i64, usize)>,
     conn: Connection,
     /// A second connection, for the concurrent half of races and duplicates.
     aux: Connection,
@@ -343,35 +389,42 @@ struct Create {
     key: String,
     body: Bytes,
     confirm: bool,
+    amount: i64,
+    /// The owner of the destination account.
+    payee: usize,
 }
 
 impl Worker {
     async fn step(&mut self) {
         match self.rng.random_range(0..100) {
-            0..25 => {
+            0..20 => {
                 let create = self.new_create(false);
                 if let Some(id) = self.create(&create).await {
                     self.pending.push(id);
                 }
             }
-            25..40 => {
+            20..32 => {
                 let create = self.new_create(true);
                 self.create(&create).await;
             }
-            40..55 => {
+            32..40 => {
                 if let Some(id) = self.take_pending() {
-                    self.settle(&id, "confirm").await;
+                    self.settle(&id, "confirm", None).await;
                 }
             }
-            55..65 => {
+            40..47 => self.partial_confirm().await,
+            47..54 => {
                 if let Some(id) = self.take_pending() {
-                    self.settle(&id, "cancel").await;
+                    self.settle(&id, "cancel", None).await;
                 }
             }
-            65..75 => self.lost_response().await,
-            75..80 => self.concurrent_duplicate_create().await,
-            80..88 => self.duplicate_confirm().await,
-            _ => self.race().await,
+            54..62 => self.lost_response().await,
+            62..66 => self.concurrent_duplicate_create().await,
+            66..71 => self.duplicate_confirm().await,
+            71..79 => self.race().await,
+            79..88 => self.refund().await,
+            88..94 => self.refund_storm().await,
+            _ => self.lost_refund().await,
         }
     }
 
@@ -393,7 +446,9 @@ impl Worker {
             .iter()
             .filter(|a| a.currency == source.currency && a.id != source.id)
             .collect();
-        let destination = candidates.choose(&mut self.rng).map_or(source.id, |a| a.id);
+        let (destination, payee) = candidates
+            .choose(&mut self.rng)
+            .map_or((source.id, source.owner), |a| (a.id, a.owner));
         let amount: i64 = self.rng.random_range(1..=10_000);
         let body = json!({
             "source_account": source.id.to_string(),
@@ -407,6 +462,8 @@ impl Worker {
             key,
             body: Bytes::from(body.to_string()),
             confirm,
+            amount,
+            payee,
         }
     }
 
@@ -426,6 +483,8 @@ impl Worker {
         ];
         if let Some(key) = key {
             headers.push(("idempotency-key", key));
+        }
+        if !body.is_empty() {
             headers.push(("content-type", "application/json"));
         }
         let conn = if aux { &mut self.aux } else { &mut self.conn };
@@ -445,7 +504,7 @@ impl Worker {
                 matches!(a.status, 401 | 409 | 429 | 503)
                     && !matches!(
                         a.field("code").as_deref(),
-                        Some("payment_not_pending" | "payment_expired")
+                        Some("payment_not_pending" | "payment_expired" | "payment_not_captured")
                     )
             }
             Err(TransportError::Timeout(_)) => false,
@@ -509,21 +568,26 @@ impl Worker {
                 create.key
             ));
         }
+        self.created
+            .insert(id.clone(), (create.amount, create.payee));
         if create.confirm {
             self.observed
                 .finals
                 .insert(id.clone(), (self.epoch, "succeeded"));
+            self.note_captured(&id, Some(answer));
         }
         (!create.confirm).then_some(id)
     }
 
-    /// Confirms or cancels, retrying "not now" answers; the status a 200 reports.
-    async fn settle(&mut self, id: &str, action: &str) -> Option<String> {
+    /// Confirms (all of the hold, or `amount` of it) or cancels, retrying "not now" answers;
+    /// the status a 200 reports.
+    async fn settle(&mut self, id: &str, action: &str, amount: Option<i64>) -> Option<String> {
         let path = format!("/v1/payments/{id}/{action}");
+        let body = capture_body(amount);
         let mut attempt = 0;
         loop {
             let result = self
-                .send_on(false, Method::POST, &path, None, Bytes::new())
+                .send_on(false, Method::POST, &path, None, body.clone())
                 .await;
             if Self::retryable(&result) && attempt < 4 {
                 attempt += 1;
@@ -531,7 +595,7 @@ impl Worker {
                 self.backoff(attempt).await;
                 continue;
             }
-            return self.record_settled(id, action, result.ok().as_ref());
+            return self.record_settled(id, action, amount, result.ok().as_ref());
         }
     }
 
@@ -539,6 +603,7 @@ impl Worker {
         &mut self,
         id: &str,
         action: &str,
+        amount: Option<i64>,
         answer: Option<&Answer>,
     ) -> Option<String> {
         let answer = answer.filter(|a| a.status == 200)?;
@@ -554,6 +619,19 @@ impl Worker {
                 .push(format!("{action} {id} answered 200 with status {status}"));
         }
         self.note_final(id, wanted);
+        if action == "confirm" {
+            // A retried confirm answers the payment as captured: by the same amount.
+            let held = self.created.get(id).map(|(held, _)| *held);
+            let captured = answer.json()["amount_captured"].as_i64();
+            if let Some(expected) = amount.or(held)
+                && captured != Some(expected)
+            {
+                self.observed.violations.push(format!(
+                    "confirm {id} of {expected} answered amount_captured {captured:?}"
+                ));
+            }
+            self.note_captured(id, Some(answer));
+        }
         Some(status)
     }
 
@@ -653,9 +731,14 @@ impl Worker {
             return;
         };
         self.stats.duplicate_confirms += 1;
-        let (a, b) = self.pair(&id, "confirm", "confirm").await;
+        // Half of them capture part of the hold, both with the same amount.
+        let amount = (create.amount > 1 && self.rng.random_bool(0.5))
+            .then(|| self.rng.random_range(1..create.amount));
+        let (a, b) = self
+            .pair(&id, ("confirm", amount), ("confirm", amount))
+            .await;
         for answer in [a, b].iter().flatten() {
-            self.record_settled(&id, "confirm", Some(answer));
+            self.record_settled(&id, "confirm", amount, Some(answer));
         }
     }
 
@@ -666,7 +749,7 @@ impl Worker {
             return;
         };
         self.stats.races += 1;
-        let (confirm, cancel) = self.pair(&id, "confirm", "cancel").await;
+        let (confirm, cancel) = self.pair(&id, ("confirm", None), ("cancel", None)).await;
         let confirmed = confirm.as_ref().is_some_and(|a| a.status == 200);
         let canceled = cancel.as_ref().is_some_and(|a| a.status == 200);
         if confirmed && canceled {
@@ -675,10 +758,10 @@ impl Worker {
                 .push(format!("{id}: both confirm and cancel answered 200"));
         }
         if let Some(answer) = &confirm {
-            self.record_settled(&id, "confirm", Some(answer));
+            self.record_settled(&id, "confirm", None, Some(answer));
         }
         if let Some(answer) = &cancel {
-            self.record_settled(&id, "cancel", Some(answer));
+            self.record_settled(&id, "cancel", None, Some(answer));
         }
         if !confirmed && !canceled {
             // Neither got through (a fault): leave it to a later confirm or cancel.
@@ -686,27 +769,41 @@ impl Worker {
         }
     }
 
+    /// Two actions on one payment at once (a confirm with its amount, if partial).
     async fn pair(
         &mut self,
         id: &str,
-        first: &str,
-        second: &str,
+        first: (&str, Option<i64>),
+        second: (&str, Option<i64>),
     ) -> (Option<Answer>, Option<Answer>) {
         let (api_key, bearer) = (self.creds.api_key.clone(), self.creds.bearer.clone());
-        let headers = [
+        let json = |amount: Option<i64>| amount.map(|_| ("content-type", "application/json"));
+        let mut h1 = vec![
             ("x-api-key", api_key.as_str()),
             ("authorization", bearer.as_str()),
         ];
+        let mut h2 = h1.clone();
+        h1.extend(json(first.1));
+        h2.extend(json(second.1));
         let (p1, p2) = (
-            format!("/v1/payments/{id}/{first}"),
-            format!("/v1/payments/{id}/{second}"),
+            format!("/v1/payments/{id}/{}", first.0),
+            format!("/v1/payments/{id}/{}", second.0),
         );
         let (a, b) = tokio::join!(
-            self.conn.send(Method::POST, &p1, &headers, Bytes::new()),
-            self.aux.send(Method::POST, &p2, &headers, Bytes::new()),
+            self.conn
+                .send(Method::POST, &p1, &h1, capture_body(first.1)),
+            self.aux
+                .send(Method::POST, &p2, &h2, capture_body(second.1)),
         );
         self.stats.note(&a);
         self.stats.note(&b);
         (a.ok(), b.ok())
     }
+}
+
+/// A confirm's body: none (capture the whole hold) or `{"amount": n}` (a partial capture).
+fn capture_body(amount: Option<i64>) -> Bytes {
+    amount.map_or_else(Bytes::new, |amount| {
+        Bytes::from(json!({ "amount": amount }).to_string())
+    })
 }
