@@ -151,7 +151,9 @@ async fn the_payee_refunds_in_parts_then_what_is_left() {
         (&json!("succeeded"), &json!(3_000), &json!(1_000))
     );
 
-    // No amount: all that is left.
+    // No amount: all that is left. A millisecond later, so "oldest first" below is an order of
+    // time: refunds in the same millisecond are ordered by the random part of their ids.
+    w.api.clock.advance(time::Duration::milliseconds(1));
     let rest = w.refund("bob", &id, "r-2", None).await;
     assert_eq!(rest.status, 201, "{}", rest.body);
     assert_eq!(
