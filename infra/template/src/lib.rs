@@ -32,7 +32,8 @@ pub use dynamodb::{
 pub use error::TemplateError;
 pub use functions::{Function, NO_AUTHORIZER, Route, Schedule};
 pub use tables::{
-    AttributeDefinition, AttributeType, BillingMode, KeySchema, Projection, SecondaryIndex, Table,
+    AttributeDefinition, AttributeType, BillingMode, KeySchema, Projection, SecondaryIndex,
+    StreamViewType, Table,
 };
 pub use usage_plans::{ApiStage, Quota, QuotaPeriod, Throttle, UsagePlan};
 pub use value::{Intrinsic, Value};

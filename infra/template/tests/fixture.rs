@@ -4,7 +4,8 @@
 use paygate_template::{
     Api, ApiAuth, ApiStage, AttributeDefinition, AttributeType, Authorizer, BillingMode,
     GatewayResponse, Intrinsic, KeySchema, MethodThrottling, PayloadType, Projection, Quota,
-    QuotaPeriod, Route, Schedule, SecondaryIndex, Table, Template, Throttle, UsagePlan, Value,
+    QuotaPeriod, Route, Schedule, SecondaryIndex, StreamViewType, Table, Template, Throttle,
+    UsagePlan, Value,
 };
 
 fn fixture() -> Template {
@@ -245,6 +246,7 @@ fn tables_with_number_keys_local_indexes_and_include_projections() {
         }],
         // Declared but not enabled.
         ttl_attribute: None,
+        stream: Some(StreamViewType::KeysOnly),
     };
     assert_eq!(fixture().tables(), [expected]);
 }
