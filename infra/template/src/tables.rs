@@ -16,7 +16,7 @@ pub struct Table {
     pub local_indexes: Vec<SecondaryIndex>,
     /// The TTL attribute, when `TimeToLiveSpecification` enables one.
     pub ttl_attribute: Option<String>,
-    /// What the table's stream carries, when `StreamSpecification` enables one.
+    /// `StreamSpecification.StreamViewType`, when the table has a stream.
     pub stream: Option<StreamViewType>,
 }
 
@@ -35,7 +35,7 @@ pub enum BillingMode {
     Provisioned,
 }
 
-/// A stream's `StreamViewType`: what each record carries of the item it is about.
+/// What each record of a table's stream carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StreamViewType {
     KeysOnly,
@@ -45,7 +45,7 @@ pub enum StreamViewType {
 }
 
 impl StreamViewType {
-    /// The spelling CloudFormation and DynamoDB use.
+    /// The spelling of CloudFormation and of the DynamoDB API (`NEW_IMAGE`).
     pub fn as_str(self) -> &'static str {
         match self {
             Self::KeysOnly => "KEYS_ONLY",
@@ -135,23 +135,24 @@ pub(crate) fn parse(logical_id: &str, resource: &Node<'_>) -> Result<Table, Temp
     };
     let stream = match properties.field("StreamSpecification")? {
         None => None,
-        Some(stream) => {
-            let kind = stream.required("StreamViewType")?;
-            Some(match kind.str()? {
-                "KEYS_ONLY" => StreamViewType::KeysOnly,
-                "NEW_IMAGE" => StreamViewType::NewImage,
-                "OLD_IMAGE" => StreamViewType::OldImage,
-                "NEW_AND_OLD_IMAGES" => StreamViewType::NewAndOldImages,
-                other => {
-                    return Err(invalid(
-                        kind.at(),
-                        format!(
-                            "unknown stream view type `{other}` (KEYS_ONLY, NEW_IMAGE, \
-                             OLD_IMAGE or NEW_AND_OLD_IMAGES)"
-                        ),
-                    ));
-                }
-            })
+        Some(spec) => {
+            let kind = spec.required("StreamViewType")?;
+            let views = [
+                StreamViewType::KeysOnly,
+                StreamViewType::NewImage,
+                StreamViewType::OldImage,
+                StreamViewType::NewAndOldImages,
+            ];
+            let name = kind.str()?;
+            Some(views.into_iter().find(|v| v.as_str() == name).ok_or_else(|| {
+                invalid(
+                    kind.at(),
+                    format!(
+                        "unknown stream view type `{name}` (KEYS_ONLY, NEW_IMAGE, OLD_IMAGE or \
+                         NEW_AND_OLD_IMAGES)"
+                    ),
+                )
+            })?)
         }
     };
     let table = Table {

@@ -206,7 +206,7 @@ async fn number_keys_local_indexes_and_include_projections_are_created() {
         table
             .stream_specification()
             .and_then(|s| s.stream_view_type()),
-        Some(&StreamViewType::KeysOnly)
+        Some(&StreamViewType::NewAndOldImages)
     );
     // The template declares TTL disabled: it stays off.
     assert!(

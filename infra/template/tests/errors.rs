@@ -98,17 +98,6 @@ fn tables_with_missing_or_malformed_keys() {
         error(&TABLE.replace("KeySchema:\n        -", "KeySchema: !Ref Keys\n        #")),
         "Resources.T.Properties.KeySchema: expected a list, found an intrinsic function"
     );
-    assert_eq!(
-        error(&format!(
-            "{TABLE}      StreamSpecification:\n        StreamViewType: NEW\n"
-        )),
-        "Resources.T.Properties.StreamSpecification.StreamViewType: unknown stream view type \
-         `NEW` (KEYS_ONLY, NEW_IMAGE, OLD_IMAGE or NEW_AND_OLD_IMAGES)"
-    );
-    assert_eq!(
-        error(&format!("{TABLE}      StreamSpecification: {{}}\n")),
-        "Resources.T.Properties.StreamSpecification.StreamViewType is missing"
-    );
 }
 
 #[test]

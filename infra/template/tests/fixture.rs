@@ -246,7 +246,7 @@ fn tables_with_number_keys_local_indexes_and_include_projections() {
         }],
         // Declared but not enabled.
         ttl_attribute: None,
-        stream: Some(StreamViewType::KeysOnly),
+        stream: Some(StreamViewType::NewAndOldImages),
     };
     assert_eq!(fixture().tables(), [expected]);
 }
