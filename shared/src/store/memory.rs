@@ -1,6 +1,7 @@
 //! The embedded store: everything in one process, no dependencies. Each operation runs under one
 //! lock from its first check to its last write, which gives it the same all-or-nothing semantics
-//! the DynamoDB adapter gets from `TransactWriteItems`.
+//! the DynamoDB adapter gets from `TransactWriteItems`; the events a change emits are written
+//! under the same lock (`events`).
 
 use std::{
     collections::{BTreeMap, HashMap},
@@ -15,7 +16,7 @@ use super::{
     check_funding,
 };
 use crate::{
-    Account, AccountId, ClientId, EntryId, EntryPage, EntryQuery, IdempotencyKey,
+    Account, AccountId, ClientId, EntryId, EntryPage, EntryQuery, Event, EventType, IdempotencyKey,
     IdempotencyRecord, LedgerEntry, Money, Payment, PaymentId, PaymentStatus, Refund, RefundId,
     ReleaseReason, StoreError,
     account::AccountError,
@@ -28,6 +29,7 @@ use crate::{
     payment::PaymentError,
 };
 
+mod events;
 mod refunds;
 
 #[derive(Debug, Default)]
@@ -44,6 +46,8 @@ struct State {
     refunds: BTreeMap<(PaymentId, RefundId), Refund>,
     idempotency: HashMap<IdempotencyKey, IdempotencyRecord>,
     clients: HashMap<ClientId, ClientRecord>,
+    /// Events, written by the operations whose changes they report, and their deliveries.
+    notifications: events::Notifications,
 }
 
 impl MemoryStore {
@@ -223,6 +227,10 @@ impl PaymentStore for MemoryStore {
         state
             .idempotency
             .insert(idempotency.key.clone(), idempotency.clone());
+        state.emit(match payment.status() {
+            PaymentStatus::Succeeded => Event::for_one_step(payment, now),
+            _ => Event::for_payment(EventType::PaymentCreated, payment, now),
+        });
         Ok(PaymentOutcome::Created(payment.clone()))
     }
 
@@ -238,6 +246,7 @@ impl PaymentStore for MemoryStore {
             Err(PaymentError::Expired(id)) => {
                 let expired = current.release(ReleaseReason::Expired, now)?;
                 state.release_hold(&current, current.amount.amount, now);
+                state.emit(Event::for_payment(EventType::PaymentExpired, &expired, now));
                 state.payments.insert(id, expired);
                 return Err(PaymentError::Expired(id).into());
             }
@@ -252,6 +261,11 @@ impl PaymentStore for MemoryStore {
         state.post(posting, true);
         state.release_hold(&current, current.amount.amount - amount.amount, now);
         state.payments.insert(captured.id, captured.clone());
+        state.emit(Event::for_payment(
+            EventType::PaymentSucceeded,
+            &captured,
+            now,
+        ));
         Ok(captured)
     }
 
@@ -283,6 +297,11 @@ impl PaymentStore for MemoryStore {
         let released = current.release(reason, now)?;
         state.release_hold(&current, current.amount.amount, now);
         state.payments.insert(released.id, released.clone());
+        state.emit(Event::for_payment(
+            EventType::released(reason),
+            &released,
+            now,
+        ));
         Ok(released)
     }
 

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use paygate_shared::store::{
-    Store,
+    EventStore, Store,
     dynamodb::{DynamoStore, TableNames, sdk_config_for_endpoint},
     memory::MemoryStore,
 };
@@ -20,6 +20,10 @@ pub enum Backend {
 
 pub struct Fixture {
     store: Arc<dyn Store>,
+    /// The same store as `store`, as the events API and the notifier see it.
+    events: Arc<dyn EventStore>,
+    /// The same store as `store`, for reading the table directly; `None` for the memory store.
+    dynamo: Option<DynamoStore>,
     backend: Backend,
     /// The DynamoDB adapter's HTTP-attempt counter; `None` for the memory store.
     round_trips: Option<Arc<dyn Fn() -> u64 + Send + Sync>>,
@@ -32,6 +36,8 @@ impl Fixture {
         let memory = Arc::new(MemoryStore::new());
         Self {
             store: memory.clone(),
+            events: memory.clone(),
+            dynamo: None,
             backend: Backend::Memory,
             round_trips: None,
             memory: Some(memory),
@@ -49,7 +55,9 @@ impl Fixture {
         }
         let counter = store.clone();
         Self {
-            store: Arc::new(store),
+            store: Arc::new(store.clone()),
+            events: Arc::new(store.clone()),
+            dynamo: Some(store),
             backend: Backend::DynamoDb,
             round_trips: Some(Arc::new(move || counter.round_trips())),
             memory: None,
@@ -58,6 +66,14 @@ impl Fixture {
 
     pub fn store(&self) -> &dyn Store {
         self.store.as_ref()
+    }
+
+    pub fn events(&self) -> &dyn EventStore {
+        self.events.as_ref()
+    }
+
+    pub fn dynamo_store(&self) -> Option<&DynamoStore> {
+        self.dynamo.as_ref()
     }
 
     /// A handle to move into spawned tasks.

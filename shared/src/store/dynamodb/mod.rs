@@ -21,12 +21,14 @@
 //! `reads`; backoff in `retry`.
 
 mod attrs;
+mod events;
 mod explain;
 mod expr;
 mod items;
 mod keys;
 mod ledger;
 mod listing;
+mod outbox;
 mod payments;
 mod reads;
 mod records;
@@ -48,6 +50,8 @@ use std::{
         atomic::{AtomicU64, Ordering},
     },
 };
+
+pub use outbox::outbox_record_from_item;
 
 use aws_sdk_dynamodb::{
     Client,

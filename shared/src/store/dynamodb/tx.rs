@@ -62,6 +62,9 @@ pub(crate) enum Role {
     CreditEntry,
     /// The idempotency record of the request.
     IdempotencyRecord,
+    /// The `i`-th event the change emits (the transactional outbox: an event is written in the
+    /// same transaction as the change it reports, or not at all).
+    Event(u8),
 }
 
 /// The writes of one transaction, each under its role.
