@@ -173,7 +173,11 @@ mod tests {
         assert_eq!(marks.advance().as_deref(), Some("3"));
         assert_eq!(marks.in_flight(), 0);
         marks.done(first);
-        assert_eq!(marks.advance(), None, "a late or repeated ticket changes nothing");
+        assert_eq!(
+            marks.advance(),
+            None,
+            "a late or repeated ticket changes nothing"
+        );
     }
 
     #[test]

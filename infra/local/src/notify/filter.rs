@@ -48,7 +48,11 @@ impl Pattern {
                         Rule::AnyOf(items.iter().map(matcher).collect::<Result<_, _>>()?)
                     }
                     Value::Object(_) => Rule::Nested(Self::from_value(rule)?),
-                    other => return Err(format!("`{key}`: expected a list or an object, not {other}")),
+                    other => {
+                        return Err(format!(
+                            "`{key}`: expected a list or an object, not {other}"
+                        ));
+                    }
                 };
                 Ok((key.clone(), rule))
             })
@@ -87,7 +91,9 @@ fn matcher(value: &Value) -> Result<Matcher, String> {
         ("anything-but", scalar) if !scalar.is_object() => {
             Ok(Matcher::AnythingBut(vec![scalar.clone()]))
         }
-        _ => Err(format!("the filter operator {value} is not emulated locally")),
+        _ => Err(format!(
+            "the filter operator {value} is not emulated locally"
+        )),
     }
 }
 
@@ -126,7 +132,10 @@ mod tests {
         assert!(!passes(&outbox, &record("MODIFY", "event")));
         assert!(!passes(&outbox, &record("INSERT", "delivery")));
         assert!(!passes(&outbox, &record("INSERT", "payment")));
-        assert!(!passes(&outbox, &json!({"eventName": "INSERT", "dynamodb": {}})));
+        assert!(!passes(
+            &outbox,
+            &json!({"eventName": "INSERT", "dynamodb": {}})
+        ));
         assert!(!passes(&outbox, &json!({"eventName": "REMOVE"})));
         assert!(passes(&[], &json!({"anything": 1})));
     }

@@ -141,7 +141,11 @@ mod tests {
             (
                 "nested",
                 StreamValue::M(
-                    [("l".to_owned(), StreamValue::L(vec![StreamValue::Null(true)]))].into(),
+                    [(
+                        "l".to_owned(),
+                        StreamValue::L(vec![StreamValue::Null(true)]),
+                    )]
+                    .into(),
                 ),
             ),
         ]
