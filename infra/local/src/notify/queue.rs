@@ -16,7 +16,7 @@ const CONCURRENT_JOBS: usize = 64;
 /// How long a received message stays invisible here. The template's 360 s covers the function's
 /// 60 s timeout; in-process a job takes at most one 10 s attempt plus the store's writes, and a
 /// gateway killed while handling one should see it again soon after a restart.
-const VISIBILITY_TIMEOUT_S: i32 = 30;
+pub const VISIBILITY_TIMEOUT: Duration = Duration::from_secs(30);
 /// An empty queue is asked again after this long. No long polling: moto serves one request at
 /// a time, and a waiting ReceiveMessage would hold up the store.
 const IDLE_POLL: Duration = Duration::from_millis(100);
@@ -96,8 +96,16 @@ async fn arn(client: &Client, url: &str) -> Result<String, String> {
         .ok_or_else(|| format!("SQS: no ARN for {url}"))
 }
 
-/// Receives from the queue and hands the messages on in batches, until the task is dropped.
-pub async fn consume(client: Client, url: String, batch_size: usize, sink: Arc<dyn JobSink>) {
+/// Receives from the queue at `url` and hands the messages on in batches of up to
+/// `batch_size`, each received for `visibility` (then it comes back unless deleted), until the
+/// task is dropped.
+pub async fn consume(
+    client: Client,
+    url: String,
+    (batch_size, visibility): (usize, Duration),
+    sink: Arc<dyn JobSink>,
+) {
+    let visibility = i32::try_from(visibility.as_secs()).unwrap_or(i32::MAX);
     let slots = Arc::new(Semaphore::new(CONCURRENT_JOBS));
     let batch_size = batch_size.clamp(1, 10);
     loop {
@@ -112,7 +120,7 @@ pub async fn consume(client: Client, url: String, batch_size: usize, sink: Arc<d
             .receive_message()
             .queue_url(&url)
             .max_number_of_messages(i32::try_from(free).unwrap_or(10))
-            .visibility_timeout(VISIBILITY_TIMEOUT_S)
+            .visibility_timeout(visibility)
             .send()
             .await;
         let messages = match received {
