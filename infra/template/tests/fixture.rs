@@ -4,8 +4,7 @@
 use paygate_template::{
     Api, ApiAuth, ApiStage, AttributeDefinition, AttributeType, Authorizer, BillingMode,
     GatewayResponse, Intrinsic, KeySchema, MethodThrottling, PayloadType, Projection, Quota,
-    QuotaPeriod, Route, Schedule, SecondaryIndex, StreamViewType, Table, Template, Throttle,
-    UsagePlan, Value,
+    QuotaPeriod, Route, Schedule, SecondaryIndex, Table, Template, Throttle, UsagePlan, Value,
 };
 use paygate_template::{
     DeadLetter, EventSource, OtherEvent, Queue, Source, StreamSource, StreamViewType,

@@ -29,6 +29,8 @@ mod keys;
 mod ledger;
 mod listing;
 mod outbox;
+#[cfg(test)]
+mod outbox_replay_tests;
 mod payments;
 mod reads;
 mod records;
