@@ -31,6 +31,7 @@ use crate::{
 
 mod events;
 mod refunds;
+mod webhooks;
 
 #[derive(Debug, Default)]
 pub struct MemoryStore {
@@ -48,6 +49,8 @@ struct State {
     clients: HashMap<ClientId, ClientRecord>,
     /// Events, written by the operations whose changes they report, and their deliveries.
     notifications: events::Notifications,
+    /// Webhook endpoints by owner, each owner's oldest first.
+    endpoints: BTreeMap<(ClientId, crate::WebhookEndpointId), crate::webhook::WebhookEndpoint>,
 }
 
 impl MemoryStore {

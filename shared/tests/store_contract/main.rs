@@ -29,6 +29,7 @@ mod refund_concurrency;
 mod refunds;
 mod release;
 mod round_trips;
+mod webhooks;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -71,6 +72,7 @@ use refund_concurrency::*;
 use refunds::*;
 use release::*;
 use round_trips::*;
+use webhooks::*;
 
 macro_rules! contract_suite {
     (
@@ -131,11 +133,14 @@ contract_suite! {
         events_page_newest_first_by_type_with_bound_cursors,
         deliveries_are_recorded_in_attempt_order,
         resend_requests_reach_the_outbox,
+        webhook_endpoints_are_owned_counted_rotated_and_deleted,
+        a_client_never_has_more_than_16_endpoints,
     ],
     dynamodb_only: [
         operations_cost_the_documented_round_trips,
         listing_pages_cost_one_round_trip,
         event_operations_cost_one_round_trip,
+        webhook_endpoint_operations_cost_one_round_trip,
     ],
 }
 

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use paygate_shared::store::{
-    EventStore, Store,
+    EventStore, Store, WebhookStore,
     dynamodb::{DynamoStore, TableNames, sdk_config_for_endpoint},
     memory::MemoryStore,
 };
@@ -24,6 +24,8 @@ pub struct Fixture {
     events: Arc<dyn EventStore>,
     /// The same store as `store`, for reading the table directly; `None` for the memory store.
     dynamo: Option<DynamoStore>,
+    /// The same store as `store`, as the webhooks function and the notifier keep endpoints.
+    webhooks: Arc<dyn WebhookStore>,
     backend: Backend,
     /// The DynamoDB adapter's HTTP-attempt counter; `None` for the memory store.
     round_trips: Option<Arc<dyn Fn() -> u64 + Send + Sync>>,
@@ -38,6 +40,7 @@ impl Fixture {
             store: memory.clone(),
             events: memory.clone(),
             dynamo: None,
+            webhooks: memory.clone(),
             backend: Backend::Memory,
             round_trips: None,
             memory: Some(memory),
@@ -54,10 +57,13 @@ impl Fixture {
             panic!("creating the tables `{prefix}-*` at {endpoint} failed: {e}");
         }
         let counter = store.clone();
+        let dynamo = store.clone();
+        let store = Arc::new(store);
         Self {
-            store: Arc::new(store.clone()),
-            events: Arc::new(store.clone()),
-            dynamo: Some(store),
+            store: store.clone(),
+            webhooks: store.clone(),
+            events: store.clone(),
+            dynamo: Some(dynamo),
             backend: Backend::DynamoDb,
             round_trips: Some(Arc::new(move || counter.round_trips())),
             memory: None,
@@ -79,6 +85,15 @@ impl Fixture {
     /// A handle to move into spawned tasks.
     pub fn shared(&self) -> Arc<dyn Store> {
         Arc::clone(&self.store)
+    }
+
+    pub fn webhooks(&self) -> &dyn WebhookStore {
+        self.webhooks.as_ref()
+    }
+
+    /// A handle on the webhook store to move into spawned tasks.
+    pub fn shared_webhooks(&self) -> Arc<dyn WebhookStore> {
+        Arc::clone(&self.webhooks)
     }
 
     pub fn backend(&self) -> Backend {

@@ -65,6 +65,10 @@ pub(crate) enum Role {
     /// The `i`-th event the change emits (the transactional outbox: an event is written in the
     /// same transaction as the change it reports, or not at all).
     Event(u8),
+    /// A webhook endpoint item.
+    Endpoint,
+    /// The count of a client's live webhook endpoints.
+    EndpointCount,
 }
 
 /// The writes of one transaction, each under its role.
