@@ -13,6 +13,7 @@
 //! | `AuthorizerDeps` | authorizer | `authorizer_deps_from_env` | `auth` (+ `secrets`) |
 //! | `RotateDeps` | rotate | `rotate_deps_from_env` | `secrets` |
 //! | `ExpireDeps` | expire | `expire_deps_from_env` | none (+ `dynamodb`) |
+//! | `NotifyDeps` | notify | `notify_deps_from_env` | `notify` (+ `sqs`, `secrets`) |
 
 #[cfg(feature = "http")]
 mod api;
@@ -21,6 +22,8 @@ mod authorizer;
 #[cfg(any(feature = "dynamodb", feature = "secrets"))]
 mod clients;
 mod expire;
+#[cfg(feature = "notify")]
+mod notify;
 #[cfg(feature = "secrets")]
 mod rotate;
 #[cfg(feature = "http")]
@@ -47,6 +50,10 @@ pub use clients::{public_key_cache, secrets_client, signing_key_cache};
 pub use expire::ExpireDeps;
 #[cfg(feature = "dynamodb")]
 pub use expire::expire_deps_from_env;
+#[cfg(feature = "notify")]
+pub use notify::NotifyDeps;
+#[cfg(all(feature = "sqs", feature = "secrets"))]
+pub use notify::notify_deps_from_env;
 #[cfg(feature = "secrets")]
 pub use rotate::{RotateDeps, rotate_deps_from_env};
 #[cfg(feature = "http")]

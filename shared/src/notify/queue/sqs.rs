@@ -58,3 +58,90 @@ impl RetryQueue for SqsRetryQueue {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use time::{Duration, macros::datetime};
+
+    use super::*;
+    use crate::{ClientId, EventId, WebhookEndpointId};
+
+    const NOW: OffsetDateTime = datetime!(2026-11-30 04:00:00 UTC);
+
+    #[test]
+    fn delays_round_up_and_stop_at_fifteen_minutes() {
+        let delay = |wait: Duration| delay_seconds(NOW + wait, NOW);
+        assert_eq!(delay(Duration::ZERO), 0);
+        assert_eq!(delay(Duration::seconds(-30)), 0, "overdue: at once");
+        assert_eq!(delay(Duration::milliseconds(1)), 1, "never early");
+        assert_eq!(delay(Duration::milliseconds(4_001)), 5);
+        assert_eq!(delay(Duration::seconds(900)), 900);
+        assert_eq!(
+            delay(Duration::hours(10)),
+            900,
+            "a longer wait is a chain of hops"
+        );
+    }
+
+    /// A queue on moto (`PAYGATE_TEST_DYNAMODB_ENDPOINT`, which serves every service on one
+    /// endpoint; set by `tests/run.sh`). Without it the test fails, saying so.
+    async fn moto_queue() -> (Client, String) {
+        let endpoint = std::env::var("PAYGATE_TEST_DYNAMODB_ENDPOINT")
+            .ok()
+            .filter(|v| !v.is_empty())
+            .expect(
+                "PAYGATE_TEST_DYNAMODB_ENDPOINT is not set: run the suite with `bash tests/run.sh`",
+            );
+        let config = crate::aws::loader(crate::aws::Trust::AmazonRoots)
+            .region(aws_config::Region::new("us-east-1"))
+            .endpoint_url(endpoint)
+            .credentials_provider(aws_sdk_sqs::config::Credentials::new(
+                "test",
+                "test",
+                None,
+                None,
+                "paygate-static",
+            ))
+            .load()
+            .await;
+        let client = Client::new(&config);
+        let name = format!("paygate-test-retries-{}", ulid::Ulid::new());
+        let created = client.create_queue().queue_name(name).send().await.unwrap();
+        (client, created.queue_url.unwrap())
+    }
+
+    #[tokio::test]
+    async fn a_job_is_one_delayed_message_whose_body_reads_back_as_the_job() {
+        let (client, url) = moto_queue().await;
+        let queue = SqsRetryQueue::new(client.clone(), url.clone());
+        let job = DeliveryJob {
+            event_id: EventId::generate(NOW),
+            recipient: "acme".parse::<ClientId>().unwrap(),
+            endpoint_id: WebhookEndpointId::generate(NOW),
+            attempt: 3,
+            not_before: NOW + Duration::milliseconds(1_500),
+            manual: false,
+        };
+        queue.schedule(&job, NOW).await.unwrap();
+        let receive = || {
+            client
+                .receive_message()
+                .queue_url(&url)
+                .max_number_of_messages(10)
+                .send()
+        };
+        let early = receive().await.unwrap();
+        assert!(early.messages().is_empty(), "delayed: invisible at first");
+        tokio::time::sleep(std::time::Duration::from_millis(2_500)).await;
+        let due = receive().await.unwrap();
+        let [message] = due.messages() else {
+            panic!("one message: {:?}", due.messages())
+        };
+        let back: DeliveryJob = serde_json::from_str(message.body().unwrap()).unwrap();
+        assert_eq!(back, job);
+
+        let unreachable = SqsRetryQueue::new(client, format!("{url}-missing"));
+        let refused = unreachable.schedule(&job, NOW).await;
+        assert!(matches!(refused, Err(NotifyError::Queue(_))), "{refused:?}");
+    }
+}
