@@ -28,6 +28,10 @@ pub struct AwsOptions {
     /// generated when the secrets are missing.
     #[arg(long, value_name = "URL", env = "PAYGATE_SECRETS_ENDPOINT")]
     pub secrets_endpoint: Option<String>,
+    /// The webhook retry queue's SQS endpoint (with --dynamodb-endpoint; default: the same
+    /// endpoint, as moto serves both). The queue is created at start.
+    #[arg(long, value_name = "URL", env = "PAYGATE_SQS_ENDPOINT")]
+    pub sqs_endpoint: Option<String>,
     /// The region signed for.
     #[arg(long, env = "AWS_REGION", default_value = "us-east-1")]
     pub region: String,

@@ -4,7 +4,9 @@
 use std::{net::SocketAddr, path::PathBuf, sync::Arc};
 
 use clap::Parser;
-use paygate_shared::{Clock, SystemClock, auth::KeySource, store::memory::MemoryStore};
+use paygate_shared::{
+    Clock, SystemClock, auth::KeySource, notify::RetrySchedule, store::memory::MemoryStore,
+};
 use paygate_template::Template;
 use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 
@@ -38,6 +40,10 @@ pub struct Args {
     pub upstream: Option<String>,
     #[command(flatten)]
     pub aws: AwsOptions,
+    /// The waits before each webhook retry, as the notify function's
+    /// PAYGATE_WEBHOOK_RETRY_SCHEDULE (`1s,2s` makes retries quick in tests).
+    #[arg(long, env = "PAYGATE_WEBHOOK_RETRY_SCHEDULE", default_value = RetrySchedule::DEFAULT)]
+    pub webhook_retry_schedule: RetrySchedule,
     /// Serve HTTPS (a self-signed certificate is generated unless --tls-cert/--tls-key).
     #[arg(long)]
     pub tls: bool,

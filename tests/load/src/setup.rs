@@ -194,6 +194,7 @@ pub fn aws_options(tables: &TableNames) -> AwsOptions {
     AwsOptions {
         dynamodb_endpoint: None,
         secrets_endpoint: None,
+        sqs_endpoint: None,
         region: "us-east-1".to_owned(),
         accounts_table: tables.accounts.clone(),
         transactions_table: tables.transactions.clone(),

@@ -12,6 +12,7 @@ pub mod lambda;
 pub mod queue;
 pub mod record;
 pub mod sink;
+pub mod start;
 pub mod stream;
 
 use aws_sdk_dynamodb::types::{StreamSpecification, StreamViewType};
