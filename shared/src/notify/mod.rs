@@ -3,10 +3,13 @@
 //!
 //! - [`ssrf`]: which URLs may be delivered to (checked at registration and at each attempt);
 //! - [`signing`]: the `webhook-signature` header;
+//! - [`engine`]: the [`Notifier`](engine::Notifier), from an outbox record or a retry job to
+//!   attempts, retries and delivery records;
 //! - [`http`]: one attempt, the POST to a pinned, checked address;
 //! - [`queue`]: the retry queues, in memory and (feature `sqs`) on SQS;
 //! - `stream` (feature `dynamodb`): DynamoDB JSON images of a stream's Lambda event.
 
+pub mod engine;
 pub mod http;
 pub mod queue;
 pub mod signing;
