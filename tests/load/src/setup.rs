@@ -200,6 +200,7 @@ pub fn aws_options(tables: &TableNames) -> AwsOptions {
         transactions_table: tables.transactions.clone(),
         signing_key_secret: "paygate-load-signing-key".to_owned(),
         public_keys_secret: "paygate-load-public-keys".to_owned(),
+        webhook_key_secret: "paygate-load-webhook-key".to_owned(),
     }
 }
 

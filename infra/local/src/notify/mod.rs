@@ -14,6 +14,7 @@ pub mod record;
 pub mod sink;
 pub mod start;
 pub mod stream;
+pub mod wiring;
 
 use aws_sdk_dynamodb::types::{StreamSpecification, StreamViewType};
 use aws_sdk_dynamodbstreams::types::ShardIteratorType;
