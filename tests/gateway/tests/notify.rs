@@ -196,6 +196,12 @@ async fn on_moto_retries_and_outbox_records_survive_a_restart() {
     // `/fail`: the first attempt, the retries of 1s and 2s, and the resend; `/ok`: the first
     // delivery and the resend.
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let count = |path: &str| receiver.received().iter().filter(|r| r.path == path).count();
+    let count = |path: &str| {
+        receiver
+            .received()
+            .iter()
+            .filter(|r| r.path == path)
+            .count()
+    };
     assert_eq!((count("/fail"), count("/ok")), (4, 2));
 }

@@ -92,7 +92,8 @@ pub async fn start_on_dynamodb(
     let sources = NotifySources::of(template)?;
     let config = crate::aws::sdk_config(endpoint, &options.region).await;
     let sqs_endpoint = options.sqs_endpoint.as_deref().unwrap_or(endpoint);
-    let sqs = aws_sdk_sqs::Client::new(&crate::aws::sdk_config(sqs_endpoint, &options.region).await);
+    let sqs =
+        aws_sdk_sqs::Client::new(&crate::aws::sdk_config(sqs_endpoint, &options.region).await);
     let table = options.transactions_table.as_str();
     let queues = start::retry_queues(&sqs, &sources, table).await?;
     let (stream_sink, job_sink, handled_by): (
