@@ -114,17 +114,21 @@ def check_problem_responses(spec: dict, statuses: dict[str, int]) -> list[str]:
 
 
 # --- views ------------------------------------------------------------------------------------
-FIELD = re.compile(r"((?:\s*#\[[^\]]*\]|\s*///[^\n]*)*)\s*pub\s+(\w+)\s*:\s*([^,\n]+),")
+# A view's fields: public or not (a function's own views are `pub(crate)` with private fields).
+FIELD = re.compile(
+    r"((?:\s*#\[[^\]]*\]|\s*///[^\n]*)*)\s*(?:pub(?:\([^)]*\))?\s+)?(\w+)\s*:\s*([^,\n]+),"
+)
 
 
 def rust_views(sources: list[Path]) -> dict[str, list[tuple[str, bool, bool]]]:
-    """`struct XView` → [(JSON name, always present, serialized `null` when None)]."""
+    """`struct XView` (public or not) → [(JSON name, always present, serialized `null` when
+    None)]."""
     views = {}
     for base in sources:
         for source in sorted(base.rglob("*.rs")):
             text = source.read_text(encoding="utf-8")
             for attrs, name, body in re.findall(
-                r"((?:#\[[^\]]*\]\s*)*)pub struct (\w+View)(?:<[^>]*>)?\s*\{(.*?)\n\}",
+                r"((?:#\[[^\]]*\]\s*)*)(?:pub(?:\([^)]*\))?\s+)?struct (\w+View)(?:<[^>]*>)?\s*\{(.*?)\n\}",
                 text,
                 re.DOTALL,
             ):

@@ -68,6 +68,20 @@ EXPECTED = {
     "/accounts": {"get": ("listAccounts", "accounts:read")},
     "/accounts/{account_id}/balance": {"get": ("getAccountBalance", "accounts:read")},
     "/accounts/{account_id}/transactions": {"get": ("listAccountTransactions", "accounts:read")},
+    "/webhook_endpoints": {
+        "post": ("createWebhookEndpoint", "webhooks:manage"),
+        "get": ("listWebhookEndpoints", "webhooks:manage"),
+    },
+    "/webhook_endpoints/{endpoint_id}": {
+        "get": ("getWebhookEndpoint", "webhooks:manage"),
+        "delete": ("deleteWebhookEndpoint", "webhooks:manage"),
+    },
+    "/webhook_endpoints/{endpoint_id}/rotate_secret": {
+        "post": ("rotateWebhookEndpointSecret", "webhooks:manage")
+    },
+    "/events": {"get": ("listEvents", "webhooks:manage")},
+    "/events/{event_id}": {"get": ("getEvent", "webhooks:manage")},
+    "/events/{event_id}/resend": {"post": ("resendEvent", "webhooks:manage")},
     "/oauth/token": {"post": ("issueToken", None)},
     "/.well-known/jwks.json": {"get": ("getJwks", None)},
 }
