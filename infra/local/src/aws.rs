@@ -13,6 +13,7 @@ use paygate_shared::{
         put_public_jwks, put_signing_key,
     },
     store::dynamodb::{DynamoStore, TableNames, sdk_config_for_endpoint},
+    webhook::{AesGcmSealer, WebhookError, sealer_from_secret},
 };
 use paygate_template::{StoreTables, Template, create_store_tables};
 
@@ -28,6 +29,10 @@ pub struct AwsOptions {
     /// generated when the secrets are missing.
     #[arg(long, value_name = "URL", env = "PAYGATE_SECRETS_ENDPOINT")]
     pub secrets_endpoint: Option<String>,
+    /// The webhook retry queue's SQS endpoint (with --dynamodb-endpoint; default: the same
+    /// endpoint, as moto serves both). The queue is created at start.
+    #[arg(long, value_name = "URL", env = "PAYGATE_SQS_ENDPOINT")]
+    pub sqs_endpoint: Option<String>,
     /// The region signed for.
     #[arg(long, env = "AWS_REGION", default_value = "us-east-1")]
     pub region: String,
@@ -59,6 +64,14 @@ pub struct AwsOptions {
         default_value = "paygate-local-public-keys"
     )]
     pub public_keys_secret: String,
+    /// The key material webhook secrets are sealed under (with --secrets-endpoint; generated
+    /// when missing).
+    #[arg(
+        long,
+        env = "PAYGATE_WEBHOOK_KEY_SECRET",
+        default_value = "paygate-local-webhook-key"
+    )]
+    pub webhook_key_secret: String,
 }
 
 /// Why the AWS-backed store or keys could not be set up.
@@ -68,6 +81,8 @@ pub enum AwsSetupError {
     Tables(#[from] paygate_template::CreateTablesError),
     #[error("the signing keys: {0}")]
     Keys(#[from] KeyError),
+    #[error("the webhook sealing key: {0}")]
+    Sealing(#[from] WebhookError),
 }
 
 /// The SDK configuration for `endpoint`: static test credentials unless the environment
@@ -140,6 +155,49 @@ pub async fn secrets_keys(
     }
     let public = SecretsManagerPublicKeys::new(client, &options.public_keys_secret);
     Ok((Arc::new(signing), Arc::new(public)))
+}
+
+/// The sealer of webhook secrets under the Secrets Manager secret `--webhook-key-secret` at
+/// `endpoint`, as the functions read it; the secret is created with random key material when
+/// missing.
+///
+/// # Errors
+/// When the secret cannot be read or created.
+pub async fn webhook_sealer(
+    options: &AwsOptions,
+    endpoint: &str,
+) -> Result<AesGcmSealer, AwsSetupError> {
+    let config = sdk_config(endpoint, &options.region).await;
+    let client = aws_sdk_secretsmanager::Client::new(&config);
+    let id = &options.webhook_key_secret;
+    if missing(&client, id).await? {
+        let material = base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            rand::random::<[u8; 48]>(),
+        );
+        match client
+            .create_secret()
+            .name(id)
+            .secret_string(material)
+            .send()
+            .await
+        {
+            Ok(_) => tracing::info!(secret = %id, "generated the webhook sealing key material"),
+            // Another gateway created it meanwhile: its material is the one to use.
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_resource_exists_exception()) => {}
+            Err(err) => {
+                return Err(KeyError::Unavailable(format!(
+                    "creating the secret {id}: {}",
+                    aws_sdk_secretsmanager::error::DisplayErrorContext(err)
+                ))
+                .into());
+            }
+        }
+    }
+    Ok(sealer_from_secret(&client, id).await?)
 }
 
 /// Whether the secret does not exist (as opposed to being unreadable).

@@ -4,14 +4,16 @@
 use std::{net::SocketAddr, path::PathBuf, sync::Arc};
 
 use clap::Parser;
-use paygate_shared::{Clock, SystemClock, auth::KeySource, store::memory::MemoryStore};
+use paygate_shared::{
+    Clock, SystemClock, auth::KeySource, notify::RetrySchedule, store::memory::MemoryStore,
+};
 use paygate_template::Template;
 use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 
 use crate::{
     Backend, Gateway,
     aws::{self, AwsOptions},
-    schedule, seed,
+    notify, schedule, seed,
     tls::Identity,
     upstream::Upstream,
 };
@@ -38,6 +40,10 @@ pub struct Args {
     pub upstream: Option<String>,
     #[command(flatten)]
     pub aws: AwsOptions,
+    /// The waits before each webhook retry, as the notify function's
+    /// PAYGATE_WEBHOOK_RETRY_SCHEDULE (`1s,2s` makes retries quick in tests).
+    #[arg(long, env = "PAYGATE_WEBHOOK_RETRY_SCHEDULE", default_value = RetrySchedule::DEFAULT)]
+    pub webhook_retry_schedule: RetrySchedule,
     /// Serve HTTPS (a self-signed certificate is generated unless --tls-cert/--tls-key).
     #[arg(long)]
     pub tls: bool,
@@ -65,19 +71,21 @@ pub struct Running {
     pub seeded: Option<seed::Seeded>,
     stop: oneshot::Sender<()>,
     server: JoinHandle<std::io::Result<()>>,
-    timers: Vec<JoinHandle<()>>,
+    /// The schedules and the webhook notifier.
+    background: Vec<JoinHandle<()>>,
 }
 
 impl Running {
-    /// Stops accepting, lets requests in flight finish, and stops the schedules.
+    /// Stops accepting, lets requests in flight finish, and stops the schedules and the
+    /// notifier.
     ///
     /// # Errors
     /// The server's I/O error, if it failed.
     pub async fn stop(self) -> Result<(), Error> {
         let _ = self.stop.send(());
         let served = self.server.await;
-        for timer in self.timers {
-            timer.abort();
+        for task in self.background {
+            task.abort();
         }
         served??;
         Ok(())
@@ -94,7 +102,18 @@ pub async fn start(args: &Args) -> Result<Running, Error> {
         Some(path) => Template::from_path(path)?,
         None => Template::bundled()?,
     };
-    let backend = backend(args, &template).await?;
+    let (backend, embedded) = backend(args, &template).await?;
+    notify::log_not_emulated(&template);
+    let mut background = match (&args.aws.dynamodb_endpoint, embedded) {
+        (Some(endpoint), _) => {
+            let with = (&backend, &args.webhook_retry_schedule);
+            notify::wiring::start_on_dynamodb(with, &template, &args.aws, endpoint).await?
+        }
+        (None, Some(store)) => {
+            notify::wiring::start_embedded(&backend, &args.webhook_retry_schedule, store)
+        }
+        (None, None) => Vec::new(),
+    };
     let mut gateway = Gateway::new(&template, backend)?;
     let seeded = match &args.seed {
         Some(path) => {
@@ -133,7 +152,7 @@ pub async fn start(args: &Args) -> Result<Running, Error> {
         tracing::info!(function = %s.function, expression = %s.expression, every_s = period.as_secs(), "schedule");
     }
     let gateway = Arc::new(gateway);
-    let timers = schedule::spawn(gateway.clone(), fire);
+    background.extend(schedule::spawn(gateway.clone(), fire));
     let (stop, stopped) = oneshot::channel::<()>();
     let stopped = async {
         let _ = stopped.await;
@@ -154,12 +173,16 @@ pub async fn start(args: &Args) -> Result<Running, Error> {
         seeded,
         stop,
         server,
-        timers,
+        background,
     })
 }
 
-/// The store, keys and function runner the options ask for.
-async fn backend(args: &Args, template: &Template) -> Result<Backend, Error> {
+/// The store, keys and function runner the options ask for; the embedded store, when it is
+/// the one (its outbox feeds the notifier).
+async fn backend(
+    args: &Args,
+    template: &Template,
+) -> Result<(Backend, Option<Arc<MemoryStore>>), Error> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let (signing, public): (Arc<dyn KeySource>, Arc<dyn KeySource>) =
         match &args.aws.secrets_endpoint {
@@ -169,14 +192,25 @@ async fn backend(args: &Args, template: &Template) -> Result<Backend, Error> {
                 (keys.clone(), keys)
             }
         };
-    let mut backend = match &args.aws.dynamodb_endpoint {
+    let (mut backend, embedded) = match &args.aws.dynamodb_endpoint {
         Some(endpoint) => {
             let store = aws::dynamodb_store(&args.aws, endpoint, template).await?;
-            Backend::new(Arc::new(store), signing, clock)
+            (Backend::new(Arc::new(store), signing, clock), None)
         }
-        None => Backend::new(Arc::new(MemoryStore::new()), signing, clock),
+        None => {
+            let store = Arc::new(MemoryStore::new());
+            (Backend::new(store.clone(), signing, clock), Some(store))
+        }
     };
     backend.public_keys = public;
+    if let Some(endpoint) = &args.aws.secrets_endpoint {
+        backend.sealer = Arc::new(aws::webhook_sealer(&args.aws, endpoint).await?);
+    } else if args.aws.dynamodb_endpoint.is_some() {
+        tracing::warn!(
+            "webhook secrets are sealed under a key of this process (no --secrets-endpoint): \
+             endpoints registered now cannot sign after a restart"
+        );
+    }
     if let Some(spec) = &args.upstream {
         if args.aws.dynamodb_endpoint.is_none() || args.aws.secrets_endpoint.is_none() {
             return Err(
@@ -189,5 +223,5 @@ async fn backend(args: &Args, template: &Template) -> Result<Backend, Error> {
         }
         backend.upstream = Some(Upstream::parse(spec)?);
     }
-    Ok(backend)
+    Ok((backend, embedded))
 }

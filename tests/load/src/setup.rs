@@ -194,11 +194,13 @@ pub fn aws_options(tables: &TableNames) -> AwsOptions {
     AwsOptions {
         dynamodb_endpoint: None,
         secrets_endpoint: None,
+        sqs_endpoint: None,
         region: "us-east-1".to_owned(),
         accounts_table: tables.accounts.clone(),
         transactions_table: tables.transactions.clone(),
         signing_key_secret: "paygate-load-signing-key".to_owned(),
         public_keys_secret: "paygate-load-public-keys".to_owned(),
+        webhook_key_secret: "paygate-load-webhook-key".to_owned(),
     }
 }
 

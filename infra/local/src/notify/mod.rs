@@ -12,7 +12,9 @@ pub mod lambda;
 pub mod queue;
 pub mod record;
 pub mod sink;
+pub mod start;
 pub mod stream;
+pub mod wiring;
 
 use aws_sdk_dynamodb::types::{StreamSpecification, StreamViewType};
 use aws_sdk_dynamodbstreams::types::ShardIteratorType;

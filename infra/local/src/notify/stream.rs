@@ -196,7 +196,7 @@ impl ShardTask {
                     Ok(None) => return,
                     Err(err) => {
                         tracing::warn!(shard = %self.shard, error = %err, "GetShardIterator");
-                        if let Start::After(_) = from {
+                        if matches!(from, Start::After(_)) && err.contains("TrimmedDataAccess") {
                             // Past the stream's retention: everything still kept is unread.
                             from = Start::At(ShardIteratorType::TrimHorizon);
                         }

@@ -2,6 +2,8 @@
 //! spoken to with testkit's HTTP/1.1 client.
 #![allow(dead_code)]
 
+pub mod receiver;
+
 use std::{net::SocketAddr, sync::Arc};
 
 use base64::{Engine, engine::general_purpose::STANDARD};
@@ -247,6 +249,8 @@ pub fn on_moto(names: &str) -> Vec<String> {
         format!("{names}-signing"),
         "--public-keys-secret".into(),
         format!("{names}-public"),
+        "--webhook-key-secret".into(),
+        format!("{names}-webhook-key"),
     ]
 }
 
