@@ -8,8 +8,9 @@
 # for one that has not.
 
 # What the suite's Python must import: moto's server (the DynamoDB and Secrets Manager
-# emulator; Flask and flask-cors are its server's) and the OpenAPI validator (and YAML).
-test_python_modules='moto.server, flask, flask_cors, openapi_spec_validator, yaml'
+# emulator; Flask and flask-cors are its server's), the OpenAPI validator (and YAML), and the
+# Standard Webhooks verifier the webhook receiver checks every delivery with.
+test_python_modules='moto.server, flask, flask_cors, openapi_spec_validator, yaml, standardwebhooks'
 
 # The absolute path of the interpreter that COMMAND runs, from the interpreter itself: a pyenv
 # shim (which picks a Python by the directory it runs in) or a symlink becomes the executable
@@ -78,8 +79,9 @@ test_python() {
     return
   fi
   if ! { [ -x "$venv/bin/python" ] && "$venv/bin/python" -c "$needs" 2>/dev/null; }; then
-    log "installing moto[server] and the OpenAPI validator into $venv"
-    install_into "$venv" 'moto[server]>=5,<6' -r tests/openapi/requirements.txt || return 1
+    log "installing moto[server], the OpenAPI validator and standardwebhooks into $venv"
+    install_into "$venv" 'moto[server]>=5,<6' -r tests/openapi/requirements.txt \
+      -r tests/webhooks/requirements.txt || return 1
   fi
   py=$(python_executable "$venv/bin/python") || return 1
   if ! "$py" -c "$needs"; then
@@ -113,7 +115,8 @@ cargo_lambda_path() {
 
 # Finds the suite's tools by absolute path, installing into the venv VENV what the machine lacks:
 #   test_py       a Python that imports $test_python_modules, also exported as
-#                 PAYGATE_TEST_MOTO_PYTHON for the tests that start a moto of their own;
+#                 PAYGATE_TEST_MOTO_PYTHON for the tests that start a moto of their own and
+#                 as PAYGATE_TEST_PYTHON for those that run tests/webhooks/receiver.py;
 #   cargo_lambda  cargo-lambda, for the gateway tests that run `cargo lambda watch`: they reach
 #                 it through BIN, a directory holding nothing but a link to it, put first on
 #                 PATH, so PATH gains no other program (no venv's python3 before the machine's).
@@ -125,7 +128,7 @@ discover_test_tools() {
   rm -rf -- "$bin"
   mkdir -p -- "$bin"
   ln -s -- "$cargo_lambda" "$bin/cargo-lambda"
-  export PATH="$bin:$PATH" PAYGATE_TEST_MOTO_PYTHON="$test_py"
+  export PATH="$bin:$PATH" PAYGATE_TEST_MOTO_PYTHON="$test_py" PAYGATE_TEST_PYTHON="$test_py"
 }
 
 # Starts moto (the DynamoDB and Secrets Manager emulator) with PYTHON on a free port of

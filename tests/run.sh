@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh machine: installs what it lacks into target/test-venv
-# (moto's server for the DynamoDB emulator, the OpenAPI validator, cargo-lambda,
-# openapi-python-client), checks that discovery on every shape of machine, starts moto on a
-# free local port, runs every test of the workspace against it, drives a client generated from
-# docs/openapi.yaml, fuzzes the API, and stops moto again, whatever happens.
+# (moto's server for the DynamoDB emulator, the OpenAPI validator, the standardwebhooks
+# verifier, cargo-lambda, openapi-python-client), checks that discovery on every shape of
+# machine and the webhook receiver the end-to-end tests verify deliveries with, starts moto on
+# a free local port, runs every test of the workspace against it, drives a client generated
+# from docs/openapi.yaml, fuzzes the API, and stops moto again, whatever happens.
 #
 #   bash tests/run.sh                 # everything
 #   bash tests/run.sh -- store_contract   # extra arguments go to `cargo test`
@@ -15,8 +16,9 @@ log() { printf '\033[1m[tests]\033[0m %s\n' "$*" >&2; }
 # shellcheck source=tests/lib.sh
 source tests/lib.sh
 
-# --- tools: moto (the DynamoDB and Secrets Manager emulator) and the OpenAPI validator for
-# Python, cargo-lambda for the gateway's `cargo lambda watch` tests; by absolute path ----------
+# --- tools: moto (the DynamoDB and Secrets Manager emulator), the OpenAPI validator and the
+# standardwebhooks verifier for Python (exported as PAYGATE_TEST_PYTHON), cargo-lambda for the
+# gateway's `cargo lambda watch` tests; by absolute path ----------------------------------------
 target_dir=$(realpath -m "${CARGO_TARGET_DIR:-$PWD/target}")
 discover_test_tools "$target_dir/test-venv" "$target_dir/test-bin"
 if [ "${1:-}" = "--tools" ]; then
@@ -30,6 +32,9 @@ bash tests/scripts/discovery_check.sh "$test_py"
 
 # --- the API contract ------------------------------------------------------------------------
 "$test_py" tests/openapi/validate.py
+
+# --- the webhook receiver (standardwebhooks from PyPI) the end-to-end tests rely on -----------
+"$test_py" tests/webhooks/receiver_check.py
 
 # --- moto ------------------------------------------------------------------------------------
 mkdir -p "$target_dir"

@@ -96,7 +96,7 @@ check_shape() {
   if [ "$lambda" = missing ]; then want_lambda="stand-in venv"; fi
 
   for run in first second; do
-    out=$(cd "$repo" && env -u PAYGATE_TEST_MOTO_PYTHON PATH="$path_before" \
+    out=$(cd "$repo" && env -u PAYGATE_TEST_MOTO_PYTHON -u PAYGATE_TEST_PYTHON PATH="$path_before" \
       CARGO_HOME="$tmp/cargo-home" CARGO_TARGET_DIR="$dir/target" \
       PAYGATE_TOOLS_INSTALLER="$tmp/install" INSTALL_LOG="$dir/installs" TOOLS_PTH="$tmp/tools.pth" STUB_CARGO_LAMBDA="$tmp/stub-cargo-lambda" \
       "$BASH" tests/run.sh --tools 2>"$dir/$run.log") ||
