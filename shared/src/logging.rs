@@ -33,14 +33,25 @@ pub fn init() {
         .or_else(|| variable("RUST_LOG"))
         .map_or(LevelFilter::INFO, |value| parse_level(&value));
     let json = variable("AWS_LAMBDA_LOG_FORMAT").is_some_and(|f| f.eq_ignore_ascii_case("json"));
+    install(json, level, std::io::stdout);
+}
+
+/// The subscriber [`init`] installs, writing to `writer`. JSON lines carry their own `timestamp`
+/// (RFC 3339) beside `level`: Lambda's log-level filtering reads both, and files a line without
+/// a valid timestamp as INFO whatever its level, so raising the level to WARN would drop errors.
+/// Text lines are stamped by Lambda.
+fn install<W>(json: bool, level: LevelFilter, writer: W)
+where
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
     let subscriber = tracing_subscriber::fmt()
         .with_target(false)
-        .without_time()
-        .with_max_level(level);
+        .with_max_level(level)
+        .with_writer(writer);
     if json {
-        subscriber.json().init();
+        subscriber.with_timer(Rfc3339Millis).json().init();
     } else {
-        subscriber.init();
+        subscriber.without_time().init();
     }
 }
 
@@ -66,6 +77,39 @@ mod tests {
         let parsed = crate::timefmt::parse_rfc3339(&line).unwrap();
         assert_eq!(line, crate::timefmt::format_rfc3339_millis(parsed));
         assert_eq!((line.len(), &line[19..20], &line[23..]), (24, ".", "Z"));
+    }
+
+    /// The process-wide subscriber, installed once for the JSON test below: what it wrote.
+    #[derive(Clone, Default)]
+    struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn json_lines_carry_the_level_and_an_rfc3339_timestamp_lambda_filters_on() {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        install(true, LevelFilter::INFO, move || writer.clone());
+        tracing::error!(payment_id = "pay_1", "capture failed");
+        tracing::debug!("below the level");
+        let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        let lines: Vec<serde_json::Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 1, "{text}");
+        assert_eq!(lines[0]["level"], "ERROR");
+        assert_eq!(lines[0]["fields"]["message"], "capture failed");
+        let stamp = lines[0]["timestamp"].as_str().expect("a timestamp");
+        assert!(crate::timefmt::parse_rfc3339(stamp).is_ok(), "{stamp}");
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod cli;
 pub mod event;
 pub mod gateway;
 pub mod limits;
+pub mod notify;
 pub mod reply;
 pub mod routes;
 pub mod schedule;

@@ -1,5 +1,18 @@
 //! Delivering events to webhook endpoints (Standard Webhooks v1): the jobs that carry a
 //! delivery's next attempt, the queue that holds them until due, and the retry schedule.
+//!
+//! - [`ssrf`]: which URLs may be delivered to (checked at registration and at each attempt);
+//! - [`signing`]: the `webhook-signature` header;
+//! - [`http`]: one attempt, the POST to a pinned, checked address;
+//! - [`queue`]: the retry queues, in memory and (feature `sqs`) on SQS;
+//! - `stream` (feature `dynamodb`): DynamoDB JSON images of a stream's Lambda event.
+
+pub mod http;
+pub mod queue;
+pub mod signing;
+pub mod ssrf;
+#[cfg(feature = "dynamodb")]
+pub mod stream;
 
 use std::{fmt, str::FromStr, time::Duration};
 
@@ -52,6 +65,31 @@ pub struct RetrySchedule(pub Vec<Duration>);
 impl RetrySchedule {
     /// Standard Webhooks' guidance: `5s,5m,30m,2h,5h,10h,10h`.
     pub const DEFAULT: &'static str = "5s,5m,30m,2h,5h,10h,10h";
+
+    /// Parses `5s,5m,2h` (seconds, minutes, hours; spaces allowed; empty: no retries).
+    ///
+    /// # Errors
+    /// [`BadSchedule`] quoting (the start of) the text.
+    pub fn parse(text: &str) -> Result<Self, BadSchedule> {
+        text.parse()
+    }
+
+    /// How many attempts a delivery gets in all: the first and one per wait.
+    pub fn attempts(&self) -> u32 {
+        u32::try_from(self.0.len()).map_or(u32::MAX, |retries| retries.saturating_add(1))
+    }
+
+    /// The wait after attempt `attempt` (1 for the first) failed, or None when it was the last.
+    pub fn wait_after(&self, attempt: u32) -> Option<Duration> {
+        let index = usize::try_from(attempt).ok()?.checked_sub(1)?;
+        self.0.get(index).copied()
+    }
+}
+
+impl Default for RetrySchedule {
+    fn default() -> Self {
+        Self::parse(Self::DEFAULT).expect("the default schedule parses")
+    }
 }
 
 impl fmt::Debug for RetrySchedule {
@@ -110,5 +148,44 @@ mod tests {
         assert!("5x".parse::<RetrySchedule>().is_err());
         assert!("s".parse::<RetrySchedule>().is_err());
         assert_eq!("1s, 2s".parse::<RetrySchedule>().unwrap().0.len(), 2);
+        assert_eq!(RetrySchedule::default(), schedule);
+    }
+
+    #[test]
+    fn parse_refuses_what_is_not_a_schedule_and_names_it() {
+        for bad in [
+            "5",
+            "5x",
+            "s",
+            "-5s",
+            "5 s",
+            "1.5h",
+            "5s;5m",
+            "99999999999999999999h",
+        ] {
+            let error = RetrySchedule::parse(bad).expect_err(bad);
+            assert_eq!(error, BadSchedule(bad.to_owned()));
+        }
+        let long = "x".repeat(500);
+        assert_eq!(RetrySchedule::parse(&long).unwrap_err().0.len(), 100);
+        assert_eq!(
+            RetrySchedule::parse("").unwrap().attempts(),
+            1,
+            "no retries"
+        );
+    }
+
+    #[test]
+    fn waits_follow_the_attempt_numbers() {
+        let schedule = RetrySchedule::parse("1s,2m").unwrap();
+        assert_eq!(schedule.attempts(), 3);
+        assert_eq!(schedule.wait_after(0), None);
+        assert_eq!(schedule.wait_after(1), Some(Duration::from_secs(1)));
+        assert_eq!(schedule.wait_after(2), Some(Duration::from_secs(120)));
+        assert_eq!(
+            schedule.wait_after(3),
+            None,
+            "the last attempt has no wait after it"
+        );
     }
 }
