@@ -7,7 +7,7 @@ use super::*;
 
 use paygate_shared::{
     WebhookEndpointId,
-    store::{EndpointOutcome, NotificationStore},
+    store::{EndpointOutcome, WebhookStore},
     webhook::{
         EndpointStatus, MAX_ENDPOINTS_PER_CLIENT, SealedSecret, WebhookEndpoint, WebhookError,
     },
@@ -59,7 +59,7 @@ pub(crate) fn endpoint_record(
 }
 
 async fn create_endpoint(
-    s: &dyn NotificationStore,
+    s: &dyn WebhookStore,
     endpoint: &WebhookEndpoint,
     now: OffsetDateTime,
 ) -> Result<EndpointOutcome, StoreError> {
@@ -69,7 +69,7 @@ async fn create_endpoint(
 }
 
 pub(crate) async fn webhook_endpoints_are_owned_counted_rotated_and_deleted(fx: Fixture) {
-    let s = fx.notifications();
+    let s = fx.webhooks();
     let (alice, bob) = (client("alice"), client("bob"));
     let first = endpoint_of(&alice, T0);
     let record = endpoint_record(&first, "k-1", "create one", T0);
@@ -157,7 +157,7 @@ pub(crate) async fn a_client_never_has_more_than_16_endpoints(fx: Fixture) {
     // More creations than the limit, all at once: exactly 16 are written.
     let mut tasks = Vec::new();
     for n in 0..MAX_ENDPOINTS_PER_CLIENT + 8 {
-        let s = fx.shared_notifications();
+        let s = fx.shared_webhooks();
         let endpoint = endpoint_of(&alice, T0 + Duration::milliseconds(n as i64));
         tasks.push(tokio::spawn(async move {
             create_endpoint(s.as_ref(), &endpoint, T0).await
@@ -172,7 +172,7 @@ pub(crate) async fn a_client_never_has_more_than_16_endpoints(fx: Fixture) {
         }
     }
     assert_eq!(created, MAX_ENDPOINTS_PER_CLIENT);
-    let s = fx.notifications();
+    let s = fx.webhooks();
     let live = s.endpoints_of(&alice).await.unwrap();
     assert_eq!(live.len(), MAX_ENDPOINTS_PER_CLIENT);
     // Another client has its own 16.
@@ -194,7 +194,7 @@ pub(crate) async fn a_client_never_has_more_than_16_endpoints(fx: Fixture) {
 }
 
 pub(crate) async fn webhook_endpoint_operations_cost_one_round_trip(fx: Fixture) {
-    let s = fx.notifications();
+    let s = fx.webhooks();
     let count = || {
         fx.round_trips()
             .expect("a DynamoDB fixture counts round trips")

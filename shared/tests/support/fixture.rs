@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use paygate_shared::store::{
-    NotificationStore, Store,
+    Store, WebhookStore,
     dynamodb::{DynamoStore, TableNames, sdk_config_for_endpoint},
     memory::MemoryStore,
 };
@@ -20,8 +20,8 @@ pub enum Backend {
 
 pub struct Fixture {
     store: Arc<dyn Store>,
-    /// The same store as `store`, as the notifier and the webhooks function see it.
-    notifications: Arc<dyn NotificationStore>,
+    /// The same store as `store`, as the webhooks function and the notifier keep endpoints.
+    webhooks: Arc<dyn WebhookStore>,
     backend: Backend,
     /// The DynamoDB adapter's HTTP-attempt counter; `None` for the memory store.
     round_trips: Option<Arc<dyn Fn() -> u64 + Send + Sync>>,
@@ -34,7 +34,7 @@ impl Fixture {
         let memory = Arc::new(MemoryStore::new());
         Self {
             store: memory.clone(),
-            notifications: memory.clone(),
+            webhooks: memory.clone(),
             backend: Backend::Memory,
             round_trips: None,
             memory: Some(memory),
@@ -54,7 +54,7 @@ impl Fixture {
         let store = Arc::new(store);
         Self {
             store: store.clone(),
-            notifications: store,
+            webhooks: store,
             backend: Backend::DynamoDb,
             round_trips: Some(Arc::new(move || counter.round_trips())),
             memory: None,
@@ -70,13 +70,13 @@ impl Fixture {
         Arc::clone(&self.store)
     }
 
-    pub fn notifications(&self) -> &dyn NotificationStore {
-        self.notifications.as_ref()
+    pub fn webhooks(&self) -> &dyn WebhookStore {
+        self.webhooks.as_ref()
     }
 
-    /// A handle on the notification store to move into spawned tasks.
-    pub fn shared_notifications(&self) -> Arc<dyn NotificationStore> {
-        Arc::clone(&self.notifications)
+    /// A handle on the webhook store to move into spawned tasks.
+    pub fn shared_webhooks(&self) -> Arc<dyn WebhookStore> {
+        Arc::clone(&self.webhooks)
     }
 
     pub fn backend(&self) -> Backend {
