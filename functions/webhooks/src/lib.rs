@@ -55,12 +55,13 @@ use paygate_shared::{
     wiring::WebhookDeps,
 };
 
+/// What a matched route leads to.
 #[derive(Debug, Clone, Copy)]
-enum Endpoint {
-    CreateEndpoint,
+enum Action {
+    Register,
     ListEndpoints,
-    ShowEndpoint(WebhookEndpointId),
-    DeleteEndpoint(WebhookEndpointId),
+    Show(WebhookEndpointId),
+    Delete(WebhookEndpointId),
     RotateSecret(WebhookEndpointId),
     ListEvents,
     ShowEvent(EventId),
@@ -69,54 +70,45 @@ enum Endpoint {
 
 const MANAGE: Scope = Scope::WebhooksManage;
 
-const ROUTES: &[Route<Endpoint>] = &[
-    Route::post("/webhook_endpoints", MANAGE, |_| {
-        Ok(Endpoint::CreateEndpoint)
-    }),
-    Route::get("/webhook_endpoints", MANAGE, |_| {
-        Ok(Endpoint::ListEndpoints)
-    }),
+const ROUTES: &[Route<Action>] = &[
+    Route::post("/webhook_endpoints", MANAGE, |_| Ok(Action::Register)),
+    Route::get("/webhook_endpoints", MANAGE, |_| Ok(Action::ListEndpoints)),
     Route::get("/webhook_endpoints/{endpoint_id}", MANAGE, |path| {
-        path.parse().map(Endpoint::ShowEndpoint)
+        path.parse().map(Action::Show)
     }),
     Route::new(
         lambda_http::http::Method::DELETE,
         "/webhook_endpoints/{endpoint_id}",
         MANAGE,
-        |path| path.parse().map(Endpoint::DeleteEndpoint),
+        |path| path.parse().map(Action::Delete),
     )
     .without_body(),
     Route::post(
         "/webhook_endpoints/{endpoint_id}/rotate_secret",
         MANAGE,
-        |path| path.parse().map(Endpoint::RotateSecret),
+        |path| path.parse().map(Action::RotateSecret),
     )
     .without_body(),
-    Route::get("/events", MANAGE, |_| Ok(Endpoint::ListEvents)),
+    Route::get("/events", MANAGE, |_| Ok(Action::ListEvents)),
     Route::get("/events/{event_id}", MANAGE, |path| {
-        path.parse().map(Endpoint::ShowEvent)
+        path.parse().map(Action::ShowEvent)
     }),
     Route::post("/events/{event_id}/resend", MANAGE, |path| {
-        path.parse().map(Endpoint::Resend)
+        path.parse().map(Action::Resend)
     }),
 ];
 
 /// Serves one request to any of the function's routes.
 pub async fn handle(deps: &WebhookDeps, req: Request) -> Response<Body> {
-    serve(
-        &deps.api,
-        req,
-        ROUTES,
-        async |call, endpoint| match endpoint {
-            Endpoint::CreateEndpoint => endpoints::create(deps, call).await,
-            Endpoint::ListEndpoints => endpoints::list(deps, call).await,
-            Endpoint::ShowEndpoint(id) => endpoints::show(deps, call, id).await,
-            Endpoint::DeleteEndpoint(id) => endpoints::delete(deps, call, id).await,
-            Endpoint::RotateSecret(id) => endpoints::rotate(deps, call, id).await,
-            Endpoint::ListEvents => events::list(deps, call).await,
-            Endpoint::ShowEvent(id) => events::show(deps, call, id).await,
-            Endpoint::Resend(id) => events::resend(deps, call, id).await,
-        },
-    )
+    serve(&deps.api, req, ROUTES, async |call, action| match action {
+        Action::Register => endpoints::create(deps, call).await,
+        Action::ListEndpoints => endpoints::list(deps, call).await,
+        Action::Show(id) => endpoints::show(deps, call, id).await,
+        Action::Delete(id) => endpoints::delete(deps, call, id).await,
+        Action::RotateSecret(id) => endpoints::rotate(deps, call, id).await,
+        Action::ListEvents => events::list(deps, call).await,
+        Action::ShowEvent(id) => events::show(deps, call, id).await,
+        Action::Resend(id) => events::resend(deps, call, id).await,
+    })
     .await
 }

@@ -98,7 +98,7 @@ fn rotation_keeps_the_old_secret_signing_for_24_hours() {
             .map(|s| sealer.open(&s.sealed, e.id).unwrap())
             .collect()
     };
-    assert_eq!(open(&created, T0), [first.clone()]);
+    assert_eq!(open(&created, T0), std::slice::from_ref(&first));
 
     let second = WebhookSecret::generate();
     let t1 = T0 + Duration::hours(1);
@@ -112,7 +112,10 @@ fn rotation_keeps_the_old_secret_signing_for_24_hours() {
     assert_eq!(open(&rotated, t1), [second.clone(), first.clone()]);
     let last_moment = t1 + ROTATION_OVERLAP - Duration::milliseconds(1);
     assert_eq!(open(&rotated, last_moment), [second.clone(), first.clone()]);
-    assert_eq!(open(&rotated, t1 + ROTATION_OVERLAP), [second.clone()]);
+    assert_eq!(
+        open(&rotated, t1 + ROTATION_OVERLAP),
+        std::slice::from_ref(&second)
+    );
     // The creation's secret is still the one a replay of the creation answers.
     let initial = rotated.initial_secret().unwrap();
     assert_eq!(sealer.open(&initial.sealed, rotated.id).unwrap(), first);
