@@ -1,12 +1,15 @@
 //! The webhooks function in-process over the in-memory store, with a sealer whose key lives in
 //! the test, and the requests a client makes.
 
+// Each test binary uses its own part of it.
+#![allow(dead_code)]
+
 use std::sync::Arc;
 
 use paygate_shared::{
     WebhookEndpointId,
     notify::ssrf::UrlPolicy,
-    store::{WebhookStore, memory::MemoryStore},
+    store::{NotificationStore, Store, memory::MemoryStore},
     webhook::{AesGcmSealer, SecretSealer, WebhookEndpoint, WebhookSecret},
     wiring::WebhookDeps,
 };
@@ -19,15 +22,26 @@ pub const MANAGE: &str = "webhooks:manage";
 
 pub struct World {
     pub api: TestApi,
+    /// The store, when it is the in-memory one (its outbox is readable).
     pub memory: Arc<MemoryStore>,
+    pub notifications: Arc<dyn NotificationStore>,
     pub sealer: Arc<AesGcmSealer>,
     pub deps: WebhookDeps,
 }
 
 impl World {
+    /// On a fresh in-memory store.
     pub fn new() -> Self {
         let memory = Arc::new(MemoryStore::new());
-        let api = TestApi::with_store(memory.clone());
+        Self::on(memory.clone(), memory)
+    }
+
+    /// On `store` (`memory` is only read by the tests that need the in-memory outbox).
+    pub fn on<S: Store + NotificationStore + 'static>(
+        store: Arc<S>,
+        memory: Arc<MemoryStore>,
+    ) -> Self {
+        let api = TestApi::with_store(store.clone());
         let sealer = Arc::new(AesGcmSealer::generate());
         let deps = WebhookDeps {
             api: api.deps.clone(),
@@ -35,11 +49,12 @@ impl World {
             policy: UrlPolicy {
                 allow_loopback_http: true,
             },
-            notifications: memory.clone(),
+            notifications: store.clone(),
         };
         Self {
             api,
             memory,
+            notifications: store,
             sealer,
             deps,
         }
@@ -113,7 +128,7 @@ impl World {
     /// The endpoint as stored.
     pub async fn stored(&self, client: &str, id: &str) -> Option<WebhookEndpoint> {
         let id: WebhookEndpointId = id.parse().unwrap();
-        self.memory
+        self.notifications
             .endpoint(&client.parse().unwrap(), id)
             .await
             .unwrap()
