@@ -3,7 +3,9 @@
 //! those the template deploys, however the template changes.
 //!
 //! Tables are always created on demand (`PAY_PER_REQUEST`): provisioned capacity means nothing
-//! to an emulator. Existing tables are left as they are.
+//! to an emulator. A table's stream is created with it (the local notifier reads the
+//! transactions table's stream as the event source mapping does on AWS). Existing tables are
+//! left as they are.
 
 use std::time::Duration;
 
@@ -11,12 +13,14 @@ use aws_sdk_dynamodb::{
     Client,
     error::{DisplayErrorContext, SdkError},
     types::{
-        self as ddb, BillingMode, KeyType, ProjectionType, ScalarAttributeType, TableStatus,
-        TimeToLiveSpecification,
+        self as ddb, BillingMode, KeyType, ProjectionType, ScalarAttributeType,
+        StreamSpecification, TableStatus, TimeToLiveSpecification,
     },
 };
 
-use crate::{AttributeType, KeySchema, Projection, SecondaryIndex, Table, Template};
+use crate::{
+    AttributeType, KeySchema, Projection, SecondaryIndex, StreamViewType, Table, Template,
+};
 
 /// The logical id of the accounts table in the template.
 pub const ACCOUNTS_TABLE: &str = "AccountsTable";
@@ -85,7 +89,7 @@ pub async fn create_store_tables(
 
 /// Creates every table of `template` that does not exist yet, named `names(logical id)`, with
 /// its key schema, attribute definitions and secondary indexes, waits for it to become
-/// `ACTIVE`, and enables its TTL. Returns the names of the tables it created.
+/// `ACTIVE`, and enables its TTL. Its stream, if it has one, is created with it. Returns the names of the tables it created.
 ///
 /// # Errors
 /// [`CreateTablesError::Unnamed`] (before anything is sent) when `names` has no name for one
@@ -175,6 +179,9 @@ async fn create_table(
                 .map_err(request)?,
         );
     }
+    if let Some(view) = table.stream {
+        create = create.stream_specification(stream_specification(view).map_err(request)?);
+    }
     let status = match create.send().await {
         Ok(output) => output
             .table_description
@@ -241,6 +248,21 @@ fn key_schema(
                 .build()
         })
         .collect()
+}
+
+fn stream_specification(
+    view: StreamViewType,
+) -> Result<StreamSpecification, aws_sdk_dynamodb::error::BuildError> {
+    let view = match view {
+        StreamViewType::KeysOnly => ddb::StreamViewType::KeysOnly,
+        StreamViewType::NewImage => ddb::StreamViewType::NewImage,
+        StreamViewType::OldImage => ddb::StreamViewType::OldImage,
+        StreamViewType::NewAndOldImages => ddb::StreamViewType::NewAndOldImages,
+    };
+    StreamSpecification::builder()
+        .stream_enabled(true)
+        .stream_view_type(view)
+        .build()
 }
 
 fn projection(index: &SecondaryIndex) -> ddb::Projection {

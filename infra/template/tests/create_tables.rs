@@ -4,8 +4,8 @@
 use aws_sdk_dynamodb::{
     Client,
     types::{
-        BillingMode, KeyType, ProjectionType, ScalarAttributeType, TableDescription,
-        TimeToLiveStatus,
+        BillingMode, KeyType, ProjectionType, ScalarAttributeType, StreamViewType,
+        TableDescription, TimeToLiveStatus,
     },
 };
 use paygate_template::{
@@ -125,8 +125,33 @@ async fn the_store_tables_are_created_once_as_the_template_declares_them() {
         ttl(&client, &transactions).await,
         Some((TimeToLiveStatus::Enabled, "expire_at".to_owned()))
     );
+    let events = table
+        .global_secondary_indexes()
+        .iter()
+        .find(|gsi| gsi.index_name() == Some("events-by-recipient"))
+        .expect("the events index");
+    assert_eq!(
+        keys(events.key_schema()),
+        [
+            ("recipient", &KeyType::Hash),
+            ("recipient_sk", &KeyType::Range)
+        ]
+    );
+    // The outbox's stream, carrying each new item whole.
+    let stream = table.stream_specification().expect("a stream");
+    assert_eq!(
+        (stream.stream_enabled(), stream.stream_view_type()),
+        (true, Some(&StreamViewType::NewImage))
+    );
+    assert!(table.latest_stream_arn().is_some(), "{table:?}");
 
     let table = describe(&client, &accounts).await;
+    assert!(
+        table
+            .stream_specification()
+            .is_none_or(|s| !s.stream_enabled()),
+        "the accounts table has no stream"
+    );
     assert_eq!(keys(table.key_schema()), [("pk", &KeyType::Hash)]);
     let gsi = &table.global_secondary_indexes()[0];
     assert_eq!(gsi.index_name(), Some("accounts-by-owner"));
@@ -176,6 +201,12 @@ async fn number_keys_local_indexes_and_include_projections_are_created() {
     assert_eq!(
         keys(lsi.key_schema()),
         [("id", &KeyType::Hash), ("amount", &KeyType::Range)]
+    );
+    assert_eq!(
+        table
+            .stream_specification()
+            .and_then(|s| s.stream_view_type()),
+        Some(&StreamViewType::NewAndOldImages)
     );
     // The template declares TTL disabled: it stays off.
     assert!(

@@ -2,10 +2,11 @@
 //! `docs/data-model.md`, and the names the DynamoDB adapter queries by are the template's.
 
 use paygate_shared::store::dynamodb::schema::{
-    OWNER_INDEX, PAYEE_INDEX, PAYER_INDEX, PENDING_INDEX, TTL_ATTRIBUTE,
+    EVENTS_INDEX, OWNER_INDEX, PAYEE_INDEX, PAYER_INDEX, PENDING_INDEX, TTL_ATTRIBUTE,
 };
 use paygate_template::{
-    ACCOUNTS_TABLE, AttributeType, BillingMode, Projection, TRANSACTIONS_TABLE, Table, Template,
+    ACCOUNTS_TABLE, AttributeType, BillingMode, Projection, StreamViewType, TRANSACTIONS_TABLE,
+    Table, Template,
 };
 
 const PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml");
@@ -79,9 +80,11 @@ fn exactly_the_two_tables_of_the_data_model() {
             ("payer_sk", AttributeType::String),
             ("payee", AttributeType::String),
             ("payee_sk", AttributeType::String),
+            ("recipient", AttributeType::String),
+            ("recipient_sk", AttributeType::String),
         ]
     );
-    assert_eq!(transactions.global_indexes.len(), 3);
+    assert_eq!(transactions.global_indexes.len(), 4);
     let pending = &transactions.global_indexes[0];
     assert_eq!(pending.name, "pending-by-expiry");
     assert_eq!(pending.key.names(), ("gsi1pk", Some("gsi1sk")));
@@ -89,6 +92,7 @@ fn exactly_the_two_tables_of_the_data_model() {
     for (index, (name, hash, range)) in transactions.global_indexes[1..].iter().zip([
         ("payments-by-payer", "payer", "payer_sk"),
         ("payments-by-payee", "payee", "payee_sk"),
+        ("events-by-recipient", "recipient", "recipient_sk"),
     ]) {
         assert_eq!(index.name, name);
         assert_eq!(index.key.names(), (hash, Some(range)));
@@ -97,6 +101,9 @@ fn exactly_the_two_tables_of_the_data_model() {
     }
     assert!(transactions.local_indexes.is_empty());
     assert_eq!(transactions.ttl_attribute.as_deref(), Some("expire_at"));
+    // The outbox: the notifier reads event items off the stream.
+    assert_eq!(transactions.stream, Some(StreamViewType::NewImage));
+    assert_eq!(accounts.stream, None);
 }
 
 #[test]
@@ -114,7 +121,7 @@ fn the_adapters_index_and_ttl_names_are_the_templates() {
             .is_some(),
         "{TRANSACTIONS_TABLE} has the GSI {PENDING_INDEX}"
     );
-    for index in [PAYER_INDEX, PAYEE_INDEX] {
+    for index in [PAYER_INDEX, PAYEE_INDEX, EVENTS_INDEX] {
         assert!(
             table(&template, TRANSACTIONS_TABLE)
                 .global_index(index)

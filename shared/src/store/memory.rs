@@ -1,6 +1,7 @@
 //! The embedded store: everything in one process, no dependencies. Each operation runs under one
 //! lock from its first check to its last write, which gives it the same all-or-nothing semantics
-//! the DynamoDB adapter gets from `TransactWriteItems`.
+//! the DynamoDB adapter gets from `TransactWriteItems`; the events a change emits are written
+//! under the same lock (`events`).
 
 use std::{
     collections::{BTreeMap, HashMap},
@@ -15,7 +16,7 @@ use super::{
     check_funding,
 };
 use crate::{
-    Account, AccountId, ClientId, EntryId, EntryPage, EntryQuery, IdempotencyKey,
+    Account, AccountId, ClientId, EntryId, EntryPage, EntryQuery, Event, EventType, IdempotencyKey,
     IdempotencyRecord, LedgerEntry, Money, Payment, PaymentId, PaymentStatus, Refund, RefundId,
     ReleaseReason, StoreError,
     account::AccountError,
@@ -28,6 +29,7 @@ use crate::{
     payment::PaymentError,
 };
 
+mod events;
 mod refunds;
 mod webhooks;
 
@@ -45,6 +47,8 @@ struct State {
     refunds: BTreeMap<(PaymentId, RefundId), Refund>,
     idempotency: HashMap<IdempotencyKey, IdempotencyRecord>,
     clients: HashMap<ClientId, ClientRecord>,
+    /// Events, written by the operations whose changes they report, and their deliveries.
+    notifications: events::Notifications,
     /// Webhook endpoints by owner, each owner's oldest first.
     endpoints: BTreeMap<(ClientId, crate::WebhookEndpointId), crate::webhook::WebhookEndpoint>,
 }
@@ -226,6 +230,10 @@ impl PaymentStore for MemoryStore {
         state
             .idempotency
             .insert(idempotency.key.clone(), idempotency.clone());
+        state.emit(match payment.status() {
+            PaymentStatus::Succeeded => Event::for_one_step(payment, now),
+            _ => Event::for_payment(EventType::PaymentCreated, payment, now),
+        });
         Ok(PaymentOutcome::Created(payment.clone()))
     }
 
@@ -241,6 +249,7 @@ impl PaymentStore for MemoryStore {
             Err(PaymentError::Expired(id)) => {
                 let expired = current.release(ReleaseReason::Expired, now)?;
                 state.release_hold(&current, current.amount.amount, now);
+                state.emit(Event::for_payment(EventType::PaymentExpired, &expired, now));
                 state.payments.insert(id, expired);
                 return Err(PaymentError::Expired(id).into());
             }
@@ -255,6 +264,11 @@ impl PaymentStore for MemoryStore {
         state.post(posting, true);
         state.release_hold(&current, current.amount.amount - amount.amount, now);
         state.payments.insert(captured.id, captured.clone());
+        state.emit(Event::for_payment(
+            EventType::PaymentSucceeded,
+            &captured,
+            now,
+        ));
         Ok(captured)
     }
 
@@ -286,6 +300,11 @@ impl PaymentStore for MemoryStore {
         let released = current.release(reason, now)?;
         state.release_hold(&current, current.amount.amount, now);
         state.payments.insert(released.id, released.clone());
+        state.emit(Event::for_payment(
+            EventType::released(reason),
+            &released,
+            now,
+        ));
         Ok(released)
     }
 

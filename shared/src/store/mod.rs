@@ -211,7 +211,9 @@ pub trait EventStore: Send + Sync {
     async fn event(&self, id: EventId) -> Result<Option<(Event, Vec<Delivery>)>, StoreError>;
 
     /// Writes `delivery` unless the stored record already has at least as many attempts (a
-    /// slower duplicate worker never overwrites a newer state): `Ok(false)` when skipped.
+    /// slower duplicate worker never overwrites a newer state): `Ok(false)` when skipped
+    /// (`Ok(true)` also when the stored record is exactly `delivery`). DynamoDB: one
+    /// conditional `PutItem`.
     async fn record_delivery(
         &self,
         delivery: &Delivery,

@@ -15,6 +15,8 @@ mod books;
 mod capture;
 mod concurrency;
 mod entries;
+mod event_pages;
+mod events;
 mod funding;
 mod hold_failures;
 mod holds;
@@ -34,12 +36,17 @@ use std::sync::Arc;
 
 use paygate_shared::{
     Account, AccountError, AccountId, AccountLimits, AccountStatus, ClientId, Currency, Direction,
-    EntryCursor, EntryQuery, Fingerprint, IdempotencyError, IdempotencyKey, IdempotencyRecord,
-    InvalidCursor, LedgerEntry, MoneyError, NewPayment, Party, Payment, PaymentError, PaymentId,
-    PaymentKind, PaymentStatus, Refund, RefundReason, ReleaseReason, StoreError,
+    EntryCursor, EntryQuery, Event, EventId, EventType, Fingerprint, IdempotencyError,
+    IdempotencyKey, IdempotencyRecord, InvalidCursor, LedgerEntry, MoneyError, NewPayment, Party,
+    Payment, PaymentError, PaymentId, PaymentKind, PaymentStatus, Refund, RefundReason,
+    ReleaseReason, StoreError, WebhookEndpointId,
     account::DailyOutflow,
+    event::{
+        Attempt, AttemptOutcome, Delivery, DeliveryStatus, EventCursor, EventQuery, OutboxRecord,
+    },
     idempotency::RETENTION,
-    store::{PaymentOutcome, RefundOutcome, Store},
+    store::{PaymentOutcome, RefundOutcome, Store, dynamodb::outbox_record_from_item},
+    views::{PaymentView, RefundView},
 };
 use rand::{Rng, SeedableRng, rngs::StdRng};
 use time::{Duration, OffsetDateTime};
@@ -51,6 +58,8 @@ use books::*;
 use capture::*;
 use concurrency::*;
 use entries::*;
+use event_pages::*;
+use events::*;
 use funding::*;
 use hold_failures::*;
 use holds::*;
@@ -119,12 +128,18 @@ contract_suite! {
         payments_list_for_each_party_with_filters_and_bound_cursors,
         payment_pages_are_bounded_and_filtered_pages_resume,
         accounts_list_an_owners_customer_accounts_in_pages,
+        state_changes_write_their_events_in_the_same_write,
+        replays_and_refusals_write_no_event,
+        events_page_newest_first_by_type_with_bound_cursors,
+        deliveries_are_recorded_in_attempt_order,
+        resend_requests_reach_the_outbox,
         webhook_endpoints_are_owned_counted_rotated_and_deleted,
         a_client_never_has_more_than_16_endpoints,
     ],
     dynamodb_only: [
         operations_cost_the_documented_round_trips,
         listing_pages_cost_one_round_trip,
+        event_operations_cost_one_round_trip,
         webhook_endpoint_operations_cost_one_round_trip,
     ],
 }

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use paygate_shared::store::{
-    Store, WebhookStore,
+    EventStore, Store, WebhookStore,
     dynamodb::{DynamoStore, TableNames, sdk_config_for_endpoint},
     memory::MemoryStore,
 };
@@ -20,6 +20,10 @@ pub enum Backend {
 
 pub struct Fixture {
     store: Arc<dyn Store>,
+    /// The same store as `store`, as the events API and the notifier see it.
+    events: Arc<dyn EventStore>,
+    /// The same store as `store`, for reading the table directly; `None` for the memory store.
+    dynamo: Option<DynamoStore>,
     /// The same store as `store`, as the webhooks function and the notifier keep endpoints.
     webhooks: Arc<dyn WebhookStore>,
     backend: Backend,
@@ -34,6 +38,8 @@ impl Fixture {
         let memory = Arc::new(MemoryStore::new());
         Self {
             store: memory.clone(),
+            events: memory.clone(),
+            dynamo: None,
             webhooks: memory.clone(),
             backend: Backend::Memory,
             round_trips: None,
@@ -51,10 +57,13 @@ impl Fixture {
             panic!("creating the tables `{prefix}-*` at {endpoint} failed: {e}");
         }
         let counter = store.clone();
+        let dynamo = store.clone();
         let store = Arc::new(store);
         Self {
             store: store.clone(),
-            webhooks: store,
+            webhooks: store.clone(),
+            events: store.clone(),
+            dynamo: Some(dynamo),
             backend: Backend::DynamoDb,
             round_trips: Some(Arc::new(move || counter.round_trips())),
             memory: None,
@@ -63,6 +72,14 @@ impl Fixture {
 
     pub fn store(&self) -> &dyn Store {
         self.store.as_ref()
+    }
+
+    pub fn events(&self) -> &dyn EventStore {
+        self.events.as_ref()
+    }
+
+    pub fn dynamo_store(&self) -> Option<&DynamoStore> {
+        self.dynamo.as_ref()
     }
 
     /// A handle to move into spawned tasks.

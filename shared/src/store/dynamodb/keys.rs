@@ -8,17 +8,21 @@
 //! | refund      | transactions | `PAYMENT#pay_…`                  | `REFUND#re_…`      |
 //! | entry       | transactions | `ACCOUNT#acc_…`                  | `ENTRY#txn_…`      |
 //! | idempotency | transactions | `IDEMPOTENCY#<client>#<key>`     | `IDEMPOTENCY`      |
+//! | event       | transactions | `EVENT#evt_…`                    | `EVENT`            |
+//! | delivery    | transactions | `EVENT#evt_…`                    | `DELIVERY#we_…`    |
+//! | resend      | transactions | `EVENT#evt_…`                    | `RESEND#<ULID>`    |
 //! | endpoint    | transactions | `WEBHOOKS#<client>`              | `ENDPOINT#we_…`    |
 //! | endpoints' count | transactions | `WEBHOOKS#<client>`         | `COUNT`            |
 //!
 //! A payment's place in the party indexes (`payments-by-payer`, `payments-by-payee`) is
-//! `<created_at>#pay_…` ([`listing_sort_key`]).
+//! `<created_at>#pay_…` ([`listing_sort_key`]); an event's place in `events-by-recipient` is its
+//! id (a ULID: time-ordered).
 
 use std::collections::HashMap;
 
 use super::attrs::{Item, attr_string, timestamp};
 use crate::{
-    AccountId, ClientId, EntryId, IdempotencyKey, PaymentId, RefundId, WebhookEndpointId,
+    AccountId, ClientId, EntryId, EventId, IdempotencyKey, PaymentId, RefundId, WebhookEndpointId,
     listing::PaymentPosition, timefmt::parse_rfc3339,
 };
 
@@ -53,6 +57,25 @@ pub(crate) fn refund_sort_key(id: RefundId) -> String {
 
 /// The sort key prefix shared by all refunds of a payment.
 pub(crate) const REFUND_SORT_PREFIX: &str = "REFUND#";
+
+/// The partition key of an event (and of its delivery records and resend requests).
+pub(crate) fn event_pk(id: EventId) -> String {
+    format!("EVENT#{id}")
+}
+
+/// The sort key of an event under its own partition.
+pub(crate) const EVENT_SORT_KEY: &str = "EVENT";
+
+/// The sort key prefix of an event's delivery records (one per endpoint).
+pub(crate) const DELIVERY_SORT_PREFIX: &str = "DELIVERY#";
+
+/// The sort key prefix of an event's resend requests.
+pub(crate) const RESEND_SORT_PREFIX: &str = "RESEND#";
+
+/// The sort key of the delivery record of an event to `endpoint`.
+pub(crate) fn delivery_sort_key(endpoint: WebhookEndpointId) -> String {
+    format!("{DELIVERY_SORT_PREFIX}{endpoint}")
+}
 
 /// The partition key, in the pending-payments index, of one of its shards.
 pub(crate) fn pending_shard_key(shard: u32) -> String {
@@ -89,6 +112,13 @@ pub(crate) fn idempotency_key(key: &IdempotencyKey) -> Item {
     HashMap::from([
         ("pk".to_owned(), attr_string(idempotency_pk(key))),
         ("sk".to_owned(), attr_string("IDEMPOTENCY")),
+    ])
+}
+
+pub(crate) fn delivery_key(event: EventId, endpoint: WebhookEndpointId) -> Item {
+    HashMap::from([
+        ("pk".to_owned(), attr_string(event_pk(event))),
+        ("sk".to_owned(), attr_string(delivery_sort_key(endpoint))),
     ])
 }
 

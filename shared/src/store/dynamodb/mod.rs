@@ -21,12 +21,16 @@
 //! `reads`; backoff in `retry`.
 
 mod attrs;
+mod events;
 mod explain;
 mod expr;
 mod items;
 mod keys;
 mod ledger;
 mod listing;
+mod outbox;
+#[cfg(test)]
+mod outbox_replay_tests;
 mod payments;
 mod reads;
 mod records;
@@ -50,6 +54,8 @@ use std::{
         atomic::{AtomicU64, Ordering},
     },
 };
+
+pub use outbox::outbox_record_from_item;
 
 use aws_sdk_dynamodb::{
     Client,

@@ -1,6 +1,7 @@
 //! Payments on DynamoDB: the hold, the one-step payment, capture, release and the overdue
-//! sweep's query. Each balance change is one `TransactWriteItems`; see the module docs of
-//! [`super`] for the round trips each costs.
+//! sweep's query. Each balance change is one `TransactWriteItems`, which also puts the events
+//! the change emits (`payment.created`, `payment.succeeded`); see the module docs of [`super`]
+//! for the round trips each costs.
 
 use async_trait::async_trait;
 use time::OffsetDateTime;
@@ -16,8 +17,8 @@ use super::{
     updates::{AccountUpdate, idempotency_put, payment_capture},
 };
 use crate::{
-    IdempotencyRecord, Money, Payment, PaymentError, PaymentId, PaymentPage, PaymentQuery,
-    PaymentStatus, Refund, ReleaseReason, StoreError,
+    Event, EventType, IdempotencyRecord, Money, Payment, PaymentError, PaymentId, PaymentPage,
+    PaymentQuery, PaymentStatus, Refund, ReleaseReason, StoreError,
     ledger::Posting,
     store::{PaymentOutcome, PaymentStore, RefundOutcome},
 };
@@ -54,10 +55,17 @@ impl DynamoStore {
                 .with(
                     Role::IdempotencyRecord,
                     idempotency_put(transactions, record, now)?,
-                );
+                )
+                .with_events(
+                    transactions,
+                    &Event::for_payment(EventType::PaymentCreated, payment, now),
+                )?;
             let TxOutcome::Cancelled(reasons) = self.transact(tx).await? else {
                 return Ok(Verdict::Done(Ok(PaymentOutcome::Created(payment.clone()))));
             };
+            if explain::committed_before(&reasons) {
+                return Ok(Verdict::Done(Ok(PaymentOutcome::Created(payment.clone()))));
+            }
             if let Some(verdict) = explain::record(&reasons, record, || {
                 PaymentOutcome::Created(payment.clone())
             }) {
@@ -134,10 +142,14 @@ impl DynamoStore {
                 .with(
                     Role::IdempotencyRecord,
                     idempotency_put(transactions, record, now)?,
-                );
+                )
+                .with_events(transactions, &Event::for_one_step(payment, now))?;
             let TxOutcome::Cancelled(reasons) = self.transact(tx).await? else {
                 return Ok(Verdict::Done(Ok(PaymentOutcome::Created(payment.clone()))));
             };
+            if explain::committed_before(&reasons) {
+                return Ok(Verdict::Done(Ok(PaymentOutcome::Created(payment.clone()))));
+            }
             if let Some(verdict) = explain::record(&reasons, record, || {
                 PaymentOutcome::Created(payment.clone())
             }) {
@@ -224,10 +236,17 @@ impl DynamoStore {
                 .with(
                     Role::CreditEntry,
                     put_new(transactions, entry_item(&posting.credit))?,
-                );
+                )
+                .with_events(
+                    transactions,
+                    &Event::for_payment(EventType::PaymentSucceeded, &captured, now),
+                )?;
             let TxOutcome::Cancelled(reasons) = self.transact(tx).await? else {
                 return Ok(Verdict::Done(Ok(Ok(captured))));
             };
+            if explain::committed_before(&reasons) {
+                return Ok(Verdict::Done(Ok(Ok(captured))));
+            }
             if let Some(e) = explain::payment(&reasons, payment.id, |p| p.capture(amount, now)) {
                 return Ok(Verdict::Done(Err(e)));
             }

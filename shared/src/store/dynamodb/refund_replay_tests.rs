@@ -84,8 +84,9 @@ async fn a_refund_that_lost_its_payment_to_another_refund_names_what_is_left() {
         Some("The conditional request failed"),
         Some(old_payment.as_str()),
     );
-    // Writes: payment, payee, payer, refund, debit, credit, idempotency record.
-    let write = cancelled(&[lost, FINE, FINE, FINE, FINE, FINE, FINE]);
+    // Writes: payment, payee, payer, refund, debit, credit, idempotency record, and the
+    // `refund.succeeded` events to the payee and the payer.
+    let write = cancelled(&[lost, FINE, FINE, FINE, FINE, FINE, FINE, FINE, FINE]);
     let (store, http) = replaying(vec![read, write]);
 
     let refund = Refund::new(captured.id, cny(100), None, now);

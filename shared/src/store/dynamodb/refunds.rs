@@ -1,8 +1,8 @@
 //! Refunds on DynamoDB: one consistent `BatchGetItem` (the payment, both accounts and the
 //! idempotency record), then one `TransactWriteItems` that debits the payee's account, credits
 //! the payer's, posts both entries, raises the payment's refunded total within what was
-//! captured, and puts the refund and the idempotency record. The one query that reads a
-//! payment with its refunds, and the refund item's shape.
+//! captured, and puts the refund, the idempotency record and the `refund.succeeded` events.
+//! The one query that reads a payment with its refunds, and the refund item's shape.
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use time::OffsetDateTime;
@@ -23,7 +23,7 @@ use super::{
     updates::{AccountUpdate, idempotency_put, payment_refund},
 };
 use crate::{
-    IdempotencyRecord, Payment, PaymentError, PaymentId, Refund, RefundReason, RefundStatus,
+    Event, IdempotencyRecord, Payment, PaymentError, PaymentId, Refund, RefundReason, RefundStatus,
     StoreError, ledger::Posting, store::RefundOutcome,
 };
 
@@ -111,7 +111,8 @@ impl DynamoStore {
                 .with(
                     Role::IdempotencyRecord,
                     idempotency_put(transactions, record, now)?,
-                );
+                )
+                .with_events(transactions, &Event::for_refund(refund, &refunded, now))?;
             let TxOutcome::Cancelled(reasons) = self.transact(tx).await? else {
                 return Ok(Verdict::Done(Ok(RefundOutcome::Created {
                     refund: refund.clone(),
@@ -122,6 +123,9 @@ impl DynamoStore {
                 refund: refund.clone(),
                 payment: refunded.clone(),
             };
+            if explain::committed_before(&reasons) {
+                return Ok(Verdict::Done(Ok(ours())));
+            }
             if let Some(verdict) = explain::record(&reasons, record, ours) {
                 return Ok(verdict);
             }

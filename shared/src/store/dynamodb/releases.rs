@@ -14,11 +14,14 @@ use super::{
     tx::{Role, Transaction, TxOutcome, sdk_error},
     updates::{AccountUpdate, payment_transition},
 };
-use crate::{Payment, PaymentError, ReleaseReason, StoreError, store::PaymentStore};
+use crate::{
+    Event, EventType, Payment, PaymentError, ReleaseReason, StoreError, store::PaymentStore,
+};
 
 impl DynamoStore {
     /// Releases `payment`'s hold: the payment leaves `pending` and the source gets its funds
-    /// (and, on the hold's own day, its outflow budget) back, in one transaction.
+    /// (and, on the hold's own day, its outflow budget) back, in one transaction with the
+    /// `payment.canceled` or `payment.expired` event.
     pub(crate) async fn release_hold(
         &self,
         payment: &Payment,
@@ -64,10 +67,17 @@ impl DynamoStore {
                     AccountUpdate::of(payment.source)
                         .release(payment, restore_budget)
                         .update(accounts)?,
-                );
+                )
+                .with_events(
+                    transactions,
+                    &Event::for_payment(EventType::released(reason), &released, now),
+                )?;
             let TxOutcome::Cancelled(reasons) = self.transact(tx).await? else {
                 return Ok(Verdict::Done(Ok(released.clone())));
             };
+            if explain::committed_before(&reasons) {
+                return Ok(Verdict::Done(Ok(released.clone())));
+            }
             if let Some(e) = explain::payment(&reasons, payment.id, |p| p.release(reason, now)) {
                 return Ok(Verdict::Done(Err(e)));
             }

@@ -12,7 +12,10 @@ pub const PENDING_SHARDS: u32 = 8;
 pub const PAYER_INDEX: &str = "payments-by-payer";
 /// The GSI of payments by payee (the owner of their destination), newest first.
 pub const PAYEE_INDEX: &str = "payments-by-payee";
+/// The GSI of webhook events by recipient, newest first (range: the event id).
+pub const EVENTS_INDEX: &str = "events-by-recipient";
 /// The GSI of accounts by owning client.
 pub const OWNER_INDEX: &str = "accounts-by-owner";
-/// The TTL attribute: epoch seconds after which DynamoDB deletes an idempotency record.
+/// The TTL attribute: epoch seconds after which DynamoDB deletes an idempotency record, an
+/// event, a delivery record or a resend request.
 pub const TTL_ATTRIBUTE: &str = "expire_at";

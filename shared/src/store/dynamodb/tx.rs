@@ -62,6 +62,9 @@ pub(crate) enum Role {
     CreditEntry,
     /// The idempotency record of the request.
     IdempotencyRecord,
+    /// The `i`-th event the change emits (the transactional outbox: an event is written in the
+    /// same transaction as the change it reports, or not at all).
+    Event(u8),
     /// A webhook endpoint item.
     Endpoint,
     /// The count of a client's live webhook endpoints.

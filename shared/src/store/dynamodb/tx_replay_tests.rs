@@ -265,13 +265,13 @@ async fn hold_against(answers: Vec<Answer>) -> (Result<(), StoreError>, Vec<Stri
 
 #[tokio::test]
 async fn a_hold_throttled_inside_the_transaction_is_unavailable() {
-    // Writes: source, destination, payment, idempotency record.
+    // Writes: source, destination, payment, idempotency record, the `payment.created` event.
     let throttled = (
         "ThrottlingError",
         Some("Throughput exceeds the current capacity"),
         None,
     );
-    let (result, sent) = hold_against(vec![cancelled(&[throttled, FINE, FINE, FINE])]).await;
+    let (result, sent) = hold_against(vec![cancelled(&[throttled, FINE, FINE, FINE, FINE])]).await;
     assert_eq!(result, Err(StoreError::unavailable("ThrottlingError")));
     assert_eq!(sent, ["TransactWriteItems"], "not retried by the adapter");
 }
@@ -283,7 +283,7 @@ async fn a_hold_cancelled_for_an_unknown_reason_is_internal() {
         Some("Item size has exceeded the maximum"),
         None,
     );
-    let (result, sent) = hold_against(vec![cancelled(&[FINE, FINE, unknown, FINE])]).await;
+    let (result, sent) = hold_against(vec![cancelled(&[FINE, FINE, unknown, FINE, FINE])]).await;
     assert_eq!(
         result,
         Err(StoreError::internal(
@@ -300,7 +300,7 @@ async fn a_conflict_on_the_idempotency_record_means_its_request_is_in_flight() {
         Some("Transaction is ongoing for the item"),
         None,
     );
-    let (result, sent) = hold_against(vec![cancelled(&[FINE, FINE, FINE, conflict])]).await;
+    let (result, sent) = hold_against(vec![cancelled(&[FINE, FINE, FINE, conflict, FINE])]).await;
     assert_eq!(result, Err(crate::IdempotencyError::KeyInFlight.into()));
     assert_eq!(sent, ["TransactWriteItems"]);
 }
@@ -313,7 +313,7 @@ async fn conflicts_on_an_account_are_retried_then_reported() {
         None,
     );
     let answers = (0..8)
-        .map(|_| cancelled(&[conflict, FINE, FINE, FINE]))
+        .map(|_| cancelled(&[conflict, FINE, FINE, FINE, FINE]))
         .collect();
     let (result, sent) = hold_against(answers).await;
     assert_eq!(result, Err(StoreError::Conflict));
@@ -407,7 +407,7 @@ async fn hold_meeting(
         Some("The conditional request failed"),
         Some(old.as_str()),
     );
-    let (store, _) = replaying(vec![cancelled(&[FINE, FINE, FINE, failed])]);
+    let (store, _) = replaying(vec![cancelled(&[FINE, FINE, FINE, failed, FINE])]);
     store
         .create_payment(payment, record, payment.created_at)
         .await

@@ -5,7 +5,7 @@ use time::OffsetDateTime;
 
 use super::State;
 use crate::{
-    IdempotencyRecord, Payment, PaymentId, Refund, RefundId, StoreError, ledger::Posting,
+    Event, IdempotencyRecord, Payment, PaymentId, Refund, RefundId, StoreError, ledger::Posting,
     store::RefundOutcome,
 };
 
@@ -35,6 +35,7 @@ impl State {
         self.refunds.insert((payment, refund.id), refund.clone());
         self.idempotency
             .insert(idempotency.key.clone(), idempotency.clone());
+        self.emit(Event::for_refund(refund, &refunded, now));
         Ok(RefundOutcome::Created {
             refund: refund.clone(),
             payment: refunded,
