@@ -17,6 +17,7 @@ mod concurrency;
 mod entries;
 mod event_pages;
 mod events;
+mod events_stream;
 mod funding;
 mod hold_failures;
 mod holds;
@@ -60,6 +61,7 @@ use concurrency::*;
 use entries::*;
 use event_pages::*;
 use events::*;
+use events_stream::*;
 use funding::*;
 use hold_failures::*;
 use holds::*;
@@ -140,6 +142,7 @@ contract_suite! {
         operations_cost_the_documented_round_trips,
         listing_pages_cost_one_round_trip,
         event_operations_cost_one_round_trip,
+        the_stream_carries_exactly_the_events_written,
         webhook_endpoint_operations_cost_one_round_trip,
     ],
 }
