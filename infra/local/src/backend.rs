@@ -13,8 +13,10 @@ use paygate_shared::{
     api::{ApiDeps, Authenticator},
     auth::{Expectations, KeyCache, KeyError, KeySet, KeySource, SigningKey, StaticKeySource},
     config::{PaymentSettings, TokenSettings},
-    store::{ClientStore, Store, memory::MemoryStore},
-    wiring::TokenDeps,
+    notify::ssrf::UrlPolicy,
+    store::{ClientStore, NotificationStore, Store, memory::MemoryStore},
+    webhook::{AesGcmSealer, SecretSealer},
+    wiring::{TokenDeps, WebhookDeps},
 };
 
 use crate::upstream::Upstream;
@@ -44,6 +46,14 @@ pub struct Backend {
     pub public_keys: Arc<dyn KeySource>,
     pub tokens: TokenSettings,
     pub payments: PaymentSettings,
+    /// Webhook endpoints and events (the same store as `store`).
+    pub notifications: Arc<dyn NotificationStore>,
+    /// Seals webhook secrets: a key generated per process by default, so what one run sealed
+    /// opens only in that run (see [`Backend::with_sealing_key_material`] for a store that
+    /// outlives the process).
+    pub sealer: Arc<dyn SecretSealer>,
+    /// What webhook URLs may be: locally also `http` to loopback, for a receiver on 127.0.0.1.
+    pub webhook_policy: UrlPolicy,
     /// Where the functions run: `None` in-process, else `cargo lambda watch`.
     pub upstream: Option<Upstream>,
 }
@@ -52,18 +62,31 @@ impl Backend {
     /// `store` (also the client registry), keys from `keys` for signing and verifying.
     pub fn new<S>(store: Arc<S>, keys: Arc<dyn KeySource>, clock: Arc<dyn Clock>) -> Self
     where
-        S: Store + ClientStore + 'static,
+        S: Store + ClientStore + NotificationStore + 'static,
     {
         Self {
             store: store.clone(),
+            notifications: store.clone(),
             clients: store,
             clock,
             signing_keys: keys.clone(),
             public_keys: keys,
             tokens: default_token_settings(),
             payments: PaymentSettings::default(),
+            sealer: Arc::new(AesGcmSealer::generate()),
+            webhook_policy: UrlPolicy {
+                allow_loopback_http: true,
+            },
             upstream: None,
         }
+    }
+
+    /// Seals webhook secrets under the SHA-256 of `material` (as the functions do with the
+    /// Secrets Manager secret): secrets stored in a DynamoDB table still open after a restart.
+    #[must_use]
+    pub fn with_sealing_key_material(mut self, material: &[u8]) -> Self {
+        self.sealer = Arc::new(AesGcmSealer::from_material(material));
+        self
     }
 
     /// A freshly generated signing key, held in memory.
@@ -84,7 +107,7 @@ impl Backend {
     /// When the key cannot be generated.
     pub fn with_store<S>(store: Arc<S>, clock: Arc<dyn Clock>) -> Result<Self, KeyError>
     where
-        S: Store + ClientStore + 'static,
+        S: Store + ClientStore + NotificationStore + 'static,
     {
         let keys = Self::generated_keys(clock.as_ref())?;
         Ok(Self::new(store, keys, clock))
@@ -130,14 +153,21 @@ impl Backend {
     }
 
     pub fn functions(&self) -> Functions {
+        let api = ApiDeps {
+            store: self.store.clone(),
+            auth: Authenticator::new(self.key_cache(&self.public_keys), self.expectations()),
+            clock: self.clock.clone(),
+            payments: self.payments,
+            round_trips: None,
+        };
         Functions {
-            api: ApiDeps {
-                store: self.store.clone(),
-                auth: Authenticator::new(self.key_cache(&self.public_keys), self.expectations()),
-                clock: self.clock.clone(),
-                payments: self.payments,
-                round_trips: None,
+            webhooks: WebhookDeps {
+                api: api.clone(),
+                sealer: self.sealer.clone(),
+                policy: self.webhook_policy,
+                notifications: self.notifications.clone(),
             },
+            api,
             token: TokenDeps {
                 clients: self.clients.clone(),
                 keys: self.key_cache(&self.signing_keys),
@@ -153,6 +183,7 @@ impl Backend {
 pub struct Functions {
     api: ApiDeps,
     token: TokenDeps,
+    webhooks: WebhookDeps,
 }
 
 impl Functions {
@@ -160,7 +191,7 @@ impl Functions {
     pub fn serves(binary: &str) -> bool {
         matches!(
             binary,
-            "authorize" | "pay" | "confirm" | "refund" | "balance" | "transactions"
+            "authorize" | "pay" | "confirm" | "refund" | "balance" | "transactions" | "webhooks"
         )
     }
 
@@ -173,6 +204,7 @@ impl Functions {
             "refund" => paygate_refund::handle(&self.api, request).await,
             "balance" => paygate_balance::handle(&self.api, request).await,
             "transactions" => paygate_transactions::handle(&self.api, request).await,
+            "webhooks" => paygate_webhooks::handle(&self.webhooks, request).await,
             _ => return None,
         })
     }

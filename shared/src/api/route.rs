@@ -10,7 +10,7 @@ use std::{fmt::Display, str::FromStr};
 use lambda_http::{Request, http::Method};
 
 use super::{ApiError, request::no_body};
-use crate::{AccountId, PaymentId, auth::Scope};
+use crate::{AccountId, EventId, PaymentId, WebhookEndpointId, auth::Scope};
 
 /// Anyone may call a route with this access: it authenticates callers by its own rules (the
 /// token endpoint) or serves public data (the key set). Only [`super::dispatch`] serves it.
@@ -142,6 +142,18 @@ impl FromPath for PaymentId {
 }
 
 impl FromPath for AccountId {
+    fn from_path(path: &PathParams) -> Result<Self, ApiError> {
+        path.only_id()
+    }
+}
+
+impl FromPath for WebhookEndpointId {
+    fn from_path(path: &PathParams) -> Result<Self, ApiError> {
+        path.only_id()
+    }
+}
+
+impl FromPath for EventId {
     fn from_path(path: &PathParams) -> Result<Self, ApiError> {
         path.only_id()
     }

@@ -14,6 +14,7 @@
 //! | `RotateDeps` | rotate | `rotate_deps_from_env` | `secrets` |
 //! | `ExpireDeps` | expire | `expire_deps_from_env` | none (+ `dynamodb`) |
 //! | `NotifyDeps` | notify | `notify_deps_from_env` | `notify` (+ `sqs`, `secrets`) |
+//! | `WebhookDeps` | webhooks | `webhook_deps_from_env` (async: reads the sealing key) | `http` + `notify` (+ `dynamodb`, `secrets`) |
 
 #[cfg(feature = "http")]
 mod api;
@@ -28,6 +29,8 @@ mod notify;
 mod rotate;
 #[cfg(feature = "http")]
 mod token;
+#[cfg(all(feature = "http", feature = "notify"))]
+mod webhooks;
 
 use std::fmt;
 
@@ -60,6 +63,15 @@ pub use rotate::{RotateDeps, rotate_deps_from_env};
 pub use token::TokenDeps;
 #[cfg(all(feature = "http", feature = "dynamodb", feature = "secrets"))]
 pub use token::token_deps_from_env;
+#[cfg(all(feature = "http", feature = "notify"))]
+pub use webhooks::WebhookDeps;
+#[cfg(all(
+    feature = "http",
+    feature = "notify",
+    feature = "dynamodb",
+    feature = "secrets"
+))]
+pub use webhooks::webhook_deps_from_env;
 
 /// A function that cannot start: its configuration is missing or malformed, so the sandbox fails
 /// its init rather than its first request.

@@ -27,9 +27,24 @@ pub const ENDPOINT_VAR: &str = "PAYGATE_TEST_DYNAMODB_ENDPOINT";
 pub const PYTHON_VAR: &str = "PAYGATE_TEST_MOTO_PYTHON";
 
 /// moto's server application, one request at a time (see the module docs). `{port}` is replaced.
-const MOTO_PROGRAM: &str = "from werkzeug.serving import run_simple; \
-     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app; \
-     run_simple(\"127.0.0.1\", {port}, DomainDispatcherApplication(create_backend_app), threaded=False)";
+/// Each transaction deep-copies its tables for its rollback, the stream's records included;
+/// those never change once written, so the copy shares them (a list copy), which keeps a
+/// transaction's cost from growing with every record the stream ever carried (the outbox puts
+/// events on it: without this, the concurrency cases time out on a loaded machine).
+const MOTO_PROGRAM: &str = r#"
+import copy
+from werkzeug.serving import run_simple
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+from moto.dynamodb.models.table import StreamShard
+def _shard_deepcopy(self, memo):
+    clone = copy.copy(self)
+    memo[id(self)] = clone
+    clone.table = memo.get(id(self.table), self.table)
+    clone.items = list(self.items)
+    return clone
+StreamShard.__deepcopy__ = _shard_deepcopy
+run_simple("127.0.0.1", {port}, DomainDispatcherApplication(create_backend_app), threaded=False)
+"#;
 
 /// How long moto may take to accept connections.
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);

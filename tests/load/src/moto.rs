@@ -10,10 +10,21 @@ use std::{
 
 use tokio::process::{Child, Command};
 
+/// moto's server, with the stream records its transactions deep-copy for their rollback shared
+/// rather than copied (they never change once written), as `tests/lib.sh` serves it.
 const SERVE: &str = r#"
 import sys
 from werkzeug.serving import run_simple
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+import copy
+from moto.dynamodb.models.table import StreamShard
+def _shard_deepcopy(self, memo):
+    clone = copy.copy(self)
+    memo[id(self)] = clone
+    clone.table = memo.get(id(self.table), self.table)
+    clone.items = list(self.items)
+    return clone
+StreamShard.__deepcopy__ = _shard_deepcopy
 run_simple("127.0.0.1", int(sys.argv[1]), DomainDispatcherApplication(create_backend_app), threaded=False)
 "#;
 
