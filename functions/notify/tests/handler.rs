@@ -46,10 +46,11 @@ async fn receiver() -> (String, Arc<Mutex<Vec<String>>>) {
         while let Ok((mut tcp, _)) = listener.accept().await {
             let mut request = Vec::new();
             let mut chunk = [0_u8; 8192];
-            // The request is small and written at once; read until the body's last byte.
+            // Until the head and `content-length` bytes of body are in: the request may come in
+            // any number of reads (a body's inner `}` can end one).
             while let Ok(n @ 1..) = tcp.read(&mut chunk).await {
                 request.extend_from_slice(&chunk[..n]);
-                if request.ends_with(b"}") {
+                if complete(&request) {
                     break;
                 }
             }
@@ -62,6 +63,20 @@ async fn receiver() -> (String, Arc<Mutex<Vec<String>>>) {
         }
     });
     (url, seen)
+}
+
+/// Whether `request` holds its whole head and the body its `content-length` announces.
+fn complete(request: &[u8]) -> bool {
+    let Some(end) = request.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return false;
+    };
+    let head = String::from_utf8_lossy(&request[..end]).to_ascii_lowercase();
+    let length = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .unwrap_or(0);
+    request.len() >= end + 4 + length
 }
 
 struct Setup {
