@@ -71,7 +71,7 @@ pub(crate) struct DeletedView {
 /// # Errors
 /// Internal, if the stored body is not JSON.
 pub(crate) fn event_view(event: &Event) -> Result<Value, ApiError> {
-    serde_json::from_str(&event.body()).map_err(ApiError::internal)
+    serde_json::from_str(event.body()).map_err(ApiError::internal)
 }
 
 /// One delivery attempt: the status the endpoint answered, or what kept it from answering.

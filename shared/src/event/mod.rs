@@ -53,29 +53,81 @@ impl EventType {
 }
 
 /// One event, addressed to one client.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Event {
     pub id: EventId,
     pub event_type: EventType,
     /// The client it is for (and whose endpoints receive it).
     pub recipient: ClientId,
     pub created_at: OffsetDateTime,
-    /// The object as the API shows it right after the change (`data.object` on the wire).
-    pub data: Value,
+    /// The wire form, fixed when the event is made and kept as stored: never re-serialized, so
+    /// the bytes do not depend on how the reading binary orders JSON keys.
+    body: String,
 }
 
 impl Event {
+    /// An event showing `object` (the API's view of the payment or refund) as `data.object`.
+    pub fn new(
+        id: EventId,
+        event_type: EventType,
+        recipient: ClientId,
+        created_at: OffsetDateTime,
+        object: &Value,
+    ) -> Self {
+        let body = json!({
+            "id": id.to_string(),
+            "object": "event",
+            "type": event_type.as_str(),
+            "created_at": format_rfc3339_millis(created_at),
+            "data": {"object": object},
+        })
+        .to_string();
+        Self {
+            id,
+            event_type,
+            recipient,
+            created_at,
+            body,
+        }
+    }
+
+    /// An event read back from the store, with the wire form it was written with.
+    ///
+    /// # Errors
+    /// When `body` is not a JSON object with `data.object` (a corrupt item).
+    pub fn stored(
+        id: EventId,
+        event_type: EventType,
+        recipient: ClientId,
+        created_at: OffsetDateTime,
+        body: String,
+    ) -> Result<Self, &'static str> {
+        let parsed: Value =
+            serde_json::from_str(&body).map_err(|_| "the stored event body is not JSON")?;
+        if parsed.get("data").and_then(|d| d.get("object")).is_none() {
+            return Err("the stored event body has no `data.object`");
+        }
+        Ok(Self {
+            id,
+            event_type,
+            recipient,
+            created_at,
+            body,
+        })
+    }
+
     /// The exact JSON sent to endpoints and shown by `GET /events/{id}`:
     /// `{"id","object":"event","type","created_at","data":{"object":…}}`.
-    pub fn body(&self) -> String {
-        json!({
-            "id": self.id.to_string(),
-            "object": "event",
-            "type": self.event_type.as_str(),
-            "created_at": format_rfc3339_millis(self.created_at),
-            "data": {"object": self.data},
-        })
-        .to_string()
+    pub fn body(&self) -> &str {
+        &self.body
+    }
+
+    /// `data.object` of the body: the payment or refund as the change left it.
+    pub fn object(&self) -> Value {
+        serde_json::from_str::<Value>(&self.body)
+            .ok()
+            .and_then(|mut body| body.get_mut("data").map(|d| d["object"].take()))
+            .unwrap_or(Value::Null)
     }
 
     /// The events of `event_type` about `payment` as it stands after the change: one per
@@ -138,13 +190,13 @@ impl Event {
             if recipient.is_system() || events.iter().any(|e| &e.recipient == *recipient) {
                 continue;
             }
-            events.push(Self {
-                id: next_id(events.last().map(|e| e.id).or(previous), now),
+            events.push(Self::new(
+                next_id(events.last().map(|e| e.id).or(previous), now),
                 event_type,
-                recipient: (*recipient).clone(),
-                created_at: now,
-                data: data.clone(),
-            });
+                (*recipient).clone(),
+                now,
+                data,
+            ));
         }
         events
     }

@@ -114,7 +114,7 @@ fn the_body_is_the_wire_form_with_the_view_as_data_object() {
     )
     .remove(0);
     assert_eq!(event.created_at, NOW, "kept to the millisecond");
-    let body: Value = serde_json::from_str(&event.body()).unwrap();
+    let body: Value = serde_json::from_str(event.body()).unwrap();
     assert_eq!(body["id"], event.id.to_string());
     assert_eq!(body["object"], "event");
     assert_eq!(body["type"], "payment.created");

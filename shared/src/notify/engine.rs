@@ -82,7 +82,7 @@ impl Notifier {
                     .filter(|e| !recorded.iter().any(|d| d.endpoint_id == e.id));
                 let body = event.body();
                 all(fresh
-                    .map(|endpoint| self.attempt(event, &body, endpoint, None, Kind::Scheduled(1))))
+                    .map(|endpoint| self.attempt(event, body, endpoint, None, Kind::Scheduled(1))))
                 .await
             }
             OutboxRecord::Resend {
@@ -110,7 +110,7 @@ impl Notifier {
                     let served = previous.is_some_and(|d| {
                         d.attempts.iter().any(|a| a.manual && a.at >= *requested_at)
                     });
-                    (!served).then(|| self.attempt(&event, &body, endpoint, previous, Kind::Manual))
+                    (!served).then(|| self.attempt(&event, body, endpoint, previous, Kind::Manual))
                 }))
                 .await
             }
@@ -145,7 +145,7 @@ impl Notifier {
         };
         match self.endpoint(&job.recipient, job.endpoint_id).await? {
             Some(endpoint) => {
-                self.attempt(&event, &event.body(), &endpoint, previous, kind)
+                self.attempt(&event, event.body(), &endpoint, previous, kind)
                     .await
             }
             None => {

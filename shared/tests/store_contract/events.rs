@@ -89,7 +89,7 @@ impl<'a> Watch<'a> {
             fresh.iter().map(|e| (e.event_type, &e.recipient)).collect();
         assert_eq!(got, expected, "{what}");
         for event in &fresh {
-            assert_eq!(&event.data, data, "{what}: data");
+            assert_eq!(&event.object(), data, "{what}: data");
             assert_eq!(event.created_at, at, "{what}: created_at");
         }
         if let Some(memory) = self.fx.memory_store() {

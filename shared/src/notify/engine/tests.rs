@@ -79,13 +79,13 @@ impl World {
     }
 
     fn event(&self, recipient: &str, event_type: EventType) -> Event {
-        let event = Event {
-            id: EventId::generate(START),
+        let event = Event::new(
+            EventId::generate(START),
             event_type,
-            recipient: client(recipient),
-            created_at: START,
-            data: serde_json::json!({"id": "pay_1", "amount": 1250}),
-        };
+            client(recipient),
+            START,
+            &serde_json::json!({"id": "pay_1", "amount": 1250}),
+        );
         self.store
             .events
             .lock()
@@ -146,7 +146,7 @@ async fn a_new_event_goes_signed_to_each_enabled_subscribed_endpoint_once() {
             SECRET,
             &event.id.to_string(),
             &START.unix_timestamp().to_string(),
-            &event.body(),
+            event.body(),
         );
         assert_eq!(request.headers["webhook-signature"], expected);
     }
@@ -439,7 +439,7 @@ async fn a_rotated_out_secret_signs_beside_the_new_one_until_it_expires() {
         .unwrap();
     let request = receiver.requests().remove(0);
     let stamp = START.unix_timestamp().to_string();
-    let sign = |secret| expected_signature(secret, &event.id.to_string(), &stamp, &event.body());
+    let sign = |secret| expected_signature(secret, &event.id.to_string(), &stamp, event.body());
     assert_eq!(
         request.headers["webhook-signature"],
         format!("{} {}", sign(SECRET), sign(OLD_SECRET))

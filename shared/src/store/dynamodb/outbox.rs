@@ -65,20 +65,14 @@ pub(crate) fn event_item(e: &Event) -> Item {
 
 pub(crate) fn event_from(item: &Item) -> Result<Event, StoreError> {
     let r = Reader(item);
-    let body: serde_json::Value = serde_json::from_str(r.str("body")?)
-        .map_err(|_| StoreError::internal("stored item has a malformed attribute `body`"))?;
-    let data = body
-        .get("data")
-        .and_then(|data| data.get("object"))
-        .cloned()
-        .ok_or_else(|| StoreError::internal("stored event body has no `data.object`"))?;
-    Ok(Event {
-        id: r.parse("event_id")?,
-        event_type: r.enumerated("event_type", EventType::parse)?,
-        recipient: r.parse("recipient")?,
-        created_at: r.time("created_at")?,
-        data,
-    })
+    Event::stored(
+        r.parse("event_id")?,
+        r.enumerated("event_type", EventType::parse)?,
+        r.parse("recipient")?,
+        r.time("created_at")?,
+        r.str("body")?.to_owned(),
+    )
+    .map_err(StoreError::internal)
 }
 
 /// A client's request to deliver `event` again: a new item under the event's partition, which

@@ -41,7 +41,7 @@ fn an_event_item_carries_its_body_index_keys_and_expiry() {
         ("recipient", "alice".to_owned()),
         ("recipient_sk", id.clone()),
         ("created_at", "2026-11-30T04:00:00.123Z".to_owned()),
-        ("body", event.body()),
+        ("body", event.body().to_owned()),
     ] {
         assert_eq!(item.get(name), Some(&attr_string(value)), "{name}");
     }
@@ -52,6 +52,29 @@ fn an_event_item_carries_its_body_index_keys_and_expiry() {
         outbox_record_from_item(&item).unwrap(),
         Some(OutboxRecord::Event(event))
     );
+}
+
+/// The body is read back as stored, byte for byte, whatever order its keys are in: the binary
+/// reading it (the notifier) may order JSON keys differently from the one that wrote it, and a
+/// re-serialized body would then differ from what `GET /events/{id}` and the signature show.
+#[test]
+fn a_stored_body_is_kept_byte_for_byte() {
+    let event = Event::for_payment(EventType::PaymentCreated, &payment(), NOW).remove(0);
+    let mut item = event_item(&event);
+    let reordered = format!(
+        r#"{{"type":"payment.created","data":{{"object":{{"z":1,"a":{{"y":2,"b":3}}}}}},"object":"event","id":"{}","created_at":"2026-11-30T04:00:00.123Z"}}"#,
+        event.id
+    );
+    item.insert("body".to_owned(), attr_string(reordered.clone()));
+    let read = event_from(&item).unwrap();
+    assert_eq!(read.body(), reordered);
+    assert_eq!(
+        read.object(),
+        serde_json::json!({"z": 1, "a": {"y": 2, "b": 3}})
+    );
+
+    item.insert("body".to_owned(), attr_string(r#"{"data":{}}"#));
+    assert!(event_from(&item).is_err(), "a body without data.object");
 }
 
 #[test]
