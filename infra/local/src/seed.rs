@@ -2,7 +2,7 @@
 //! template, and two funded CNY accounts.
 
 use paygate_shared::{
-    Account, AccountId, ClientId, Currency, Money, StoreError,
+    Account, AccountId, ClientId, Currency, EntryQuery, Money, StoreError,
     client::{ClientRecord, ClientStatus, DEFAULT_ROUNDS, SecretHash},
 };
 
@@ -91,13 +91,20 @@ pub async fn add_account(
         .map_err(|_| StoreError::internal(format!("malformed client id {owner}")))?;
     let limits = backend.payments.default_limits;
     let account = Account::open(id, owner, currency, limits, now);
-    match backend.store.create_account(&account).await {
-        Ok(()) => {}
-        // Seeded by an earlier run on a persistent store: already funded then.
-        Err(StoreError::DuplicateId(_)) => return Ok(account.id),
+    let funded = match backend.store.create_account(&account).await {
+        Ok(()) => false,
+        // Opened by an earlier run on a persistent store, or by this very call: the SDK retries
+        // a PutItem whose answer timed out, and the retry meets the item its first attempt
+        // wrote. The account was funded if its ledger has an entry.
+        Err(StoreError::DuplicateId(_)) => !backend
+            .store
+            .entries(account.id, &EntryQuery::first(1))
+            .await?
+            .entries
+            .is_empty(),
         Err(err) => return Err(err.into()),
-    }
-    if balance > 0 {
+    };
+    if balance > 0 && !funded {
         backend
             .store
             .fund(account.id, Money::new(balance, currency), now)
@@ -203,4 +210,51 @@ fn plan_matches(logical_id: &str, name: &str) -> bool {
         || logical_id
             .strip_suffix("UsagePlan")
             .is_some_and(|short| short.eq_ignore_ascii_case(name))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use paygate_shared::{Account, AccountId, Currency, EntryQuery, clock::SystemClock};
+    use paygate_template::Template;
+
+    use super::add_account;
+    use crate::{Backend, Gateway};
+
+    async fn balance(gateway: &Gateway, id: AccountId) -> (i64, usize) {
+        let store = &gateway.backend().store;
+        let account = store.account(id).await.unwrap().expect("the account");
+        let entries = store.entries(id, &EntryQuery::first(100)).await.unwrap();
+        (account.balance, entries.entries.len())
+    }
+
+    /// The SDK retries a PutItem whose answer timed out, and the retry meets the account its
+    /// first attempt opened: that account is funded once, not skipped, and never twice.
+    #[tokio::test]
+    async fn an_account_opened_but_not_funded_is_funded_once() {
+        let backend = Backend::in_memory(Arc::new(SystemClock)).unwrap();
+        let gateway = Gateway::new(&Template::bundled().unwrap(), backend).unwrap();
+        let now = gateway.backend().clock.now();
+        let id = AccountId::generate(now);
+        let owner = "seed-test".parse().unwrap();
+        let limits = gateway.backend().payments.default_limits;
+        let opened = Account::open(id, owner, Currency::CNY, limits, now);
+        gateway
+            .backend()
+            .store
+            .create_account(&opened)
+            .await
+            .unwrap();
+        assert_eq!(balance(&gateway, id).await, (0, 0));
+
+        add_account(&gateway, id, "seed-test", Currency::CNY, 700)
+            .await
+            .unwrap();
+        assert_eq!(balance(&gateway, id).await, (700, 1), "funded");
+        add_account(&gateway, id, "seed-test", Currency::CNY, 700)
+            .await
+            .unwrap();
+        assert_eq!(balance(&gateway, id).await, (700, 1), "not funded twice");
+    }
 }
