@@ -10,6 +10,7 @@ use paygate_load::{
     faults::{self, FaultOptions},
     setup::StoreChoice,
     throughput::{self, Scenario, ThroughputOptions, replace_section},
+    webhooks::{self, WebhookOptions},
 };
 
 #[derive(Debug, Parser)]
@@ -89,6 +90,23 @@ enum Command {
         #[arg(long)]
         gateway_bin: Option<PathBuf>,
         /// Write the tables into this file between `<!-- throughput:begin -->` and `<!-- throughput:end -->`.
+        #[arg(long, num_args = 0..=1, default_missing_value = "docs/performance.md")]
+        write: Option<PathBuf>,
+    },
+    /// Webhooks: the API's one-step throughput without and with an endpoint registered, the
+    /// time from commit to first delivery attempt (idle and under load), deliveries per second.
+    Webhooks {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[arg(long, default_value_t = 16)]
+        concurrency: usize,
+        /// Measured seconds per loaded phase (after a 1 s warm-up).
+        #[arg(long, default_value_t = 5.0)]
+        seconds: f64,
+        /// Sequential payments of the idle-latency phase (two events each).
+        #[arg(long, default_value_t = 100)]
+        samples: usize,
+        /// Write the tables into this file between `<!-- webhooks-{store}:begin -->` and `end`.
         #[arg(long, num_args = 0..=1, default_missing_value = "docs/performance.md")]
         write: Option<PathBuf>,
     },
@@ -271,6 +289,37 @@ async fn run(args: Args) -> Result<bool, String> {
                 write_reliability(&path, "faults", &section)?;
             }
             Ok(report.passed())
+        }
+        Command::Webhooks {
+            store,
+            concurrency,
+            seconds,
+            samples,
+            write,
+        } => {
+            let on_moto = matches!(store.store, StoreKind::Dynamodb);
+            let options = WebhookOptions {
+                store: store.choice()?,
+                concurrency,
+                seconds,
+                samples,
+            };
+            let report = webhooks::run(&options).await?;
+            let table = webhooks::markdown(&report, &options);
+            println!("{table}");
+            if let Some(path) = write {
+                let (name, flags) = if on_moto {
+                    ("webhooks-moto", " --store dynamodb --dynamodb-endpoint URL")
+                } else {
+                    ("webhooks-memory", "")
+                };
+                let section = format!(
+                    "### Webhooks on the {} store\n\n`cargo run -p paygate-load -- webhooks{flags} --concurrency {concurrency} --seconds {seconds} --samples {samples}`\n\n{table}",
+                    report.store
+                );
+                write_section(&path, name, "Performance", &section)?;
+            }
+            Ok(true)
         }
         Command::Throughput { .. } => Err("unreachable".into()),
     }

@@ -4,6 +4,7 @@
 //! crash test), a seed of two clients, and a client of the API.
 #![allow(dead_code)]
 
+pub mod checks;
 pub mod gateway;
 pub mod receiver;
 
