@@ -101,6 +101,17 @@ ulid_id!(
     "txn_"
 );
 
+ulid_id!(
+    /// A notification of something that happened, addressed to one client: `evt_01J…`.
+    EventId,
+    "evt_"
+);
+ulid_id!(
+    /// A client's webhook endpoint: `we_01J…`.
+    WebhookEndpointId,
+    "we_"
+);
+
 /// Only the canonical upper-case Crockford form is accepted, so one id has exactly one spelling
 /// (store keys and idempotency fingerprints depend on that).
 fn parse_canonical_ulid(s: &str) -> Option<Ulid> {

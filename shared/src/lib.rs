@@ -19,6 +19,7 @@ pub mod client;
 pub mod clock;
 pub mod config;
 pub mod error;
+pub mod event;
 pub mod idempotency;
 pub mod ids;
 pub mod ledger;
@@ -26,18 +27,23 @@ pub mod listing;
 #[cfg(feature = "logging")]
 pub mod logging;
 pub mod money;
+#[cfg(feature = "notify")]
+pub mod notify;
 pub mod payment;
 pub mod refund;
 pub mod spelling;
 pub mod store;
 pub mod timefmt;
+pub mod views;
+pub mod webhook;
 pub mod wiring;
 
 pub use account::{Account, AccountError, AccountKind, AccountLimits, AccountStatus};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{StoreError, StoreFailure};
+pub use event::{Event, EventType};
 pub use idempotency::{Fingerprint, IdempotencyError, IdempotencyKey, IdempotencyRecord};
-pub use ids::{AccountId, ClientId, EntryId, PaymentId, RefundId};
+pub use ids::{AccountId, ClientId, EntryId, EventId, PaymentId, RefundId, WebhookEndpointId};
 pub use ledger::{Direction, EntryCursor, EntryPage, EntryQuery, InvalidCursor, LedgerEntry};
 pub use listing::{
     AccountCursor, AccountPage, AccountQuery, PaymentCursor, PaymentPage, PaymentQuery,

@@ -1,10 +1,12 @@
 //! `AWS::Serverless::Function` resources and their events: `Type: Api` events are the routes,
-//! `Type: Schedule` and `ScheduleV2` events the schedules. Other event types are not modelled.
+//! `Type: Schedule` and `ScheduleV2` events the schedules, `Type: DynamoDB` and `SQS` the
+//! polled event sources. Other event types are only named.
 
 use crate::{
     TemplateError,
     api::Api,
     error::invalid,
+    event_sources::{self, EventSource, OtherEvent},
     node::{Node, Parameters},
     value::Value,
 };
@@ -60,6 +62,8 @@ pub(crate) struct Parsed {
     pub(crate) function: Function,
     pub(crate) routes: Vec<Route>,
     pub(crate) schedules: Vec<Schedule>,
+    pub(crate) event_sources: Vec<EventSource>,
+    pub(crate) other_events: Vec<OtherEvent>,
 }
 
 /// Parses one function; `properties` has `Globals.Function` merged in already. `apis` are the
@@ -100,6 +104,8 @@ pub(crate) fn parse(
         },
         routes: Vec::new(),
         schedules: Vec::new(),
+        event_sources: Vec::new(),
+        other_events: Vec::new(),
     };
     let Some(events) = properties.field("Events")? else {
         return Ok(parsed);
@@ -115,7 +121,22 @@ pub(crate) fn parse(
                 let schedule = schedule(&parsed.function, event, kind, &node, parameters)?;
                 parsed.schedules.push(schedule);
             }
-            _ => {}
+            kind @ ("DynamoDB" | "SQS") => {
+                let function = &parsed.function;
+                let source = event_sources::parse(
+                    (&function.logical_id, function.binary.as_ref()),
+                    event,
+                    kind,
+                    &node,
+                    parameters,
+                )?;
+                parsed.event_sources.push(source);
+            }
+            other => parsed.other_events.push(OtherEvent {
+                function: logical_id.to_owned(),
+                event: event.to_owned(),
+                kind: other.to_owned(),
+            }),
         }
     }
     Ok(parsed)

@@ -1,6 +1,6 @@
 //! `infra/template.yaml`, the single source of truth for what paygate deploys, read as a typed
-//! model: the DynamoDB tables, the API with its Lambda authorizer, the routes, the usage plans
-//! and the schedules. Tests, `paygate-admin create-tables` and the local gateway create and serve
+//! model: the DynamoDB tables, the API with its Lambda authorizer, the routes, the usage plans,
+//! the schedules, the polled event sources (table streams and queues) and the queues. Tests, `paygate-admin create-tables` and the local gateway create and serve
 //! what the template declares, so the template and the code cannot drift apart.
 //!
 //! CloudFormation's intrinsic functions (`!Ref`, `!GetAtt`, `!Sub`, ... in short or long form)
@@ -12,9 +12,11 @@
 mod api;
 mod dynamodb;
 mod error;
+mod event_sources;
 mod functions;
 mod globals;
 mod node;
+mod queues;
 mod tables;
 mod usage_plans;
 mod value;
@@ -30,9 +32,12 @@ pub use dynamodb::{
     create_tables,
 };
 pub use error::TemplateError;
+pub use event_sources::{EventSource, OtherEvent, Source, StreamSource};
 pub use functions::{Function, NO_AUTHORIZER, Route, Schedule};
+pub use queues::{DeadLetter, Queue};
 pub use tables::{
-    AttributeDefinition, AttributeType, BillingMode, KeySchema, Projection, SecondaryIndex, Table,
+    AttributeDefinition, AttributeType, BillingMode, KeySchema, Projection, SecondaryIndex,
+    StreamViewType, Table,
 };
 pub use usage_plans::{ApiStage, Quota, QuotaPeriod, Throttle, UsagePlan};
 pub use value::{Intrinsic, Value};
@@ -52,6 +57,9 @@ pub struct Template {
     functions: Vec<Function>,
     routes: Vec<Route>,
     schedules: Vec<Schedule>,
+    event_sources: Vec<EventSource>,
+    other_events: Vec<OtherEvent>,
+    queues: Vec<Queue>,
     usage_plans: Vec<UsagePlan>,
 }
 
@@ -121,7 +129,14 @@ impl Template {
             ));
         }
 
+        let mut queues = Vec::new();
+        for (id, resource) in of_type("AWS::SQS::Queue") {
+            queues.push(queues::parse(id, resource)?);
+        }
+        queues::check_dead_letters(&queues)?;
+
         let (mut functions, mut routes, mut schedules) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut event_sources, mut other_events) = (Vec::new(), Vec::new());
         for (id, resource) in of_type("AWS::Serverless::Function") {
             let properties = globals.function(resource.field("Properties")?.map(|p| p.value()));
             let at = format!("{}.Properties", resource.at());
@@ -135,7 +150,10 @@ impl Template {
             functions.push(parsed.function);
             routes.extend(parsed.routes);
             schedules.extend(parsed.schedules);
+            event_sources.extend(parsed.event_sources);
+            other_events.extend(parsed.other_events);
         }
+        event_sources::check(&event_sources, &tables, &queues)?;
         for api in &apis {
             for authorizer in &api.auth.authorizers {
                 if !functions
@@ -168,6 +186,9 @@ impl Template {
             functions,
             routes,
             schedules,
+            event_sources,
+            other_events,
+            queues,
             usage_plans,
         })
     }
@@ -205,6 +226,26 @@ impl Template {
     /// Every `Type: Schedule` and `Type: ScheduleV2` event.
     pub fn schedules(&self) -> &[Schedule] {
         &self.schedules
+    }
+
+    /// Every `Type: DynamoDB` and `Type: SQS` event of every function, in template order.
+    pub fn event_sources(&self) -> &[EventSource] {
+        &self.event_sources
+    }
+
+    /// The events of functions that are neither routes, schedules nor polled sources.
+    pub fn other_events(&self) -> &[OtherEvent] {
+        &self.other_events
+    }
+
+    /// Every `AWS::SQS::Queue`, in template order.
+    pub fn queues(&self) -> &[Queue] {
+        &self.queues
+    }
+
+    /// The queue with this logical id.
+    pub fn queue(&self, logical_id: &str) -> Option<&Queue> {
+        self.queues.iter().find(|q| q.logical_id == logical_id)
     }
 
     /// Every `AWS::ApiGateway::UsagePlan`.

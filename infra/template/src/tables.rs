@@ -1,5 +1,5 @@
-//! `AWS::DynamoDB::Table` resources: keys, attribute definitions, secondary indexes, TTL and
-//! billing mode, checked for consistency (every key attribute is defined, every definition is
+//! `AWS::DynamoDB::Table` resources: keys, attribute definitions, secondary indexes, TTL,
+//! stream and billing mode, checked for consistency (every key attribute is defined, every definition is
 //! used by a key), as DynamoDB itself would insist.
 
 use crate::{TemplateError, error::invalid, node::Node};
@@ -16,6 +16,8 @@ pub struct Table {
     pub local_indexes: Vec<SecondaryIndex>,
     /// The TTL attribute, when `TimeToLiveSpecification` enables one.
     pub ttl_attribute: Option<String>,
+    /// `StreamSpecification.StreamViewType`, when the table has a stream.
+    pub stream: Option<StreamViewType>,
 }
 
 impl Table {
@@ -31,6 +33,27 @@ pub enum BillingMode {
     PayPerRequest,
     /// `PROVISIONED`, also CloudFormation's default when `BillingMode` is absent.
     Provisioned,
+}
+
+/// What each record of a table's stream carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamViewType {
+    KeysOnly,
+    NewImage,
+    OldImage,
+    NewAndOldImages,
+}
+
+impl StreamViewType {
+    /// The spelling of CloudFormation and of the DynamoDB API (`NEW_IMAGE`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::KeysOnly => "KEYS_ONLY",
+            Self::NewImage => "NEW_IMAGE",
+            Self::OldImage => "OLD_IMAGE",
+            Self::NewAndOldImages => "NEW_AND_OLD_IMAGES",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -110,6 +133,28 @@ pub(crate) fn parse(logical_id: &str, resource: &Node<'_>) -> Result<Table, Temp
             enabled.unwrap_or(false).then_some(name)
         }
     };
+    let stream = match properties.field("StreamSpecification")? {
+        None => None,
+        Some(spec) => {
+            let kind = spec.required("StreamViewType")?;
+            let views = [
+                StreamViewType::KeysOnly,
+                StreamViewType::NewImage,
+                StreamViewType::OldImage,
+                StreamViewType::NewAndOldImages,
+            ];
+            let name = kind.str()?;
+            Some(views.into_iter().find(|v| v.as_str() == name).ok_or_else(|| {
+                invalid(
+                    kind.at(),
+                    format!(
+                        "unknown stream view type `{name}` (KEYS_ONLY, NEW_IMAGE, OLD_IMAGE or \
+                         NEW_AND_OLD_IMAGES)"
+                    ),
+                )
+            })?)
+        }
+    };
     let table = Table {
         logical_id: logical_id.to_owned(),
         billing_mode,
@@ -118,6 +163,7 @@ pub(crate) fn parse(logical_id: &str, resource: &Node<'_>) -> Result<Table, Temp
         global_indexes,
         local_indexes,
         ttl_attribute,
+        stream,
     };
     check_definitions(&table, &properties)?;
     Ok(table)

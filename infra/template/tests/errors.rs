@@ -160,6 +160,79 @@ fn events_that_do_not_say_where_or_when() {
 }
 
 #[test]
+fn event_sources_that_read_nothing_the_template_has() {
+    // TABLE's `T` has no stream; `Q` is a queue with a dead-letter queue.
+    let base = format!(
+        "{TABLE}  Q:\n    Type: AWS::SQS::Queue\n  F:\n    Type: AWS::Serverless::Function\n    \
+         Properties:\n      Handler: bootstrap\n      Events:\n        E:\n"
+    );
+    let with_event = |event: &str| format!("{base}{event}");
+    assert_eq!(
+        error(&with_event(
+            "          Type: DynamoDB\n          Properties: {Stream: !GetAtt T.StreamArn, StartingPosition: LATEST}\n"
+        )),
+        "Resources.F.Properties.Events.E.Properties.Stream: the table `T` has no \
+         StreamSpecification"
+    );
+    assert_eq!(
+        error(&with_event(
+            "          Type: DynamoDB\n          Properties: {Stream: !GetAtt Nope.StreamArn, StartingPosition: LATEST}\n"
+        )),
+        "Resources.F.Properties.Events.E.Properties.Stream: `Nope` is not an \
+         AWS::DynamoDB::Table of this template"
+    );
+    assert_eq!(
+        error(&with_event(
+            "          Type: DynamoDB\n          Properties: {Stream: arn:aws:dynamodb:x, StartingPosition: LATEST}\n"
+        )),
+        "Resources.F.Properties.Events.E.Properties.Stream: expected !GetAtt <logical \
+         id>.StreamArn"
+    );
+    assert_eq!(
+        error(&with_event(
+            "          Type: SQS\n          Properties: {Queue: !GetAtt Gone.Arn}\n"
+        )),
+        "Resources.F.Properties.Events.E.Properties.Queue: `Gone` is not an AWS::SQS::Queue \
+         of this template"
+    );
+    assert_eq!(
+        error(&with_event(
+            "          Type: SQS\n          Properties: {Queue: !GetAtt Q.Arn, BatchSize: many}\n"
+        )),
+        "Resources.F.Properties.Events.E.Properties.BatchSize: expected a whole number ≥ 0, \
+         found a string"
+    );
+    let streamed = base.replace(
+        "        - {AttributeName: pk, KeyType: HASH}\n",
+        "        - {AttributeName: pk, KeyType: HASH}\n      StreamSpecification: {StreamViewType: NEW_IMAGE}\n",
+    );
+    assert_eq!(
+        error(&format!(
+            "{streamed}          Type: DynamoDB\n          Properties: {{Stream: !GetAtt T.StreamArn, StartingPosition: AT_TIMESTAMP}}\n"
+        )),
+        "Resources.F.Properties.Events.E.Properties.StartingPosition: unknown starting position \
+         `AT_TIMESTAMP` (TRIM_HORIZON or LATEST)"
+    );
+    let fine = Template::parse(&format!(
+        "{streamed}          Type: DynamoDB\n          Properties: {{Stream: !GetAtt T.StreamArn, StartingPosition: LATEST}}\n"
+    ))
+    .expect("a stream of a table that has one");
+    assert_eq!(fine.event_sources().len(), 1);
+    assert_eq!(
+        error(&streamed.replace("NEW_IMAGE", "EVERYTHING")),
+        "Resources.T.Properties.StreamSpecification.StreamViewType: unknown stream view type \
+         `EVERYTHING` (KEYS_ONLY, NEW_IMAGE, OLD_IMAGE or NEW_AND_OLD_IMAGES)"
+    );
+    assert_eq!(
+        error(&format!(
+            "{TABLE}  Q:\n    Type: AWS::SQS::Queue\n    Properties:\n      RedrivePolicy: {{deadLetterTargetArn: !GetAtt D.Arn, maxReceiveCount: 3}}\n"
+        )),
+        "Resources.Q.Properties.RedrivePolicy.deadLetterTargetArn: `D` is not an AWS::SQS::Queue \
+         of this template"
+    );
+}
+
+#[test]
 fn usage_plans_with_a_bad_quota_or_stage() {
     let plan = |properties: &str| {
         format!(

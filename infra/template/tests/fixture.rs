@@ -6,6 +6,9 @@ use paygate_template::{
     GatewayResponse, Intrinsic, KeySchema, MethodThrottling, PayloadType, Projection, Quota,
     QuotaPeriod, Route, Schedule, SecondaryIndex, Table, Template, Throttle, UsagePlan, Value,
 };
+use paygate_template::{
+    DeadLetter, EventSource, OtherEvent, Queue, Source, StreamSource, StreamViewType,
+};
 
 fn fixture() -> Template {
     Template::from_path(concat!(
@@ -245,6 +248,7 @@ fn tables_with_number_keys_local_indexes_and_include_projections() {
         }],
         // Declared but not enabled.
         ttl_attribute: None,
+        stream: Some(StreamViewType::NewAndOldImages),
     };
     assert_eq!(fixture().tables(), [expected]);
 }
@@ -290,6 +294,95 @@ fn functions_get_globals_merged_and_keep_intrinsics_unevaluated() {
 }
 
 #[test]
+fn polled_event_sources_and_queues() {
+    let template = fixture();
+    let orders_queue = EventSource {
+        function: "OrdersFunction".into(),
+        binary: Some("orders".into()),
+        event: "Queue".into(),
+        source: Source::Sqs {
+            queue: "OrdersQueue".into(),
+        },
+        batch_size: None,
+        batching_window_s: None,
+        report_batch_item_failures: false,
+        filters: vec![],
+        enabled: true,
+    };
+    let changes = EventSource {
+        function: "SweepFunction".into(),
+        binary: None,
+        event: "Changes".into(),
+        source: Source::DynamoDbStream(StreamSource {
+            table: "LedgerTable".into(),
+            starting_position: "LATEST".into(),
+            bisect_on_error: true,
+            maximum_retry_attempts: Some(3),
+            parallelization_factor: None,
+            on_failure: Some("OrdersDeadLetterQueue".into()),
+        }),
+        batch_size: Some(50),
+        batching_window_s: Some(2),
+        report_batch_item_failures: true,
+        filters: vec![
+            r#"{"eventName": ["INSERT"]}"#.into(),
+            r#"{"eventName": ["REMOVE"]}"#.into(),
+        ],
+        enabled: true,
+    };
+    let retries = EventSource {
+        function: "SweepFunction".into(),
+        binary: None,
+        event: "Retries".into(),
+        source: Source::Sqs {
+            queue: "OrdersDeadLetterQueue".into(),
+        },
+        batch_size: None,
+        batching_window_s: None,
+        report_batch_item_failures: false,
+        filters: vec![],
+        enabled: false,
+    };
+    assert_eq!(template.event_sources(), [orders_queue, changes, retries]);
+    assert_eq!(
+        template.other_events(),
+        [OtherEvent {
+            function: "OrdersFunction".into(),
+            event: "Audit".into(),
+            kind: "SNS".into(),
+        }]
+    );
+    assert_eq!(
+        template.queues(),
+        [
+            Queue {
+                logical_id: "OrdersQueue".into(),
+                visibility_timeout_s: Some(120),
+                retention_s: None,
+                delay_s: Some(5),
+                dead_letter: Some(DeadLetter {
+                    queue: "OrdersDeadLetterQueue".into(),
+                    max_receive_count: 4,
+                }),
+            },
+            Queue {
+                logical_id: "OrdersDeadLetterQueue".into(),
+                visibility_timeout_s: None,
+                retention_s: Some(1_209_600),
+                delay_s: None,
+                dead_letter: None,
+            },
+        ]
+    );
+    assert_eq!(
+        template
+            .queue("OrdersDeadLetterQueue")
+            .map(|q| q.retention_s),
+        Some(Some(1_209_600))
+    );
+}
+
+#[test]
 fn a_template_with_only_resources_has_empty_parts() {
     let template = Template::parse("Resources:\n  Queue:\n    Type: AWS::SQS::Queue\n").unwrap();
     assert!(template.tables().is_empty());
@@ -298,4 +391,6 @@ fn a_template_with_only_resources_has_empty_parts() {
     assert!(template.schedules().is_empty());
     assert!(template.usage_plans().is_empty());
     assert!(template.functions().is_empty());
+    assert!(template.event_sources().is_empty());
+    assert_eq!(template.queues().len(), 1);
 }

@@ -129,3 +129,56 @@ fn the_adapters_index_and_ttl_names_are_the_templates() {
         Some(TTL_ATTRIBUTE)
     );
 }
+
+#[test]
+fn the_notifier_reads_the_event_items_of_the_transactions_stream_and_its_retry_queue() {
+    use paygate_template::{Source, StreamViewType};
+    let template = real();
+    assert_eq!(
+        table(&template, TRANSACTIONS_TABLE).stream,
+        Some(StreamViewType::NewImage),
+        "the outbox's records carry the new item"
+    );
+    assert_eq!(table(&template, ACCOUNTS_TABLE).stream, None);
+    let notify: Vec<_> = template
+        .event_sources()
+        .iter()
+        .filter(|s| s.binary.as_deref() == Some("notify"))
+        .collect();
+    let [stream, retries] = notify.as_slice() else {
+        panic!("two event sources of notify: {notify:?}")
+    };
+    let Source::DynamoDbStream(from) = &stream.source else {
+        panic!("the first is the stream: {stream:?}")
+    };
+    assert_eq!(from.table, TRANSACTIONS_TABLE);
+    assert!(from.bisect_on_error && stream.report_batch_item_failures);
+    assert!(from.maximum_retry_attempts.is_some() && from.on_failure.is_some());
+    // Only INSERTs of event and resend items invoke the function.
+    let [filter] = stream.filters.as_slice() else {
+        panic!("one filter: {:?}", stream.filters)
+    };
+    let pattern: serde_json::Value = serde_json::from_str(filter).expect("a JSON pattern");
+    assert_eq!(
+        pattern,
+        serde_json::json!({"eventName": ["INSERT"], "dynamodb": {"NewImage": {"type": {"S": ["event", "resend"]}}}})
+    );
+    let Source::Sqs { queue } = &retries.source else {
+        panic!("the second is the retry queue: {retries:?}")
+    };
+    assert!(retries.report_batch_item_failures);
+    let queue = template.queue(queue).expect("the retry queue is declared");
+    let dead_letter = queue.dead_letter.as_ref().expect("a dead-letter queue");
+    assert!(template.queue(&dead_letter.queue).is_some());
+    // A job being handled is not received again: the visibility timeout exceeds the
+    // function's timeout (60 s).
+    assert!(
+        queue.visibility_timeout_s.is_some_and(|s| s > 60),
+        "{queue:?}"
+    );
+    assert_eq!(
+        template.parameter_default("WebhookRetrySchedule"),
+        Some("5s,5m,30m,2h,5h,10h,10h")
+    );
+    assert!(template.other_events().is_empty());
+}

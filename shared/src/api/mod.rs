@@ -11,12 +11,14 @@ pub mod request;
 pub mod response;
 pub mod route;
 pub mod serve;
-pub mod views;
 
 pub use caller::{Authenticator, Caller};
 pub use problem::{ApiError, Problem};
 pub use response::RequestLog;
 pub use route::{FromPath, PathParams, Public, Route};
 pub use serve::{Call, Matched, dispatch, serve};
+// The views are the API's shapes, rendered by the store too (events carry them), so they live
+// outside the `http` feature.
+pub use crate::views;
 // Beside the other functions' dependencies and the wiring that builds them.
 pub use crate::wiring::ApiDeps;

@@ -9,7 +9,10 @@ use lambda_http::{
 };
 use serde::Serialize;
 
-use crate::{AccountError, IdempotencyError, MoneyError, PaymentError, StoreError, StoreFailure};
+use crate::{
+    AccountError, IdempotencyError, MoneyError, PaymentError, StoreError, StoreFailure,
+    webhook::WebhookError,
+};
 
 /// The cause of an [`ApiError::Unavailable`] or [`ApiError::Internal`].
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -135,6 +138,17 @@ fn store_shape(error: &StoreError) -> Shape {
         E::Money(_) => shape(S::BAD_REQUEST, "invalid_amount", "Invalid request"),
         E::Id(_) => shape(S::BAD_REQUEST, "invalid_id", "Invalid request"),
         E::Conflict => shape(S::CONFLICT, "concurrent_update", "Concurrent update, retry"),
+        E::Webhook(WebhookError::NotFound(_)) => shape(
+            S::NOT_FOUND,
+            "webhook_endpoint_not_found",
+            "Webhook endpoint not found",
+        ),
+        E::Webhook(WebhookError::TooManyEndpoints) => shape(
+            S::UNPROCESSABLE_ENTITY,
+            "too_many_webhook_endpoints",
+            "Too many webhook endpoints",
+        ),
+        E::Webhook(WebhookError::Sealing(_)) => internal_shape(),
         E::Failure(StoreFailure::Unavailable(_)) => unavailable_shape(),
         E::DuplicateId(_) | E::Failure(StoreFailure::Internal(_)) => internal_shape(),
     }
@@ -249,9 +263,9 @@ fn store_detail(error: &StoreError) -> String {
             )
         }
         StoreError::Failure(StoreFailure::Unavailable(_)) => unavailable_detail(),
-        StoreError::DuplicateId(_) | StoreError::Failure(StoreFailure::Internal(_)) => {
-            internal_detail()
-        }
+        StoreError::DuplicateId(_)
+        | StoreError::Webhook(WebhookError::Sealing(_))
+        | StoreError::Failure(StoreFailure::Internal(_)) => internal_detail(),
         other => other.to_string(),
     }
 }

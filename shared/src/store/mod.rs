@@ -17,9 +17,12 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 
 use crate::{
-    Account, AccountId, AccountPage, AccountQuery, ClientId, EntryPage, EntryQuery,
+    Account, AccountId, AccountPage, AccountQuery, ClientId, EntryPage, EntryQuery, Event, EventId,
     IdempotencyRecord, Money, Payment, PaymentId, PaymentPage, PaymentQuery, Refund, ReleaseReason,
-    StoreError, client::ClientRecord,
+    StoreError, WebhookEndpointId,
+    client::ClientRecord,
+    event::{Delivery, EventPage, EventQuery},
+    webhook::WebhookEndpoint,
 };
 
 #[cfg(feature = "dynamodb")]
@@ -192,6 +195,103 @@ pub trait ClientStore: Send + Sync {
     /// One consistent read.
     async fn client(&self, id: &ClientId) -> Result<Option<ClientRecord>, StoreError>;
 }
+
+/// Events, as the outbox wrote them with the changes they describe, and their deliveries.
+#[async_trait]
+pub trait EventStore: Send + Sync {
+    /// One page of `query.recipient`'s events, newest first, created within the last 30 days.
+    /// DynamoDB: one `Query` of the `events-by-recipient` index.
+    ///
+    /// # Errors
+    /// [`StoreError::InvalidCursor`] when the cursor was issued for another recipient or types.
+    async fn events(&self, query: &EventQuery) -> Result<EventPage, StoreError>;
+
+    /// The event with every endpoint's delivery record. DynamoDB: one `Query` of the event's
+    /// partition.
+    async fn event(&self, id: EventId) -> Result<Option<(Event, Vec<Delivery>)>, StoreError>;
+
+    /// Writes `delivery` unless the stored record already has at least as many attempts (a
+    /// slower duplicate worker never overwrites a newer state): `Ok(false)` when skipped.
+    async fn record_delivery(
+        &self,
+        delivery: &Delivery,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
+
+    /// Asks the notifier to deliver `event` again now, to one endpoint or to all of the
+    /// recipient's: an outbox record (DynamoDB: a `resend` item its stream carries).
+    async fn request_resend(
+        &self,
+        event: &Event,
+        endpoint: Option<WebhookEndpointId>,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+}
+
+/// What registering a webhook endpoint led to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EndpointOutcome {
+    Created(WebhookEndpoint),
+    /// The idempotency key was used before with the same request: answer as it was answered.
+    Replayed(IdempotencyRecord),
+}
+
+/// Clients' webhook endpoints.
+#[async_trait]
+pub trait WebhookStore: Send + Sync {
+    /// Writes the endpoint and the idempotency record atomically; at most
+    /// [`MAX_ENDPOINTS_PER_CLIENT`](crate::webhook::MAX_ENDPOINTS_PER_CLIENT) live endpoints per
+    /// owner, enforced in the write.
+    ///
+    /// # Errors
+    /// [`WebhookError::TooManyEndpoints`](crate::webhook::WebhookError::TooManyEndpoints); the
+    /// idempotency rules of [`PaymentStore::create_payment`].
+    async fn create_endpoint(
+        &self,
+        endpoint: &WebhookEndpoint,
+        idempotency: &IdempotencyRecord,
+        now: OffsetDateTime,
+    ) -> Result<EndpointOutcome, StoreError>;
+
+    /// One of `owner`'s endpoints (another client's is `None`, like a missing one).
+    async fn endpoint(
+        &self,
+        owner: &ClientId,
+        id: WebhookEndpointId,
+    ) -> Result<Option<WebhookEndpoint>, StoreError>;
+
+    /// Every live (not deleted) endpoint of `owner`, oldest first. DynamoDB: one `Query`.
+    async fn endpoints_of(&self, owner: &ClientId) -> Result<Vec<WebhookEndpoint>, StoreError>;
+
+    /// Stores the rotated secrets of `endpoint` (as the caller changed them), conditioned on
+    /// the stored endpoint being the one the caller read.
+    async fn rotate_secret(
+        &self,
+        endpoint: &WebhookEndpoint,
+        now: OffsetDateTime,
+    ) -> Result<WebhookEndpoint, StoreError>;
+
+    /// Stops deliveries to an endpoint that answered `410 Gone`. Idempotent.
+    async fn disable_endpoint(
+        &self,
+        owner: &ClientId,
+        id: WebhookEndpointId,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+
+    /// Deleted by its owner: gone from lists and deliveries. `Ok(false)` if there was none.
+    async fn delete_endpoint(
+        &self,
+        owner: &ClientId,
+        id: WebhookEndpointId,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
+}
+
+/// What the notifier and the webhook endpoints run on.
+pub trait NotificationStore: EventStore + WebhookStore {}
+
+impl<T: EventStore + WebhookStore> NotificationStore for T {}
 
 /// Everything the endpoints need, as one object to inject.
 pub trait Store: AccountStore + PaymentStore + LedgerStore {}
