@@ -17,7 +17,8 @@ endpoint; each endpoint gets a URL of its own):
     /hang/...                   never answers (holds the connection for an hour)
     /retry-after/<s>[/<n>]/...  503 with `Retry-After: <s>` the first n (default 1) times per
                                 webhook-id, then 200
-    /status/<code>/...          <code>, always (e.g. 302 with a Location, which must not be followed)
+    /status/<code>/...          <code>, always, with `Location: http://127.0.0.1:<port>/ok/redirected`
+                                (a 302 there must not be followed: nothing may reach that path)
 
 A request whose signature does not verify is answered 400 (as a real receiver would) after
 the behaviour's counters have moved, and recorded with the reason.
@@ -55,10 +56,7 @@ BEHAVIOURS = [
         re.compile(r"^/retry-after/(\d+)(?:/(\d+))?(/.*)?$"),
         lambda m, n: (503, {"Retry-After": m[1]}) if n <= int(m[2] or 1) else (200, {}),
     ),
-    (
-        re.compile(r"^/status/(\d{3})(/.*)?$"),
-        lambda m, n: (int(m[1]), {"Location": "http://127.0.0.1:9/redirected"}),
-    ),
+    (re.compile(r"^/status/(\d{3})(/.*)?$"), lambda m, n: (int(m[1]), {"Location": "/ok/redirected"})),
 ]
 
 
@@ -141,6 +139,8 @@ class Handler(BaseHTTPRequestHandler):
             if m:
                 status, extra = behaviour(m, n)
                 break
+        if "Location" in extra:
+            extra = {"Location": f"http://127.0.0.1:{self.server.server_address[1]}{extra['Location']}"}
         if not verified_by:
             status, extra = 400, {}
         record = {

@@ -95,7 +95,8 @@ def run(base):
     status, headers = send("/retry-after/7/a", "m5")
     check((status, headers.get("Retry-After")) == (503, "7"), f"/retry-after: {status} {headers}")
     check(send("/retry-after/7/a", "m5")[0] == 200, "/retry-after then 200")
-    check(send("/status/302/a", "m6")[0] == 302, "/status/302")
+    status, headers = send("/status/302/a", "m6")
+    check((status, headers.get("Location")) == (302, f"{base}/ok/redirected"), f"/status/302: {headers}")
     try:
         send("/hang/a", "m7", timeout=1)
         check(False, "/hang answered")
