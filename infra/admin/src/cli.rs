@@ -101,7 +101,7 @@ pub struct CreateClient {
     pub client_id: Option<ClientId>,
 
     /// Space-separated scopes the client may request: payments:write, payments:read,
-    /// accounts:read
+    /// accounts:read, webhooks:manage
     #[arg(long)]
     pub scopes: Scopes,
 }

@@ -37,7 +37,7 @@ pub async fn create_client(
     }
     if args.scopes.is_empty() {
         return Err(AdminError::Invalid(
-            "--scopes needs at least one scope (payments:write payments:read accounts:read)".into(),
+            "--scopes needs at least one scope (payments:write payments:read accounts:read webhooks:manage)".into(),
         ));
     }
     let scopes: Vec<String> = args.scopes.iter().map(|s| s.as_str().to_owned()).collect();

@@ -19,7 +19,12 @@ pub const DEMO_API_KEY: &str = "demo-api-key-0123456789";
 pub const DEMO_PLAN: &str = "StandardUsagePlan";
 /// Each demo account's opening balance, in minor units (1000.00 CNY).
 pub const DEMO_BALANCE: i64 = 100_000;
-pub const ALL_SCOPES: [&str; 3] = ["payments:write", "payments:read", "accounts:read"];
+pub const ALL_SCOPES: [&str; 4] = [
+    "payments:write",
+    "payments:read",
+    "accounts:read",
+    "webhooks:manage",
+];
 
 /// What the demo seed created.
 #[derive(Debug, Clone)]

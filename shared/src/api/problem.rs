@@ -77,7 +77,8 @@ answered_as_store_error!(
     AccountError,
     PaymentError,
     IdempotencyError,
-    crate::InvalidCursor
+    crate::InvalidCursor,
+    WebhookError
 );
 
 /// An RFC 9457 problem document.
@@ -143,10 +144,23 @@ fn store_shape(error: &StoreError) -> Shape {
             "webhook_endpoint_not_found",
             "Webhook endpoint not found",
         ),
+        E::Webhook(WebhookError::EventNotFound(_)) => {
+            shape(S::NOT_FOUND, "event_not_found", "Event not found")
+        }
         E::Webhook(WebhookError::TooManyEndpoints) => shape(
             S::UNPROCESSABLE_ENTITY,
             "too_many_webhook_endpoints",
             "Too many webhook endpoints",
+        ),
+        E::Webhook(WebhookError::UrlNotAllowed(_)) => shape(
+            S::UNPROCESSABLE_ENTITY,
+            "webhook_url_not_allowed",
+            "Webhook URL not allowed",
+        ),
+        E::Webhook(WebhookError::TooManyRotations) => shape(
+            S::CONFLICT,
+            "too_many_secret_rotations",
+            "Too many secret rotations",
         ),
         E::Webhook(WebhookError::Sealing(_)) => internal_shape(),
         E::Failure(StoreFailure::Unavailable(_)) => unavailable_shape(),

@@ -304,3 +304,72 @@ fn infrastructure_failures_are_answered_generically() {
         (409, "concurrent_update", Some(1))
     );
 }
+
+#[test]
+fn webhook_refusals_have_their_problems_and_sealing_failures_stay_internal() {
+    use crate::{EventId, WebhookEndpointId, webhook::WebhookError as W};
+    let endpoint = WebhookEndpointId::from_ulid(Ulid(9));
+    let event = EventId::from_ulid(Ulid(10));
+    let cases = [
+        (
+            W::NotFound(endpoint),
+            answer_of(
+                404,
+                "webhook_endpoint_not_found",
+                "Webhook endpoint not found",
+                &format!("no webhook endpoint `{endpoint}`"),
+            ),
+        ),
+        (
+            W::EventNotFound(event),
+            answer_of(
+                404,
+                "event_not_found",
+                "Event not found",
+                &format!("no event `{event}`"),
+            ),
+        ),
+        (
+            W::TooManyEndpoints,
+            answer_of(
+                422,
+                "too_many_webhook_endpoints",
+                "Too many webhook endpoints",
+                "a client may have at most 16 webhook endpoints",
+            ),
+        ),
+        (
+            W::UrlNotAllowed("the scheme must be https".into()),
+            answer_of(
+                422,
+                "webhook_url_not_allowed",
+                "Webhook URL not allowed",
+                "the webhook URL is not allowed: the scheme must be https",
+            ),
+        ),
+        (
+            W::TooManyRotations,
+            answer_of(
+                409,
+                "too_many_secret_rotations",
+                "Too many secret rotations",
+                "an endpoint holds at most 4 signing secrets; rotated-out secrets expire 24 \
+                 hours after their rotation",
+            ),
+        ),
+    ];
+    for (error, expected) in cases {
+        assert_eq!(answer(error.clone()), expected);
+        assert_eq!(answer(StoreError::from(error)), expected);
+    }
+    let sealing = W::Sealing("the key secret paygate-webhook-key cannot be read".into());
+    assert_eq!(
+        answer(sealing),
+        answer_of(
+            500,
+            "internal_error",
+            "Internal error",
+            "an internal error occurred; it has been logged"
+        )
+    );
+}

@@ -13,14 +13,17 @@ pub enum Scope {
     PaymentsRead,
     /// Read accounts: balances and ledger entries.
     AccountsRead,
+    /// Register, list, rotate and delete webhook endpoints; read and resend events.
+    WebhooksManage,
 }
 
 impl Scope {
     /// Every scope, in the stable order [`Scopes`] prints them.
-    pub const ALL: [Scope; 3] = [
+    pub const ALL: [Scope; 4] = [
         Scope::PaymentsWrite,
         Scope::PaymentsRead,
         Scope::AccountsRead,
+        Scope::WebhooksManage,
     ];
 
     /// The scope's name as it appears in tokens.
@@ -29,6 +32,7 @@ impl Scope {
             Scope::PaymentsWrite => "payments:write",
             Scope::PaymentsRead => "payments:read",
             Scope::AccountsRead => "accounts:read",
+            Scope::WebhooksManage => "webhooks:manage",
         }
     }
 
@@ -148,6 +152,7 @@ mod tests {
         assert_eq!(Scope::PaymentsWrite.as_str(), "payments:write");
         assert_eq!(Scope::PaymentsRead.as_str(), "payments:read");
         assert_eq!(Scope::AccountsRead.as_str(), "accounts:read");
+        assert_eq!(Scope::WebhooksManage.as_str(), "webhooks:manage");
         assert_eq!(Scope::parse("Payments:Write"), None);
     }
 
@@ -166,6 +171,13 @@ mod tests {
         );
         assert!(scopes.contains_all("payments:write".parse().unwrap()));
         assert!(!scopes.contains_all("payments:read accounts:read".parse().unwrap()));
+
+        let all: Scopes = Scope::ALL.into_iter().collect();
+        assert_eq!(
+            all.to_string(),
+            "payments:write payments:read accounts:read webhooks:manage"
+        );
+        assert_eq!(all.to_string().parse::<Scopes>(), Ok(all));
 
         let empty: Scopes = "".parse().unwrap();
         assert!(empty.is_empty());

@@ -29,6 +29,7 @@ use crate::{
 };
 
 mod refunds;
+mod webhooks;
 
 #[derive(Debug, Default)]
 pub struct MemoryStore {
@@ -44,6 +45,8 @@ struct State {
     refunds: BTreeMap<(PaymentId, RefundId), Refund>,
     idempotency: HashMap<IdempotencyKey, IdempotencyRecord>,
     clients: HashMap<ClientId, ClientRecord>,
+    /// Webhook endpoints by owner, each owner's oldest first.
+    endpoints: BTreeMap<(ClientId, crate::WebhookEndpointId), crate::webhook::WebhookEndpoint>,
 }
 
 impl MemoryStore {

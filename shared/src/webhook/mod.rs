@@ -2,14 +2,28 @@
 //! A secret is shown to its client once (when created or rotated) and is otherwise kept only
 //! sealed ([`SecretSealer`]): never in an item, a log line, an error or a list answer in clear.
 
+mod rotation;
+mod seal;
+#[cfg(test)]
+mod tests;
+
 use std::fmt;
 
+use base64::{Engine, engine::general_purpose::STANDARD};
 use time::OffsetDateTime;
 
-use crate::{ClientId, WebhookEndpointId, event::EventType, spelling::spelled};
+use crate::{ClientId, EventId, WebhookEndpointId, event::EventType, spelling::spelled};
+
+pub use rotation::{MAX_SECRETS, ROTATION_OVERLAP};
+#[cfg(feature = "secrets")]
+pub use seal::sealer_from_secret;
+pub use seal::{AesGcmSealer, SEALED_PREFIX};
 
 /// The most live endpoints one client may have.
 pub const MAX_ENDPOINTS_PER_CLIENT: usize = 16;
+
+/// What every signing secret starts with (Standard Webhooks' convention).
+pub const SECRET_PREFIX: &str = "whsec_";
 
 spelled! {
     /// Whether an endpoint receives deliveries.
@@ -34,6 +48,14 @@ impl WebhookSecret {
     /// The secret's text, for the one answer that shows it and for signing.
     pub fn expose(&self) -> &str {
         &self.0
+    }
+
+    /// A fresh secret: `whsec_` + base64 of 32 random bytes.
+    pub fn generate() -> Self {
+        Self(format!(
+            "{SECRET_PREFIX}{}",
+            STANDARD.encode(rand::random::<[u8; 32]>())
+        ))
     }
 }
 
@@ -106,13 +128,24 @@ pub trait SecretSealer: Send + Sync {
     ) -> Result<WebhookSecret, WebhookError>;
 }
 
-/// Refusals about webhook endpoints.
+/// Refusals about webhook endpoints and the events they receive.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum WebhookError {
     #[error("no webhook endpoint `{0}`")]
     NotFound(WebhookEndpointId),
+    /// A missing event, or another client's (the same answer).
+    #[error("no event `{0}`")]
+    EventNotFound(EventId),
     #[error("a client may have at most {MAX_ENDPOINTS_PER_CLIENT} webhook endpoints")]
     TooManyEndpoints,
+    /// The URL breaks a rule of `notify::ssrf::UrlPolicy`: the rule, never an address list.
+    #[error("the webhook URL is not allowed: {0}")]
+    UrlNotAllowed(String),
+    #[error(
+        "an endpoint holds at most {MAX_SECRETS} signing secrets; rotated-out secrets expire \
+         24 hours after their rotation"
+    )]
+    TooManyRotations,
     /// Sealing or opening a secret failed; the text never contains the secret.
     #[error("a webhook secret could not be sealed or opened: {0}")]
     Sealing(String),

@@ -27,6 +27,7 @@ mod refund_concurrency;
 mod refunds;
 mod release;
 mod round_trips;
+mod webhooks;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -62,6 +63,7 @@ use refund_concurrency::*;
 use refunds::*;
 use release::*;
 use round_trips::*;
+use webhooks::*;
 
 macro_rules! contract_suite {
     (
@@ -117,10 +119,13 @@ contract_suite! {
         payments_list_for_each_party_with_filters_and_bound_cursors,
         payment_pages_are_bounded_and_filtered_pages_resume,
         accounts_list_an_owners_customer_accounts_in_pages,
+        webhook_endpoints_are_owned_counted_rotated_and_deleted,
+        a_client_never_has_more_than_16_endpoints,
     ],
     dynamodb_only: [
         operations_cost_the_documented_round_trips,
         listing_pages_cost_one_round_trip,
+        webhook_endpoint_operations_cost_one_round_trip,
     ],
 }
 

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use paygate_shared::store::{
-    Store,
+    Store, WebhookStore,
     dynamodb::{DynamoStore, TableNames, sdk_config_for_endpoint},
     memory::MemoryStore,
 };
@@ -20,6 +20,8 @@ pub enum Backend {
 
 pub struct Fixture {
     store: Arc<dyn Store>,
+    /// The same store as `store`, as the webhooks function and the notifier keep endpoints.
+    webhooks: Arc<dyn WebhookStore>,
     backend: Backend,
     /// The DynamoDB adapter's HTTP-attempt counter; `None` for the memory store.
     round_trips: Option<Arc<dyn Fn() -> u64 + Send + Sync>>,
@@ -32,6 +34,7 @@ impl Fixture {
         let memory = Arc::new(MemoryStore::new());
         Self {
             store: memory.clone(),
+            webhooks: memory.clone(),
             backend: Backend::Memory,
             round_trips: None,
             memory: Some(memory),
@@ -48,8 +51,10 @@ impl Fixture {
             panic!("creating the tables `{prefix}-*` at {endpoint} failed: {e}");
         }
         let counter = store.clone();
+        let store = Arc::new(store);
         Self {
-            store: Arc::new(store),
+            store: store.clone(),
+            webhooks: store,
             backend: Backend::DynamoDb,
             round_trips: Some(Arc::new(move || counter.round_trips())),
             memory: None,
@@ -63,6 +68,15 @@ impl Fixture {
     /// A handle to move into spawned tasks.
     pub fn shared(&self) -> Arc<dyn Store> {
         Arc::clone(&self.store)
+    }
+
+    pub fn webhooks(&self) -> &dyn WebhookStore {
+        self.webhooks.as_ref()
+    }
+
+    /// A handle on the webhook store to move into spawned tasks.
+    pub fn shared_webhooks(&self) -> Arc<dyn WebhookStore> {
+        Arc::clone(&self.webhooks)
     }
 
     pub fn backend(&self) -> Backend {

@@ -8,6 +8,8 @@
 //! | refund      | transactions | `PAYMENT#pay_…`                  | `REFUND#re_…`      |
 //! | entry       | transactions | `ACCOUNT#acc_…`                  | `ENTRY#txn_…`      |
 //! | idempotency | transactions | `IDEMPOTENCY#<client>#<key>`     | `IDEMPOTENCY`      |
+//! | endpoint    | transactions | `WEBHOOKS#<client>`              | `ENDPOINT#we_…`    |
+//! | endpoints' count | transactions | `WEBHOOKS#<client>`         | `COUNT`            |
 //!
 //! A payment's place in the party indexes (`payments-by-payer`, `payments-by-payee`) is
 //! `<created_at>#pay_…` ([`listing_sort_key`]).
@@ -16,8 +18,8 @@ use std::collections::HashMap;
 
 use super::attrs::{Item, attr_string, timestamp};
 use crate::{
-    AccountId, ClientId, EntryId, IdempotencyKey, PaymentId, RefundId, listing::PaymentPosition,
-    timefmt::parse_rfc3339,
+    AccountId, ClientId, EntryId, IdempotencyKey, PaymentId, RefundId, WebhookEndpointId,
+    listing::PaymentPosition, timefmt::parse_rfc3339,
 };
 
 /// What every account's partition key starts with.
@@ -92,4 +94,31 @@ pub(crate) fn idempotency_key(key: &IdempotencyKey) -> Item {
 
 pub(crate) fn client_key(id: &ClientId) -> Item {
     HashMap::from([("pk".to_owned(), attr_string(format!("CLIENT#{id}")))])
+}
+
+/// The partition of a client's webhook endpoints and of their count.
+pub(crate) fn webhooks_pk(owner: &ClientId) -> String {
+    format!("WEBHOOKS#{owner}")
+}
+
+/// The sort key prefix of every endpoint in its owner's partition (ids are ULIDs: oldest first).
+pub(crate) const ENDPOINT_SORT_PREFIX: &str = "ENDPOINT#";
+
+pub(crate) fn endpoint_key(owner: &ClientId, id: WebhookEndpointId) -> Item {
+    HashMap::from([
+        ("pk".to_owned(), attr_string(webhooks_pk(owner))),
+        (
+            "sk".to_owned(),
+            attr_string(format!("{ENDPOINT_SORT_PREFIX}{id}")),
+        ),
+    ])
+}
+
+/// The item counting an owner's live endpoints (`live`), updated in the same transaction as
+/// each endpoint's creation and deletion.
+pub(crate) fn endpoint_count_key(owner: &ClientId) -> Item {
+    HashMap::from([
+        ("pk".to_owned(), attr_string(webhooks_pk(owner))),
+        ("sk".to_owned(), attr_string("COUNT")),
+    ])
 }

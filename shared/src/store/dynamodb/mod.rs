@@ -40,6 +40,8 @@ mod tx;
 #[cfg(test)]
 mod tx_replay_tests;
 mod updates;
+mod webhook_items;
+mod webhooks;
 
 use std::{
     collections::HashMap,

@@ -62,6 +62,10 @@ pub(crate) enum Role {
     CreditEntry,
     /// The idempotency record of the request.
     IdempotencyRecord,
+    /// A webhook endpoint item.
+    Endpoint,
+    /// The count of a client's live webhook endpoints.
+    EndpointCount,
 }
 
 /// The writes of one transaction, each under its role.
