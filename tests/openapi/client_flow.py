@@ -4,7 +4,8 @@
 tests/openapi/client_seed.json): tokens and the key set, a payment held, replayed, captured in
 part and shown to both parties, a refund by the payee (replayed, listed to both parties), the
 payments listed as payer and as payee (filtered and paged), the payee's accounts, balances
-after each move, then one refused request per problem family (client_refusals.py). Every answer
+after each move, then one refused request per problem family (client_refusals.py), then the
+webhook routes and their refusals (client_webhooks.py). Every answer
 must parse into the generated model of its status with nothing left unmodelled
 (client_kit.Checks.expect); refusals leave the books as they were.
 
@@ -20,6 +21,7 @@ import uuid
 
 from client_kit import Failed, Session, load_client_package, parties
 from client_refusals import refusals
+from client_webhooks import webhooks
 
 
 def main(argv: list[str]) -> int:
@@ -183,6 +185,7 @@ def flow(s: Session) -> None:
         raise Failed(f"the account list says {mine.balance}")
 
     refusals(s, payment.id, first.next_cursor)
+    webhooks(s, payment.id)
     s.books_moved(payer, payee, source, destination, books, 1000)
 
 

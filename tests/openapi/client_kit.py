@@ -122,6 +122,16 @@ OPERATIONS = {
         "list_refunds",
     ],
     "accounts": ["list_accounts", "get_account_balance", "list_account_transactions"],
+    "webhooks": [
+        "create_webhook_endpoint",
+        "list_webhook_endpoints",
+        "get_webhook_endpoint",
+        "delete_webhook_endpoint",
+        "rotate_webhook_endpoint_secret",
+        "list_events",
+        "get_event",
+        "resend_event",
+    ],
 }
 
 

@@ -1,4 +1,4 @@
-//! The attack suite: every attack of issues 6 and 13 sent over real HTTP to a local gateway (the
+//! The attack suite: every attack of issues 6, 13 and 14 sent over real HTTP to a local gateway (the
 //! bundled template, functions in-process on the embedded store), each asserting the exact
 //! refusal and that no money moved. All of it runs under one log capture, which ends the run
 //! by checking that no client secret, API key or token reached a log line.
@@ -21,6 +21,9 @@ mod scopes;
 mod storms;
 mod support;
 mod tokens;
+mod webhooks;
+mod webhooks_scopes;
+mod webhooks_urls;
 
 use std::{future::Future, pin::Pin, process::ExitCode, sync::Arc};
 
@@ -39,6 +42,10 @@ const GROUPS: &[(&str, Group)] = &[
     ("captures", |w| Box::pin(captures::run(w))),
     ("refunds", |w| Box::pin(refunds::run(w))),
     ("storms", |w| Box::pin(storms::run(w))),
+    ("webhooks", |w| Box::pin(webhooks::run(w))),
+    ("webhook_urls_on_aws", |w| {
+        Box::pin(webhooks_urls::on_aws(w))
+    }),
 ];
 
 fn main() -> ExitCode {

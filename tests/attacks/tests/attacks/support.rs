@@ -17,6 +17,7 @@ use paygate_local::{Backend, Background, Gateway, seed};
 use paygate_shared::{
     AccountId, ManualClock,
     auth::{KeySet, SigningKey, StaticKeySource},
+    notify::ssrf::UrlPolicy,
     store::memory::MemoryStore,
 };
 use paygate_template::Template;
@@ -27,7 +28,7 @@ use time::{OffsetDateTime, macros::datetime};
 pub const T0: OffsetDateTime = datetime!(2026-11-23 10:00 UTC);
 /// Each seeded account's opening balance, in minor units (1000.00 CNY).
 pub const OPENING: i64 = 100_000;
-pub const ALL_SCOPES: &str = "payments:write payments:read accounts:read";
+pub const ALL_SCOPES: &str = "payments:write payments:read accounts:read webhooks:manage";
 
 /// Values that must never reach a log line: client secrets, API keys, every token sent.
 #[derive(Debug, Default)]
@@ -99,6 +100,12 @@ fn client(name: &str, accounts: usize, watch: &Watchlist) -> Client {
 impl Target {
     /// The bundled template, every client's API key on `plan` (`standard` or `premium`).
     pub async fn start(watch: Arc<Watchlist>, plan: &str) -> Self {
+        Self::start_with(watch, plan, true).await
+    }
+
+    /// As [`Target::start`]; `allow_loopback_http: false` gives webhook URLs the rules they
+    /// have on AWS (`https` to public addresses only) instead of paygate-local's.
+    pub async fn start_with(watch: Arc<Watchlist>, plan: &str, allow_loopback_http: bool) -> Self {
         let template = Template::bundled().expect("the bundled template parses");
         let clock = Arc::new(ManualClock::new(T0));
         let signing_key = SigningKey::generate(T0).expect("a signing key");
@@ -106,7 +113,10 @@ impl Target {
             signing_key.clone(),
             None,
         )));
-        let backend = Backend::new(Arc::new(MemoryStore::new()), keys, clock.clone());
+        let mut backend = Backend::new(Arc::new(MemoryStore::new()), keys, clock.clone());
+        backend.webhook_policy = UrlPolicy {
+            allow_loopback_http,
+        };
         let mut gateway = Gateway::new(&template, backend).expect("the gateway");
 
         let alice = client("alice", 2, &watch);

@@ -39,7 +39,10 @@ pub async fn register(target: &Target, client: &Client, token: &str, url: &str) 
         )
         .await;
     assert_eq!(created.status, 201, "{url}: {:?}", created.body);
-    let secret = created.body["secret"].as_str().expect("a secret").to_owned();
+    let secret = created.body["secret"]
+        .as_str()
+        .expect("a secret")
+        .to_owned();
     assert!(secret.starts_with("whsec_"), "{secret}");
     target.watch.add("a webhook secret", secret);
     created.body
@@ -49,7 +52,10 @@ pub async fn register(target: &Target, client: &Client, token: &str, url: &str) 
 fn no_secret(answer: &Answer, secrets: &[&str], case: &str) {
     assert_eq!(answer.status, 200, "{case}: {:?}", answer.body);
     let text = answer.body.to_string();
-    assert!(!text.contains("\"secret\""), "{case}: a secret field: {text}");
+    assert!(
+        !text.contains("\"secret\""),
+        "{case}: a secret field: {text}"
+    );
     assert!(!text.contains("whsec_"), "{case}: a secret: {text}");
     for secret in secrets {
         assert!(!text.contains(secret), "{case}: the secret itself");
@@ -99,12 +105,18 @@ pub async fn run(watch: Arc<Watchlist>) -> Tally {
 
     // Secrets never in a read.
     let secrets = [first_secret.as_str(), second_secret.as_str()];
-    let list = target.get(&alice, "/v1/webhook_endpoints", &alice_token).await;
+    let list = target
+        .get(&alice, "/v1/webhook_endpoints", &alice_token)
+        .await;
     no_secret(&list, &secrets, "the endpoint list");
     assert_eq!(list.body["data"][0]["id"], endpoint.as_str());
     tally.refused("the endpoint list shows no secret");
     let shown = target
-        .get(&alice, &format!("/v1/webhook_endpoints/{endpoint}"), &alice_token)
+        .get(
+            &alice,
+            &format!("/v1/webhook_endpoints/{endpoint}"),
+            &alice_token,
+        )
         .await;
     no_secret(&shown, &secrets, "an endpoint");
     tally.refused("an endpoint's read shows no secret");
@@ -114,13 +126,20 @@ pub async fn run(watch: Arc<Watchlist>) -> Tally {
     no_secret(&detail, &secrets, "an event with its deliveries");
     tally.refused("an event's read shows no secret");
 
-    bola(&target, &mut tally, &alice, &bob, &bob_token, &endpoint, &event).await;
+    bola(
+        &target, &mut tally, &alice, &bob, &bob_token, &endpoint, &event,
+    )
+    .await;
     crate::webhooks_scopes::run(&target, &mut tally, &alice, &endpoint, &event).await;
     crate::webhooks_urls::run(&target, &mut tally, &alice, &alice_token).await;
 
     // Alice's endpoint is untouched by it all.
     let after = target
-        .get(&alice, &format!("/v1/webhook_endpoints/{endpoint}"), &alice_token)
+        .get(
+            &alice,
+            &format!("/v1/webhook_endpoints/{endpoint}"),
+            &alice_token,
+        )
         .await;
     assert_eq!(after.body, shown.body, "alice's endpoint unchanged");
     tally
@@ -137,9 +156,18 @@ async fn bola(
     event: &str,
 ) {
     let missing_endpoint = target
-        .get(bob, &format!("/v1/webhook_endpoints/{MISSING_ENDPOINT}"), bob_token)
+        .get(
+            bob,
+            &format!("/v1/webhook_endpoints/{MISSING_ENDPOINT}"),
+            bob_token,
+        )
         .await;
-    assert_problem(&missing_endpoint, 404, "webhook_endpoint_not_found", "a missing endpoint");
+    assert_problem(
+        &missing_endpoint,
+        404,
+        "webhook_endpoint_not_found",
+        "a missing endpoint",
+    );
     let missing_event = target
         .get(bob, &format!("/v1/events/{MISSING_EVENT}"), bob_token)
         .await;
@@ -156,7 +184,10 @@ async fn bola(
         .send(
             "DELETE",
             &format!("/v1/webhook_endpoints/{MISSING_ENDPOINT}"),
-            &[("x-api-key", &bob.api_key), ("authorization", &format!("Bearer {bob_token}"))],
+            &[
+                ("x-api-key", &bob.api_key),
+                ("authorization", &format!("Bearer {bob_token}")),
+            ],
             "",
         )
         .await;
@@ -164,7 +195,10 @@ async fn bola(
         .send(
             "DELETE",
             &format!("/v1/webhook_endpoints/{endpoint}"),
-            &[("x-api-key", &bob.api_key), ("authorization", &format!("Bearer {bob_token}"))],
+            &[
+                ("x-api-key", &bob.api_key),
+                ("authorization", &format!("Bearer {bob_token}")),
+            ],
             "",
         )
         .await;
@@ -194,12 +228,19 @@ async fn bola(
     tally.refused(case);
 
     let case = "bob reads alice's event";
-    let answer = target.get(bob, &format!("/v1/events/{event}"), bob_token).await;
+    let answer = target
+        .get(bob, &format!("/v1/events/{event}"), bob_token)
+        .await;
     like_missing(&answer, &missing_event, event, MISSING_EVENT, case);
     tally.refused(case);
 
     let missing_resend = target
-        .post(bob, &format!("/v1/events/{MISSING_EVENT}/resend"), bob_token, "{}")
+        .post(
+            bob,
+            &format!("/v1/events/{MISSING_EVENT}/resend"),
+            bob_token,
+            "{}",
+        )
         .await;
     let case = "bob resends alice's event";
     let answer = target
@@ -220,11 +261,19 @@ async fn bola(
     // Bob's own event, resent to alice's endpoint: the endpoint is not his.
     let [b1, b2] = [bob.accounts[0], bob.accounts[1]];
     let paid = target
-        .post(bob, "/v1/payments", bob_token, &Target::payment(b1, b2, 100, true))
+        .post(
+            bob,
+            "/v1/payments",
+            bob_token,
+            &Target::payment(b1, b2, 100, true),
+        )
         .await;
     assert_eq!(paid.status, 201, "{:?}", paid.body);
     let his = target.get(bob, "/v1/events?limit=1", bob_token).await;
-    let his = his.body["data"][0]["id"].as_str().expect("bob's event").to_owned();
+    let his = his.body["data"][0]["id"]
+        .as_str()
+        .expect("bob's event")
+        .to_owned();
     let case = "bob resends his event to alice's endpoint";
     let missing = target
         .post(

@@ -8,11 +8,19 @@ use crate::support::{Client, Tally, Target, assert_problem};
 pub async fn run(target: &Target, tally: &mut Tally, alice: &Client, endpoint: &str, event: &str) {
     let register = json!({"url": "http://127.0.0.1:9/scopes"}).to_string();
     let routes: [(&str, String, &str); 8] = [
-        ("POST", "/v1/webhook_endpoints".to_owned(), register.as_str()),
+        (
+            "POST",
+            "/v1/webhook_endpoints".to_owned(),
+            register.as_str(),
+        ),
         ("GET", "/v1/webhook_endpoints".to_owned(), ""),
         ("GET", format!("/v1/webhook_endpoints/{endpoint}"), ""),
         ("DELETE", format!("/v1/webhook_endpoints/{endpoint}"), ""),
-        ("POST", format!("/v1/webhook_endpoints/{endpoint}/rotate_secret"), ""),
+        (
+            "POST",
+            format!("/v1/webhook_endpoints/{endpoint}/rotate_secret"),
+            "",
+        ),
         ("GET", "/v1/events".to_owned(), ""),
         ("GET", format!("/v1/events/{event}"), ""),
         ("POST", format!("/v1/events/{event}/resend"), "{}"),
@@ -38,5 +46,10 @@ pub async fn run(target: &Target, tally: &mut Tally, alice: &Client, endpoint: &
     // Still there, with one endpoint: nothing was created or deleted.
     let token = target.token(alice, None).await;
     let list = target.get(alice, "/v1/webhook_endpoints", &token).await;
-    assert_eq!(list.body["data"].as_array().map(Vec::len), Some(1), "{:?}", list.body);
+    assert_eq!(
+        list.body["data"].as_array().map(Vec::len),
+        Some(1),
+        "{:?}",
+        list.body
+    );
 }
