@@ -55,7 +55,7 @@ fn statuses(record: &Value) -> Vec<Option<u64>> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|a| a["status"].as_u64())
+        .map(|a| a["response_status"].as_u64())
         .collect()
 }
 

@@ -22,7 +22,8 @@ use tokio::{
 #[derive(Debug, Clone)]
 pub enum Store {
     Embedded,
-    /// Tables `{prefix}-accounts` and `{prefix}-transactions` on the suite's moto.
+    /// Tables `{prefix}-accounts` and `{prefix}-transactions` and the keys' secrets on the
+    /// suite's moto.
     Moto {
         prefix: String,
     },
@@ -46,8 +47,12 @@ impl Store {
     fn args(&self) -> Vec<String> {
         match self {
             Self::Embedded => Vec::new(),
+            // Secrets Manager on the same moto: the signing keys and the webhook sealing key
+            // outlive the process, so a restarted gateway opens the secrets it sealed.
             Self::Moto { prefix } => vec![
                 "--dynamodb-endpoint".into(),
+                moto_endpoint(),
+                "--secrets-endpoint".into(),
                 moto_endpoint(),
                 "--accounts-table".into(),
                 format!("{prefix}-accounts"),
