@@ -44,6 +44,11 @@ pub struct Args {
     /// PAYGATE_WEBHOOK_RETRY_SCHEDULE (`1s,2s` makes retries quick in tests).
     #[arg(long, env = "PAYGATE_WEBHOOK_RETRY_SCHEDULE", default_value = RetrySchedule::DEFAULT)]
     pub webhook_retry_schedule: RetrySchedule,
+    /// How long a pending payment can be confirmed before the expiry sweep releases it, as the
+    /// functions' PAYGATE_PAYMENT_TTL_SECONDS.
+    #[arg(long, env = "PAYGATE_PAYMENT_TTL_SECONDS", default_value_t = 900,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub payment_ttl_seconds: u64,
     /// Serve HTTPS (a self-signed certificate is generated unless --tls-cert/--tls-key).
     #[arg(long)]
     pub tls: bool,
@@ -203,6 +208,7 @@ async fn backend(
         }
     };
     backend.public_keys = public;
+    backend.payments.pending_ttl = std::time::Duration::from_secs(args.payment_ttl_seconds);
     if let Some(endpoint) = &args.aws.secrets_endpoint {
         backend.sealer = Arc::new(aws::webhook_sealer(&args.aws, endpoint).await?);
     } else if args.aws.dynamodb_endpoint.is_some() {

@@ -3,7 +3,7 @@
 //! request with the `standardwebhooks` package from PyPI.
 //!
 //! A payer and a shop register endpoints, then pay, capture, refund, cancel and pay in one step
-//! (also to themselves). Every event of the table reaches each client's endpoint once,
+//! (also to themselves); a pending payment outlives its window and expires. Every event of the table reaches each client's endpoint once,
 //! signed, its body exactly the event `GET /events/{id}` shows; `GET /events` lists exactly the
 //! client's own events (another's is a 404); an endpoint subscribed to one type gets only
 //! those. The retry behaviours are in `webhooks_retries.rs`.
@@ -133,6 +133,67 @@ async fn flow(store: Store) {
 
     assert_all_verified(&receiver.received().await);
     gateway.stop().await;
+}
+
+/// `payment.expired`: a pending payment outlives `--payment-ttl-seconds 1`, the template's
+/// expiry sweep releases it, and its payer's endpoint receives the event, signed, as
+/// `GET /events/{id}` shows it; the payee hears nothing of a payment that never happened.
+async fn expiry(store: Store) {
+    let receiver = Receiver::start().await;
+    let gateway = InProcess::start(&store, &["--payment-ttl-seconds", "1"]).await;
+    let payer = Client::login(gateway.addr, PAYER).await;
+    let shop = Client::login(gateway.addr, SHOP).await;
+    endpoint(&payer, &receiver, "/ok/payer", None).await;
+    endpoint(&shop, &receiver, "/ok/shop", None).await;
+    let held = payer.post_ok("/payments", payment(900, false), 201).await;
+    let held = held["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        held_until(&payer, &held).await,
+        1,
+        "the window is one second"
+    );
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    gateway.sweep().await;
+
+    let shown = payer.get(&format!("/payments/{held}")).await;
+    assert_eq!(shown.body["status"], "expired", "{:?}", shown.body);
+    let events = payer.events().await;
+    assert_eq!(
+        kinds(&events),
+        pairs(&[("payment.created", &held), ("payment.expired", &held)]),
+        "{events:#?}"
+    );
+    let expired = events
+        .iter()
+        .find(|e| e["type"] == "payment.expired")
+        .unwrap();
+    assert_eq!(expired["data"]["object"]["status"], "expired", "{expired}");
+    assert_delivered_once(&payer, &receiver, "/ok/payer", &events).await;
+    assert!(shop.events().await.is_empty(), "the payee has no event");
+    assert!(receiver.received_at("/ok/shop").await.is_empty());
+    gateway.stop().await;
+}
+
+/// Seconds between a payment's creation and the end of its window, as its view shows them.
+async fn held_until(client: &Client, id: &str) -> i64 {
+    let shown = client.get(&format!("/payments/{id}")).await;
+    let at = |field: &str| {
+        let text = shown.body[field]
+            .as_str()
+            .unwrap_or_else(|| panic!("{field}: {:?}", shown.body));
+        time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).unwrap()
+    };
+    (at("expires_at") - at("created_at")).whole_seconds()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pending_payment_expires_with_its_event_on_the_embedded_store() {
+    expiry(Store::Embedded).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pending_payment_expires_with_its_event_on_dynamodb() {
+    expiry(Store::fresh_moto("expiry")).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

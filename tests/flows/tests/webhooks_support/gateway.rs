@@ -108,6 +108,18 @@ impl InProcess {
         }
     }
 
+    /// Runs the template's expiry sweep now, as its `rate(1 minute)` schedule does: the same
+    /// code, without the minute's wait.
+    pub async fn sweep(&self) {
+        let running = self.running.as_ref().expect("running");
+        let (planned, _) = paygate_local::schedule::plan(running.gateway.schedules());
+        let (schedule, _) = planned
+            .iter()
+            .find(|(s, _)| s.binary.as_deref() == Some(paygate_local::schedule::EXPIRE_BINARY))
+            .expect("the template schedules the expiry sweep");
+        paygate_local::schedule::fire(&running.gateway, schedule).await;
+    }
+
     pub async fn stop(mut self) {
         if let Some(running) = self.running.take() {
             running.stop().await.expect("a clean stop");
