@@ -57,6 +57,27 @@ impl UrlPolicy {
         allow_loopback_http: true,
     };
 
+    /// The functions' policy: [`Self::PUBLIC_ONLY`], unless `PAYGATE_WEBHOOK_ALLOW_LOOPBACK=true`
+    /// (only for `cargo lambda watch` beside a receiver on 127.0.0.1; never on AWS, where
+    /// loopback reaches the Lambda runtime API). The webhooks function (at registration) and
+    /// the notify function (at each delivery) read the same variable, so they agree.
+    ///
+    /// # Errors
+    /// When the variable is set to something other than `true` or `false`.
+    pub fn from_env<F: Fn(&str) -> Option<String>>(
+        env: &crate::config::Env<F>,
+    ) -> Result<Self, crate::config::ConfigError> {
+        let allow_loopback_http = env.parsed("PAYGATE_WEBHOOK_ALLOW_LOOPBACK", false)?;
+        if allow_loopback_http {
+            tracing::warn!(
+                "webhook URLs to loopback addresses are allowed (local development only)"
+            );
+        }
+        Ok(Self {
+            allow_loopback_http,
+        })
+    }
+
     /// Checks `url`'s syntax: `https` (or `http` to a loopback host when allowed), a host, no
     /// credentials, at most [`MAX_URL_LEN`] bytes. A host written as an IP address is judged
     /// here too; a name is judged by [`Self::resolve`].

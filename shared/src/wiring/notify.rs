@@ -38,7 +38,7 @@ pub async fn notify_deps_from_env() -> Result<NotifyDeps, super::StartupError> {
     let queue_url = env.required("PAYGATE_WEBHOOK_RETRY_QUEUE_URL")?;
     let key_secret = env.required("PAYGATE_WEBHOOK_KEY_SECRET")?;
     let schedule = env.parsed("PAYGATE_WEBHOOK_RETRY_SCHEDULE", RetrySchedule::default())?;
-    let allow_loopback_http = env.parsed("PAYGATE_WEBHOOK_ALLOW_LOOPBACK", false)?;
+    let policy = UrlPolicy::from_env(&env)?;
     let sqs_endpoint = env.optional("PAYGATE_SQS_ENDPOINT");
     let endpoints = [
         resources.dynamodb_endpoint.as_deref(),
@@ -54,16 +54,11 @@ pub async fn notify_deps_from_env() -> Result<NotifyDeps, super::StartupError> {
             why: e.to_string(),
         })?;
     let sqs = aws_sdk_sqs::Client::new(&with_endpoint(&base, sqs_endpoint.as_deref()));
-    if allow_loopback_http {
-        tracing::warn!("webhook URLs to loopback addresses are allowed (local development only)");
-    }
     let notifier = Notifier::new(
         Arc::new(dynamo_store(&base, &resources)),
         Arc::new(SqsRetryQueue::new(sqs, queue_url)),
         Arc::new(sealer),
-        UrlPolicy {
-            allow_loopback_http,
-        },
+        policy,
         schedule,
         Arc::new(SystemClock),
     );

@@ -22,7 +22,8 @@ pub struct WebhookDeps {
 
 /// Everything the webhooks function needs, from the environment: what [`super::api_deps_from_env`]
 /// reads, and `PAYGATE_WEBHOOK_KEY_SECRET`, the Secrets Manager secret whose value is the
-/// sealing key's material, read once here. URLs must be `https` to public addresses.
+/// sealing key's material, read once here. URLs must be `https` to public addresses (as
+/// [`UrlPolicy::from_env`] reads them).
 ///
 /// # Errors
 /// A [`super::StartupError`] naming the missing variable or the unreadable key secret.
@@ -42,6 +43,7 @@ pub async fn webhook_deps_from_env() -> Result<WebhookDeps, super::StartupError>
     let payments = PaymentSettings::from_env(&env)?;
     let public_keys = env.required("PAYGATE_PUBLIC_KEYS_SECRET")?;
     let key_secret = env.required("PAYGATE_WEBHOOK_KEY_SECRET")?;
+    let policy = UrlPolicy::from_env(&env)?;
     let base = aws_base_config(&resources)?;
     // One store for the API's reads and the endpoints' and events' operations, so the request
     // log counts every round trip.
@@ -65,9 +67,7 @@ pub async fn webhook_deps_from_env() -> Result<WebhookDeps, super::StartupError>
             round_trips: Some(Arc::new(move || counter.round_trips())),
         },
         sealer: Arc::new(sealer),
-        policy: UrlPolicy {
-            allow_loopback_http: false,
-        },
+        policy,
         notifications: store,
     })
 }

@@ -1,6 +1,7 @@
-//! `--upstream cargo-lambda=URL`: the same flows with every function (the authorizer and the
-//! scheduled sweep included) running as its own process under `cargo lambda watch`, all of
-//! them and the gateway sharing DynamoDB and Secrets Manager on moto.
+//! `--upstream cargo-lambda=URL`: the same flows with every function (the authorizer, the
+//! scheduled sweep and the webhook notifier included) running as its own process under
+//! `cargo lambda watch`, all of them and the gateway sharing DynamoDB, Secrets Manager and SQS
+//! on moto.
 //!
 //! Needs `cargo lambda` on the PATH (`bash tests/run.sh` installs it). The first invocation of
 //! each function compiles it, so every function is invoked once directly before the gateway
@@ -60,6 +61,21 @@ fn function_env(names: &str) -> Vec<(String, String)> {
         ("PAYGATE_PUBLIC_KEYS_SECRET", format!("{names}-public")),
         // Short, so that the scheduled sweep has something to expire within the test.
         ("PAYGATE_PAYMENT_TTL_SECONDS", "3".to_owned()),
+        // The notifier's: the sealing key the gateway creates (`--webhook-key-secret` of
+        // `common::on_moto`), the retry queue it creates on moto (named after the table), quick
+        // retries, and loopback receivers allowed as paygate-local allows them.
+        ("PAYGATE_WEBHOOK_KEY_SECRET", format!("{names}-webhook-key")),
+        ("PAYGATE_SQS_ENDPOINT", common::moto()),
+        (
+            "PAYGATE_WEBHOOK_RETRY_QUEUE_URL",
+            format!(
+                "{}/123456789012/{}",
+                common::moto(),
+                paygate_local::notify::start::retry_queue_name(&format!("{names}-transactions"))
+            ),
+        ),
+        ("PAYGATE_WEBHOOK_RETRY_SCHEDULE", "1s,2s".to_owned()),
+        ("PAYGATE_WEBHOOK_ALLOW_LOOPBACK", "true".to_owned()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
@@ -138,7 +154,14 @@ async fn the_api_through_cargo_lambda_watch() {
     let (running, api) = common::start_cli(&args).await;
 
     let proxy = |path: &str| json!({"httpMethod": "GET", "path": path, "resource": path, "headers": {}, "requestContext": {"stage": "v1", "requestId": "warm-up"}});
-    for function in ["authorize", "pay", "confirm", "balance", "transactions"] {
+    for function in [
+        "authorize",
+        "pay",
+        "confirm",
+        "balance",
+        "transactions",
+        "webhooks",
+    ] {
         warm(&upstream, function, &proxy("/warm-up")).await;
     }
     warm(
@@ -153,6 +176,7 @@ async fn the_api_through_cargo_lambda_watch() {
         &json!({"detail-type": "Scheduled Event", "source": "aws.events", "detail": {}}),
     )
     .await;
+    warm(&upstream, "notify", &json!({"Records": []})).await;
 
     // Every endpoint, through the functions' own processes.
     let after = common::payment_flow(&api).await;
@@ -187,6 +211,11 @@ async fn the_api_through_cargo_lambda_watch() {
     paygate_local::schedule::fire(&running.gateway, &schedules[0].0).await;
     let expired = api.get(&format!("/v1/payments/{id}"), &token).await;
     assert_eq!(expired.body["status"], "expired", "{:?}", expired.body);
+
+    // Webhooks: the gateway posts the table's stream batches and the retry queue's messages to
+    // the `notify` function, which signs, delivers and schedules the retries.
+    let latency = common::webhooks::retried_deliveries(&api).await;
+    eprintln!("[upstream] payment answered → first webhook attempt {latency:?}");
 
     running.stop().await.expect("stops");
 }

@@ -303,3 +303,20 @@ fn refusals_never_show_an_address() {
     );
     assert!(!message.contains("10.1.2.3"));
 }
+
+#[test]
+fn the_functions_policy_comes_from_one_variable() {
+    use crate::config::Env;
+    let with = |value: Option<&'static str>| {
+        UrlPolicy::from_env(&Env(move |name: &str| {
+            (name == "PAYGATE_WEBHOOK_ALLOW_LOOPBACK")
+                .then_some(value)
+                .flatten()
+                .map(str::to_owned)
+        }))
+    };
+    assert_eq!(with(None).unwrap(), UrlPolicy::PUBLIC_ONLY);
+    assert_eq!(with(Some("false")).unwrap(), UrlPolicy::PUBLIC_ONLY);
+    assert_eq!(with(Some("true")).unwrap(), UrlPolicy::LOCAL);
+    assert!(with(Some("yes")).is_err());
+}

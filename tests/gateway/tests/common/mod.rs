@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod receiver;
+pub mod webhooks;
 
 use std::{net::SocketAddr, sync::Arc};
 
