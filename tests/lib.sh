@@ -137,27 +137,9 @@ discover_test_tools() {
 start_moto() {
   local py=$1 log_file=$2
   moto_port=$(free_port)
-  # Served single-threaded: moto's TransactWriteItems takes no lock and rolls back by restoring
-  # a copy of the table, so under moto_server's default threading concurrent transactions are
-  # not isolated (the concurrency contract test catches exactly that). One thread makes them
-  # atomic. Each transaction deep-copies its tables for that rollback, stream records included:
-  # the records are never changed once written, so the copy shares them (a list copy), which
-  # keeps a transaction's cost from growing with every record the stream ever carried.
-  "$py" -c '
-import sys
-from werkzeug.serving import run_simple
-from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
-import copy
-from moto.dynamodb.models.table import StreamShard
-def _shard_deepcopy(self, memo):
-    clone = copy.copy(self)
-    memo[id(self)] = clone
-    clone.table = memo.get(id(self.table), self.table)
-    clone.items = list(self.items)
-    return clone
-StreamShard.__deepcopy__ = _shard_deepcopy
-run_simple("127.0.0.1", int(sys.argv[1]), DomainDispatcherApplication(create_backend_app), threaded=False)
-' "$moto_port" >"$log_file" 2>&1 &
+  # tests/scripts/moto_server.py: one request at a time, and moto's transactions fixed (its
+  # docstring says how and why).
+  "$py" "$(dirname "${BASH_SOURCE[0]}")/scripts/moto_server.py" "$moto_port" >"$log_file" 2>&1 &
   moto_pid=$!
   trap 'kill "$moto_pid" 2>/dev/null || true; wait "$moto_pid" 2>/dev/null || true' EXIT
   wait_for_port "$moto_port" "$moto_pid" "$log_file" moto

@@ -211,6 +211,90 @@ async fn the_stream_hands_on_outbox_records_and_resumes_from_its_checkpoint() {
     }
 }
 
+/// A cancelled transaction (an outbox event beside a write whose condition fails, as a payment
+/// that loses a race) puts nothing on the stream, and the stream goes on: the records written
+/// after it arrive. (moto restores a copy of the table on a cancellation; served by
+/// tests/scripts/moto_server.py, the copy keeps the shard a reader's iterator holds.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancelled_transaction_leaves_no_record_and_the_stream_goes_on() {
+    use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+    let endpoint = moto();
+    let names = unique("ntx");
+    let (accounts, transactions) = (format!("{names}-accounts"), format!("{names}-transactions"));
+    let config = sdk_config(&endpoint, "us-east-1").await;
+    let dynamodb = aws_sdk_dynamodb::Client::new(&config);
+    let template = Template::bundled().expect("template");
+    create_store_tables(
+        &dynamodb,
+        &template,
+        StoreTables {
+            accounts: &accounts,
+            transactions: &transactions,
+        },
+    )
+    .await
+    .expect("tables");
+    let sources = NotifySources::of(&template).expect("the notifier's sources");
+    let poller = Arc::new(
+        notify::stream_poller(&config, &sources, &transactions, "us-east-1")
+            .await
+            .expect("the stream"),
+    );
+    let recorder = Arc::new(Recorder::default());
+    let running = tokio::spawn(poller.clone().run(recorder.clone()));
+
+    put(&dynamodb, &transactions, "EVENT#evt_1", "EVENT", "event").await;
+    until("evt_1", || (!recorder.seen().is_empty()).then_some(())).await;
+    put(&dynamodb, &transactions, "PAY#pay_1", "PAY", "payment").await;
+    let item = |pk: &str, sk: &str, kind: &str| -> HashMap<String, AttributeValue> {
+        [("pk", pk), ("sk", sk), ("type", kind)]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), AttributeValue::S(v.to_owned())))
+            .collect()
+    };
+    let put_op = |item: HashMap<String, AttributeValue>, condition: Option<&str>| {
+        TransactWriteItem::builder()
+            .put(
+                Put::builder()
+                    .table_name(&transactions)
+                    .set_item(Some(item))
+                    .set_condition_expression(condition.map(str::to_owned))
+                    .build()
+                    .expect("a put"),
+            )
+            .build()
+    };
+    let cancelled = dynamodb
+        .transact_write_items()
+        .transact_items(put_op(item("EVENT#evt_lost", "EVENT", "event"), None))
+        .transact_items(put_op(
+            item("PAY#pay_1", "PAY", "payment"),
+            Some("attribute_not_exists(pk)"),
+        ))
+        .send()
+        .await;
+    assert!(cancelled.is_err(), "the condition fails: {cancelled:?}");
+    put(&dynamodb, &transactions, "EVENT#evt_2", "EVENT", "event").await;
+
+    until("evt_2 after the cancelled transaction", || {
+        recorder
+            .seen()
+            .contains(&"EVENT#evt_2#EVENT".to_owned())
+            .then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        recorder.seen(),
+        ["EVENT#evt_1#EVENT", "EVENT#evt_2#EVENT"],
+        "nothing of the cancelled transaction"
+    );
+    running.abort();
+    for table in [&accounts, &transactions] {
+        let _ = dynamodb.delete_table().table_name(table).send().await;
+    }
+}
+
 /// Counts the messages handed to it by body; fails every message whose body says `fail`, and
 /// a body listed in `fail_once` the first time.
 #[derive(Default)]

@@ -26,25 +26,10 @@ pub const ENDPOINT_VAR: &str = "PAYGATE_TEST_DYNAMODB_ENDPOINT";
 /// The Python that runs moto (`PAYGATE_TEST_MOTO_PYTHON`, default `python3`).
 pub const PYTHON_VAR: &str = "PAYGATE_TEST_MOTO_PYTHON";
 
-/// moto's server application, one request at a time (see the module docs). `{port}` is replaced.
-/// Each transaction deep-copies its tables for its rollback, the stream's records included;
-/// those never change once written, so the copy shares them (a list copy), which keeps a
-/// transaction's cost from growing with every record the stream ever carried (the outbox puts
-/// events on it: without this, the concurrency cases time out on a loaded machine).
-const MOTO_PROGRAM: &str = r#"
-import copy
-from werkzeug.serving import run_simple
-from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
-from moto.dynamodb.models.table import StreamShard
-def _shard_deepcopy(self, memo):
-    clone = copy.copy(self)
-    memo[id(self)] = clone
-    clone.table = memo.get(id(self.table), self.table)
-    clone.items = list(self.items)
-    return clone
-StreamShard.__deepcopy__ = _shard_deepcopy
-run_simple("127.0.0.1", {port}, DomainDispatcherApplication(create_backend_app), threaded=False)
-"#;
+/// moto's server application, one request at a time (see the module docs), with its
+/// transactions' rollback fixed as tests/scripts/moto_server.py's docstring says; the port is
+/// its argument.
+const MOTO_PROGRAM: &str = include_str!("../../../tests/scripts/moto_server.py");
 
 /// How long moto may take to accept connections.
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
@@ -75,11 +60,10 @@ fn start_moto() -> Result<String, String> {
         .try_clone()
         .map_err(|e| format!("cannot share moto's log file: {e}"))?;
     let python = std::env::var(PYTHON_VAR).unwrap_or_else(|_| "python3".to_owned());
-    let program = MOTO_PROGRAM.replace("{port}", &port.to_string());
     // The shell watches this test process and stops moto once it is gone, however the test
-    // binary ends (success, panic, or a signal). Python and its program come in as `$1`, `$2`.
+    // binary ends (success, panic, or a signal). Python, its program and the port come in as `$1`, `$2`, `$3`.
     let script = format!(
-        "\"$1\" -c \"$2\" & m=$!; \
+        "\"$1\" -c \"$2\" \"$3\" & m=$!; \
          while kill -0 {parent} 2>/dev/null; do sleep 1; done; kill $m"
     );
     let _watchdog = Command::new("sh")
@@ -87,7 +71,8 @@ fn start_moto() -> Result<String, String> {
         .arg(&script)
         .arg("sh")
         .arg(&python)
-        .arg(&program)
+        .arg(MOTO_PROGRAM)
+        .arg(port.to_string())
         .stdin(Stdio::null())
         .stdout(log)
         .stderr(log_err)

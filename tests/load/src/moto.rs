@@ -10,23 +10,9 @@ use std::{
 
 use tokio::process::{Child, Command};
 
-/// moto's server, with the stream records its transactions deep-copy for their rollback shared
-/// rather than copied (they never change once written), as `tests/lib.sh` serves it.
-const SERVE: &str = r#"
-import sys
-from werkzeug.serving import run_simple
-from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
-import copy
-from moto.dynamodb.models.table import StreamShard
-def _shard_deepcopy(self, memo):
-    clone = copy.copy(self)
-    memo[id(self)] = clone
-    clone.table = memo.get(id(self.table), self.table)
-    clone.items = list(self.items)
-    return clone
-StreamShard.__deepcopy__ = _shard_deepcopy
-run_simple("127.0.0.1", int(sys.argv[1]), DomainDispatcherApplication(create_backend_app), threaded=False)
-"#;
+/// moto's server as `tests/lib.sh` serves it: tests/scripts/moto_server.py (one request at a
+/// time, its transactions' rollback fixed).
+const SERVE: &str = include_str!("../../scripts/moto_server.py");
 
 /// A Python that imports moto.server: `PAYGATE_TEST_MOTO_PYTHON` (which `tests/run.sh` sets to
 /// the one it found or installed), else `tests/run.sh`'s venv under the target dir, else

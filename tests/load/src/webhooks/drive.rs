@@ -41,7 +41,12 @@ pub async fn start_gateway(
     store: &StoreChoice,
     n: usize,
 ) -> Result<(cli::Running, Vec<AccountId>, Credentials), String> {
-    let dir = std::env::temp_dir().join(format!("paygate-webhook-load-{}", std::process::id()));
+    // Its own directory: runs in one process (the tests) must not read each other's seed.
+    let dir = std::env::temp_dir().join(format!(
+        "paygate-webhook-load-{}-{:016x}",
+        std::process::id(),
+        rand::random::<u64>()
+    ));
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     let now = time::OffsetDateTime::now_utc();
     let ids: Vec<AccountId> = (0..=n).map(|_| AccountId::generate(now)).collect();

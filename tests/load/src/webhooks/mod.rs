@@ -179,10 +179,10 @@ pub fn markdown(r: &Report, options: &WebhookOptions) -> String {
         )
     };
     format!(
-        "Store: {}. One-step payments on {} connections for {:.0} s per phase.\n\n\
+        "Store: {}. One-step payments on {} connections for {} s per phase.\n\n\
          | one-step payments | payments/s | p50 ms | p99 ms | non-201 |\n|---|---:|---:|---:|---:|\n{}{}\n\
          | commit → first delivery attempt | events | p50 ms | p99 ms | max ms |\n|---|---:|---:|---:|---:|\n{}{}\n\
-         Deliveries during the loaded window: {} in {:.0} s ({:.0}/s; the window created {} events); \
+         Deliveries during the loaded window: {} in {} s ({:.0}/s; the window created {} events); \
          the last event arrived {:.2} s after the load ended; {} duplicate requests.\n",
         r.store,
         options.concurrency,
