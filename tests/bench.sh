@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Every benchmark, one command: cold start, binary size, micro-benchmarks, DynamoDB round trips
 # and request units with the cost per million payments, and throughput through the local
-# gateway on the embedded store and on moto. Each writes its section of docs/performance.md
-# (with the machine and the date).
+# gateway on the embedded store and on moto, and webhook delivery on both. Each writes its
+# section of docs/performance.md (with the machine and the date).
 # Load stays on 127.0.0.1 and every run is bounded in count and time.
 #
 #   bash tests/bench.sh            # x86_64 sizes only
@@ -33,4 +33,9 @@ start_moto "$(test_python "$target_dir/test-venv")" "$target_dir/bench-moto.log"
 AWS_EC2_METADATA_DISABLED=true cargo run --release --locked -q -p paygate-load -- throughput \
   --store dynamodb --dynamodb-endpoint "http://127.0.0.1:$moto_port" \
   --concurrency 1,16 --seconds 3 --write
+log "webhooks: the API with and without an endpoint, commit -> first delivery attempt, deliveries/s"
+cargo run --release --locked -q -p paygate-load -- webhooks --concurrency 16 --seconds 5 --samples 100 --write
+AWS_EC2_METADATA_DISABLED=true cargo run --release --locked -q -p paygate-load -- webhooks \
+  --store dynamodb --dynamodb-endpoint "http://127.0.0.1:$moto_port" \
+  --concurrency 4 --seconds 5 --samples 30 --write
 log "done: docs/performance.md"

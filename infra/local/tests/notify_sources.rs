@@ -101,31 +101,57 @@ async fn put(client: &aws_sdk_dynamodb::Client, table: &str, pk: &str, sk: &str,
         .expect("PutItem");
 }
 
+/// Fresh tables from the template on moto, and a poller of the transactions table's stream.
+struct Fixture {
+    dynamodb: aws_sdk_dynamodb::Client,
+    tables: [String; 2],
+    transactions: String,
+    poller: Arc<notify::stream::StreamPoller>,
+}
+
+impl Fixture {
+    async fn new(prefix: &str) -> Self {
+        let names = unique(prefix);
+        let (accounts, transactions) =
+            (format!("{names}-accounts"), format!("{names}-transactions"));
+        let config = sdk_config(&moto(), "us-east-1").await;
+        let dynamodb = aws_sdk_dynamodb::Client::new(&config);
+        let template = Template::bundled().expect("template");
+        create_store_tables(
+            &dynamodb,
+            &template,
+            StoreTables {
+                accounts: &accounts,
+                transactions: &transactions,
+            },
+        )
+        .await
+        .expect("tables");
+        let sources = NotifySources::of(&template).expect("the notifier's sources");
+        let poller = Arc::new(
+            notify::stream_poller(&config, &sources, &transactions, "us-east-1")
+                .await
+                .expect("the stream"),
+        );
+        Self {
+            dynamodb,
+            tables: [accounts, transactions.clone()],
+            transactions,
+            poller,
+        }
+    }
+
+    async fn drop_tables(&self) {
+        for table in &self.tables {
+            let _ = self.dynamodb.delete_table().table_name(table).send().await;
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_stream_hands_on_outbox_records_and_resumes_from_its_checkpoint() {
-    let endpoint = moto();
-    let names = unique("ntf");
-    let (accounts, transactions) = (format!("{names}-accounts"), format!("{names}-transactions"));
-    let config = sdk_config(&endpoint, "us-east-1").await;
-    let dynamodb = aws_sdk_dynamodb::Client::new(&config);
-    let template = Template::bundled().expect("template");
-    create_store_tables(
-        &dynamodb,
-        &template,
-        StoreTables {
-            accounts: &accounts,
-            transactions: &transactions,
-        },
-    )
-    .await
-    .expect("tables");
-    let sources = NotifySources::of(&template).expect("the notifier's sources");
-
-    let poller = Arc::new(
-        notify::stream_poller(&config, &sources, &transactions, "us-east-1")
-            .await
-            .expect("the stream"),
-    );
+    let fx = Fixture::new("ntf").await;
+    let (dynamodb, transactions, poller) = (&fx.dynamodb, &fx.transactions, fx.poller.clone());
     let first = Arc::new(Recorder::default());
     first
         .fail_once
@@ -134,27 +160,20 @@ async fn the_stream_hands_on_outbox_records_and_resumes_from_its_checkpoint() {
         .push("EVENT#evt_2#EVENT".into());
     let running = tokio::spawn(poller.clone().run(first.clone()));
 
-    put(&dynamodb, &transactions, "EVENT#evt_1", "EVENT", "event").await;
-    put(&dynamodb, &transactions, "PAY#pay_1", "PAY", "payment").await;
-    put(&dynamodb, &transactions, "EVENT#evt_2", "EVENT", "event").await;
+    put(dynamodb, transactions, "EVENT#evt_1", "EVENT", "event").await;
+    put(dynamodb, transactions, "PAY#pay_1", "PAY", "payment").await;
+    put(dynamodb, transactions, "EVENT#evt_2", "EVENT", "event").await;
     put(
-        &dynamodb,
-        &transactions,
+        dynamodb,
+        transactions,
         "EVENT#evt_1",
         "DELIVERY#we_1",
         "delivery",
     )
     .await;
-    put(
-        &dynamodb,
-        &transactions,
-        "EVENT#evt_1",
-        "RESEND#01",
-        "resend",
-    )
-    .await;
+    put(dynamodb, transactions, "EVENT#evt_1", "RESEND#01", "resend").await;
     // A MODIFY of an event item is not an outbox record.
-    put(&dynamodb, &transactions, "EVENT#evt_1", "EVENT", "event").await;
+    put(dynamodb, transactions, "EVENT#evt_1", "EVENT", "event").await;
 
     let seen = until("the outbox records, evt_2 twice", || {
         let seen = first.seen();
@@ -189,7 +208,7 @@ async fn the_stream_hands_on_outbox_records_and_resumes_from_its_checkpoint() {
     let _ = running.await;
 
     // Written while no poller runs: the next one delivers it, and nothing from before.
-    put(&dynamodb, &transactions, "EVENT#evt_3", "EVENT", "event").await;
+    put(dynamodb, transactions, "EVENT#evt_3", "EVENT", "event").await;
     let second = Arc::new(Recorder::default());
     let restarted = tokio::spawn(poller.clone().run(second.clone()));
     until("evt_3 after the restart", || {
@@ -206,9 +225,7 @@ async fn the_stream_hands_on_outbox_records_and_resumes_from_its_checkpoint() {
         "resumed after the checkpoint"
     );
     restarted.abort();
-    for table in [&accounts, &transactions] {
-        let _ = dynamodb.delete_table().table_name(table).send().await;
-    }
+    fx.drop_tables().await;
 }
 
 /// A cancelled transaction (an outbox event beside a write whose condition fails, as a payment
@@ -218,34 +235,14 @@ async fn the_stream_hands_on_outbox_records_and_resumes_from_its_checkpoint() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cancelled_transaction_leaves_no_record_and_the_stream_goes_on() {
     use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
-    let endpoint = moto();
-    let names = unique("ntx");
-    let (accounts, transactions) = (format!("{names}-accounts"), format!("{names}-transactions"));
-    let config = sdk_config(&endpoint, "us-east-1").await;
-    let dynamodb = aws_sdk_dynamodb::Client::new(&config);
-    let template = Template::bundled().expect("template");
-    create_store_tables(
-        &dynamodb,
-        &template,
-        StoreTables {
-            accounts: &accounts,
-            transactions: &transactions,
-        },
-    )
-    .await
-    .expect("tables");
-    let sources = NotifySources::of(&template).expect("the notifier's sources");
-    let poller = Arc::new(
-        notify::stream_poller(&config, &sources, &transactions, "us-east-1")
-            .await
-            .expect("the stream"),
-    );
+    let fx = Fixture::new("ntx").await;
+    let (dynamodb, transactions, poller) = (&fx.dynamodb, &fx.transactions, fx.poller.clone());
     let recorder = Arc::new(Recorder::default());
     let running = tokio::spawn(poller.clone().run(recorder.clone()));
 
-    put(&dynamodb, &transactions, "EVENT#evt_1", "EVENT", "event").await;
+    put(dynamodb, transactions, "EVENT#evt_1", "EVENT", "event").await;
     until("evt_1", || (!recorder.seen().is_empty()).then_some(())).await;
-    put(&dynamodb, &transactions, "PAY#pay_1", "PAY", "payment").await;
+    put(dynamodb, transactions, "PAY#pay_1", "PAY", "payment").await;
     let item = |pk: &str, sk: &str, kind: &str| -> HashMap<String, AttributeValue> {
         [("pk", pk), ("sk", sk), ("type", kind)]
             .into_iter()
@@ -256,7 +253,7 @@ async fn a_cancelled_transaction_leaves_no_record_and_the_stream_goes_on() {
         TransactWriteItem::builder()
             .put(
                 Put::builder()
-                    .table_name(&transactions)
+                    .table_name(transactions)
                     .set_item(Some(item))
                     .set_condition_expression(condition.map(str::to_owned))
                     .build()
@@ -274,7 +271,7 @@ async fn a_cancelled_transaction_leaves_no_record_and_the_stream_goes_on() {
         .send()
         .await;
     assert!(cancelled.is_err(), "the condition fails: {cancelled:?}");
-    put(&dynamodb, &transactions, "EVENT#evt_2", "EVENT", "event").await;
+    put(dynamodb, transactions, "EVENT#evt_2", "EVENT", "event").await;
 
     until("evt_2 after the cancelled transaction", || {
         recorder
@@ -290,9 +287,7 @@ async fn a_cancelled_transaction_leaves_no_record_and_the_stream_goes_on() {
         "nothing of the cancelled transaction"
     );
     running.abort();
-    for table in [&accounts, &transactions] {
-        let _ = dynamodb.delete_table().table_name(table).send().await;
-    }
+    fx.drop_tables().await;
 }
 
 /// Counts the messages handed to it by body; fails every message whose body says `fail`, and
