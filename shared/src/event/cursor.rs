@@ -3,7 +3,6 @@
 //! that issued it, so presenting it with any other query is refused (as payment cursors are).
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
-use sha2::{Digest, Sha256};
 
 use super::{EventCursor, EventQuery};
 use crate::{EventId, InvalidCursor};
@@ -16,17 +15,7 @@ impl EventQuery {
         let mut types: Vec<&str> = self.types.iter().map(|t| t.as_str()).collect();
         types.sort_unstable();
         types.dedup();
-        let parts = ["events", self.recipient.as_str(), &types.join(",")];
-        let mut hasher = Sha256::new();
-        for part in parts {
-            // Length-prefixed, so that no two different queries hash the same text.
-            hasher.update((part.len() as u64).to_be_bytes());
-            hasher.update(part.as_bytes());
-        }
-        let digest = hasher.finalize();
-        let mut binding = [0; 16];
-        binding.copy_from_slice(&digest[..16]);
-        binding
+        crate::listing::digest16(&["events", self.recipient.as_str(), &types.join(",")])
     }
 
     /// # Errors

@@ -86,13 +86,7 @@ impl EventPage {
     /// the filter, newest first; `more_after` is the id of the last event examined when the
     /// range goes on below it.
     pub fn cut(query: &EventQuery, mut matched: Vec<Event>, more_after: Option<EventId>) -> Self {
-        let size = query.page_size();
-        let resume_at = if matched.len() > size {
-            matched.truncate(size);
-            matched.last().map(|e| e.id)
-        } else {
-            more_after
-        };
+        let resume_at = crate::listing::cut(&mut matched, query.page_size(), more_after, |e| e.id);
         Self {
             next_cursor: resume_at.map(|last| EventCursor::at(query, last)),
             events: matched,
@@ -106,19 +100,11 @@ pub fn select_events<'a>(
     query: &EventQuery,
     candidates: impl IntoIterator<Item = &'a Event>,
 ) -> EventPage {
-    let mut in_range: Vec<&Event> = candidates
-        .into_iter()
-        .filter(|e| query.in_range(e))
-        .collect();
-    in_range.sort_by_key(|e| std::cmp::Reverse(e.id));
-    let examined = in_range.len().min(query.examine_limit());
-    let more_after = (in_range.len() > examined)
-        .then(|| in_range[..examined].last().map(|e| e.id))
-        .flatten();
-    let matched = in_range[..examined]
-        .iter()
-        .filter(|e| query.passes_filter(e))
-        .map(|e| (*e).clone())
-        .collect();
+    let (matched, more_after) = crate::listing::examine(
+        candidates.into_iter().filter(|e| query.in_range(e)),
+        query.examine_limit(),
+        |e| e.id,
+        |e| query.passes_filter(e),
+    );
     EventPage::cut(query, matched, more_after)
 }

@@ -9,6 +9,21 @@ use time::OffsetDateTime;
 use super::{Party, PaymentPosition, PaymentQuery};
 use crate::{AccountId, ClientId, InvalidCursor, PaymentId};
 
+/// The first 16 bytes of a SHA-256 over `parts`, each length-prefixed so that no two different
+/// lists hash the same text: what a cursor carries to name the query that issued it.
+pub(crate) fn digest16(parts: &[impl AsRef<str>]) -> [u8; 16] {
+    let mut hasher = Sha256::new();
+    for part in parts {
+        let part = part.as_ref();
+        hasher.update((part.len() as u64).to_be_bytes());
+        hasher.update(part.as_bytes());
+    }
+    let digest = hasher.finalize();
+    let mut binding = [0; 16];
+    binding.copy_from_slice(&digest[..16]);
+    binding
+}
+
 /// The first bytes of the SHA-256 of a query's client, role and filters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Binding([u8; 16]);
@@ -37,16 +52,7 @@ impl Binding {
             millis(from),
             millis(to),
         ];
-        let mut hasher = Sha256::new();
-        for part in parts {
-            // Length-prefixed, so that no two different queries hash the same text.
-            hasher.update((part.len() as u64).to_be_bytes());
-            hasher.update(part.as_bytes());
-        }
-        let digest = hasher.finalize();
-        let mut binding = [0; 16];
-        binding.copy_from_slice(&digest[..16]);
-        Self(binding)
+        Self(digest16(&parts))
     }
 
     fn to_hex(self) -> String {

@@ -17,6 +17,7 @@ mod cursor;
 
 use time::OffsetDateTime;
 
+pub(crate) use cursor::digest16;
 pub use cursor::{AccountCursor, PaymentCursor};
 
 use crate::{
@@ -180,13 +181,12 @@ impl PaymentPage {
         mut matched: Vec<Payment>,
         more_after: Option<PaymentPosition>,
     ) -> Self {
-        let size = query.page_size();
-        let resume_at = if matched.len() > size {
-            matched.truncate(size);
-            matched.last().map(PaymentPosition::of)
-        } else {
-            more_after
-        };
+        let resume_at = cut(
+            &mut matched,
+            query.page_size(),
+            more_after,
+            PaymentPosition::of,
+        );
         Self {
             next_cursor: resume_at.map(|position| PaymentCursor::at(query, position)),
             payments: matched,
@@ -200,21 +200,55 @@ pub fn select_payments<'a>(
     query: &PaymentQuery,
     candidates: impl IntoIterator<Item = &'a Payment>,
 ) -> PaymentPage {
-    let mut in_range: Vec<&Payment> = candidates
-        .into_iter()
-        .filter(|p| query.is_own(p) && query.in_range(PaymentPosition::of(p)))
-        .collect();
-    in_range.sort_by_key(|p| std::cmp::Reverse(PaymentPosition::of(p)));
-    let examined = in_range.len().min(query.examine_limit());
+    let (matched, more_after) = examine(
+        candidates
+            .into_iter()
+            .filter(|p| query.is_own(p) && query.in_range(PaymentPosition::of(p))),
+        query.examine_limit(),
+        PaymentPosition::of,
+        |p| query.passes_filters(p),
+    );
+    PaymentPage::cut(query, matched, more_after)
+}
+
+/// What one page of a newest-first listing examines, as a store's key range yields it: the
+/// `in_range` candidates ordered by `position`, newest first, at most `limit` of them; returns
+/// those that pass `keep` and, when the range goes on below them, the position of the last one
+/// examined (where the next page resumes when this one is not full).
+pub(crate) fn examine<'a, T: Clone + 'a, P: Ord>(
+    in_range: impl Iterator<Item = &'a T>,
+    limit: usize,
+    position: impl Fn(&T) -> P,
+    keep: impl Fn(&T) -> bool,
+) -> (Vec<T>, Option<P>) {
+    let mut in_range: Vec<&T> = in_range.collect();
+    in_range.sort_by_key(|t| std::cmp::Reverse(position(t)));
+    let examined = in_range.len().min(limit);
     let more_after = (in_range.len() > examined)
-        .then(|| in_range[..examined].last().map(|p| PaymentPosition::of(p)))
+        .then(|| in_range[..examined].last().map(|t| position(t)))
         .flatten();
     let matched = in_range[..examined]
         .iter()
-        .filter(|p| query.passes_filters(p))
-        .map(|p| (*p).clone())
+        .filter(|t| keep(t))
+        .map(|t| (*t).clone())
         .collect();
-    PaymentPage::cut(query, matched, more_after)
+    (matched, more_after)
+}
+
+/// Cuts `matched` (newest first) to a page of `size`; where the next page resumes: after the
+/// page's last item when more matched, else `more_after`.
+pub(crate) fn cut<T, P>(
+    matched: &mut Vec<T>,
+    size: usize,
+    more_after: Option<P>,
+    position: impl Fn(&T) -> P,
+) -> Option<P> {
+    if matched.len() > size {
+        matched.truncate(size);
+        matched.last().map(position)
+    } else {
+        more_after
+    }
 }
 
 /// One page request of a client's own (customer) accounts, in id order (oldest first).

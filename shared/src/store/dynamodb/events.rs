@@ -97,35 +97,16 @@ impl DynamoStore {
     ) -> Result<Option<(Event, Vec<Delivery>)>, StoreError> {
         let mut event = None;
         let mut deliveries = Vec::new();
-        let mut start = None;
-        loop {
-            let output = self
-                .client
-                .query()
-                .table_name(self.transactions_table())
-                .key_condition_expression("#pk = :pk")
-                .expression_attribute_names("#pk", "pk")
-                .expression_attribute_values(":pk", attr_string(event_pk(id)))
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(sdk_error)?;
-            for item in output.items.unwrap_or_default() {
-                match item.get("sk") {
-                    Some(AttributeValue::S(sk)) if sk == EVENT_SORT_KEY => {
-                        event = Some(event_from(&item)?);
-                    }
-                    Some(AttributeValue::S(sk)) if sk.starts_with(DELIVERY_SORT_PREFIX) => {
-                        deliveries.push(delivery_from(&item)?);
-                    }
-                    // Resend requests: for the stream, not for readers.
-                    _ => {}
+        for item in self.partition(event_pk(id)).await? {
+            match item.get("sk") {
+                Some(AttributeValue::S(sk)) if sk == EVENT_SORT_KEY => {
+                    event = Some(event_from(&item)?);
                 }
-            }
-            match output.last_evaluated_key {
-                Some(key) if !key.is_empty() => start = Some(key),
-                _ => break,
+                Some(AttributeValue::S(sk)) if sk.starts_with(DELIVERY_SORT_PREFIX) => {
+                    deliveries.push(delivery_from(&item)?);
+                }
+                // Resend requests: for the stream, not for readers.
+                _ => {}
             }
         }
         Ok(event.map(|event| (event, deliveries)))

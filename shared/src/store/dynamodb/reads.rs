@@ -29,6 +29,32 @@ impl DynamoStore {
         Ok(output.item)
     }
 
+    /// Every item of the transactions table's partition `pk`: one consistent `Query` (more only
+    /// past 1 MB), in sort-key order.
+    pub(crate) async fn partition(&self, pk: String) -> Result<Vec<Item>, StoreError> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let output = self
+                .client
+                .query()
+                .table_name(self.transactions_table())
+                .key_condition_expression("#pk = :pk")
+                .expression_attribute_names("#pk", "pk")
+                .expression_attribute_values(":pk", AttributeValue::S(pk.clone()))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(sdk_error)?;
+            items.extend(output.items.unwrap_or_default());
+            match output.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => return Ok(items),
+            }
+        }
+    }
+
     /// One consistent `BatchGetItem` across both tables (more only if DynamoDB leaves keys
     /// unprocessed under throttling). Returns the items found, keyed by `pk`.
     pub(crate) async fn batch_get(

@@ -19,7 +19,7 @@ use super::{
     },
     reads::found_account,
     retry::{Verdict, with_retries},
-    tx::{Role, Transaction, TxOutcome, sdk_error},
+    tx::{Role, Transaction, TxOutcome},
     updates::{AccountUpdate, idempotency_put, payment_refund},
 };
 use crate::{
@@ -165,34 +165,15 @@ impl DynamoStore {
     ) -> Result<Option<(Payment, Vec<Refund>)>, StoreError> {
         let mut payment = None;
         let mut refunds = Vec::new();
-        let mut start = None;
-        loop {
-            let output = self
-                .client
-                .query()
-                .table_name(self.transactions_table())
-                .key_condition_expression("#pk = :pk")
-                .expression_attribute_names("#pk", "pk")
-                .expression_attribute_values(":pk", attr_string(payment_pk(id)))
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(sdk_error)?;
-            for item in output.items.unwrap_or_default() {
-                match item.get("sk") {
-                    Some(AttributeValue::S(sk)) if sk.starts_with(REFUND_SORT_PREFIX) => {
-                        refunds.push(refund_from(&item)?);
-                    }
-                    Some(AttributeValue::S(sk)) if sk == "PAYMENT" => {
-                        payment = Some(payment_from(&item)?);
-                    }
-                    _ => {}
+        for item in self.partition(payment_pk(id)).await? {
+            match item.get("sk") {
+                Some(AttributeValue::S(sk)) if sk.starts_with(REFUND_SORT_PREFIX) => {
+                    refunds.push(refund_from(&item)?);
                 }
-            }
-            match output.last_evaluated_key {
-                Some(key) if !key.is_empty() => start = Some(key),
-                _ => break,
+                Some(AttributeValue::S(sk)) if sk == "PAYMENT" => {
+                    payment = Some(payment_from(&item)?);
+                }
+                _ => {}
             }
         }
         Ok(payment.map(|payment| (payment, refunds)))
