@@ -8,21 +8,7 @@ use std::sync::Arc;
 
 use paygate_shared::{Account, AccountId, Currency, PaymentId};
 
-use crate::support::{Answer, T0, Tally, Target, Watchlist, assert_problem};
-
-/// `answer` is the 404 of a missing object: same code, title and detail up to the id.
-fn like_missing(answer: &Answer, missing: &Answer, id: &str, missing_id: &str, case: &str) {
-    let code = missing.body["code"].as_str().unwrap_or_default();
-    assert_problem(answer, 404, code, case);
-    assert_eq!(answer.body["title"], missing.body["title"], "{case}");
-    let detail = |a: &Answer, id: &str| {
-        a.body["detail"]
-            .as_str()
-            .unwrap_or_default()
-            .replace(id, "<id>")
-    };
-    assert_eq!(detail(answer, id), detail(missing, missing_id), "{case}");
-}
+use crate::support::{T0, Tally, Target, Watchlist, assert_problem, like_missing};
 
 pub async fn run(watch: Arc<Watchlist>) -> Tally {
     let mut tally = Tally::new("bola");

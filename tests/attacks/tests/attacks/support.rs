@@ -347,6 +347,20 @@ pub fn assert_unauthorized(answer: &Answer, case: &str) {
     );
 }
 
+/// `answer` is the 404 of a missing object: same code, title and detail up to the id.
+pub fn like_missing(answer: &Answer, missing: &Answer, id: &str, missing_id: &str, case: &str) {
+    let code = missing.body["code"].as_str().unwrap_or_default();
+    assert_problem(answer, 404, code, case);
+    assert_eq!(answer.body["title"], missing.body["title"], "{case}");
+    let detail = |a: &Answer, id: &str| {
+        a.body["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .replace(id, "<id>")
+    };
+    assert_eq!(detail(answer, id), detail(missing, missing_id), "{case}");
+}
+
 /// A function's problem document with `status` and `code`.
 pub fn assert_problem(answer: &Answer, status: u16, code: &str, case: &str) {
     assert_eq!(

@@ -9,24 +9,10 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 
-use crate::support::{Answer, Client, Tally, Target, Watchlist, assert_problem};
+use crate::support::{Answer, Client, Tally, Target, Watchlist, assert_problem, like_missing};
 
 const MISSING_ENDPOINT: &str = "we_01JZ8Q4W2N6V3T5R7P9M1K0H2G";
 const MISSING_EVENT: &str = "evt_01JZ8Q4W2N6V3T5R7P9M1K0H2G";
-
-/// `answer` is the 404 of a missing object: same code, title and detail up to the id.
-fn like_missing(answer: &Answer, missing: &Answer, id: &str, missing_id: &str, case: &str) {
-    let code = missing.body["code"].as_str().unwrap_or_default();
-    assert_problem(answer, 404, code, case);
-    assert_eq!(answer.body["title"], missing.body["title"], "{case}");
-    let detail = |a: &Answer, id: &str| {
-        a.body["detail"]
-            .as_str()
-            .unwrap_or_default()
-            .replace(id, "<id>")
-    };
-    assert_eq!(detail(answer, id), detail(missing, missing_id), "{case}");
-}
 
 /// Registers an endpoint of `client`; its secret goes on the watchlist.
 pub async fn register(target: &Target, client: &Client, token: &str, url: &str) -> Value {
