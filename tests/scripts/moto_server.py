@@ -11,6 +11,9 @@ store contract suite):
 - A transaction's rollback copy shares the stream's records instead of deep-copying them (they
   never change once written): otherwise every transaction copies every record the stream ever
   carried, and its cost grows with the outbox's events.
+- A transaction copies each table once: moto deep-copies a table for every item the
+  transaction writes to it (all before the first write, so the copies are the same), which made
+  a 9-item payment copy the transactions table 9 times.
 - A cancelled transaction keeps the table's stream shard: moto restores a copy of the table,
   whose shard is a new object, while a reader's shard iterator holds the old one; that reader
   then never sees another record. The shard object stays and gets the copy's records (the ones
@@ -19,8 +22,9 @@ store contract suite):
 import copy
 import sys
 
+import moto.dynamodb.models as dynamodb_models
 from moto.dynamodb.models import DynamoDBBackend
-from moto.dynamodb.models.table import StreamShard
+from moto.dynamodb.models.table import StreamShard, Table
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import run_simple
 
@@ -35,6 +39,26 @@ def _shard_deepcopy(self, memo):
 
 StreamShard.__deepcopy__ = _shard_deepcopy
 
+class _CopyOncePerTransaction:
+    """`copy` as moto.dynamodb.models sees it: within a transaction, a table is deep-copied once
+    and that copy is the rollback state of every item of the transaction."""
+
+    def __init__(self):
+        self.tables = None
+
+    def deepcopy(self, x, memo=None):
+        if self.tables is not None and isinstance(x, Table):
+            if id(x) not in self.tables:
+                self.tables[id(x)] = copy.deepcopy(x)
+            return self.tables[id(x)]
+        return copy.deepcopy(x, memo)
+
+    def __getattr__(self, name):
+        return getattr(copy, name)
+
+
+_copies = _CopyOncePerTransaction()
+dynamodb_models.copy = _copies
 _transact_write_items = DynamoDBBackend.transact_write_items
 
 
@@ -44,9 +68,11 @@ def _transact_keeping_shards(self, transact_items):
         for name, table in self.tables.items()
         if getattr(table, "stream_shard", None) is not None
     }
+    _copies.tables = {}
     try:
         return _transact_write_items(self, transact_items)
     finally:
+        _copies.tables = None
         for name, shard in shards.items():
             table = self.tables.get(name)
             restored = getattr(table, "stream_shard", None)
