@@ -22,6 +22,7 @@ use super::{
 };
 use crate::{
     ClientId, Clock, Event, EventId, WebhookEndpointId,
+    clock::truncate_to_millis,
     event::{Delivery, DeliveryStatus, OutboxRecord},
     store::NotificationStore,
     webhook::{EndpointStatus, SecretSealer, WebhookEndpoint},
@@ -77,9 +78,12 @@ impl Notifier {
                     return Ok(());
                 }
                 let recorded = self.deliveries(event.id).await?;
-                let fresh = targets
-                    .iter()
-                    .filter(|e| !recorded.iter().any(|d| d.endpoint_id == e.id));
+                // An endpoint hears of what happens from its registration on (to the
+                // millisecond, as events are stamped); a resend may send it older events.
+                let fresh = targets.iter().filter(|e| {
+                    truncate_to_millis(e.created_at) <= event.created_at
+                        && !recorded.iter().any(|d| d.endpoint_id == e.id)
+                });
                 let body = event.body();
                 all(fresh
                     .map(|endpoint| self.attempt(event, body, endpoint, None, Kind::Scheduled(1))))

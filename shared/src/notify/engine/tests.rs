@@ -176,6 +176,48 @@ async fn a_new_event_goes_signed_to_each_enabled_subscribed_endpoint_once() {
     );
 }
 
+/// An endpoint registered after an event was written does not get it when the event is read
+/// (the stream may be behind the registration); one registered in the same millisecond does;
+/// a resend to all reaches both.
+#[tokio::test]
+async fn an_endpoint_hears_of_events_from_its_registration_on() {
+    let receiver = Receiver::start(&[]).await;
+    let w = world("1s,2s", StdDuration::from_secs(5));
+    let event = w.event("acme", EventType::PaymentCreated);
+    let same_millisecond = w.endpoint("acme", receiver.url("/same"), &[]);
+    let later = w.endpoint("acme", receiver.url("/later"), &[]);
+    {
+        let mut endpoints = w.store.endpoints.lock().unwrap();
+        endpoints[0].created_at = START + Duration::microseconds(900);
+        endpoints[1].created_at = START + Duration::milliseconds(1);
+    }
+    w.notifier
+        .on_record(&OutboxRecord::Event(event.clone()))
+        .await
+        .unwrap();
+    let paths: Vec<String> = receiver.requests().into_iter().map(|r| r.path).collect();
+    assert_eq!(paths, ["/same"]);
+    assert!(w.store.delivery(event.id, same_millisecond.id).is_some());
+    assert!(w.store.delivery(event.id, later.id).is_none());
+
+    w.notifier
+        .on_record(&OutboxRecord::Resend {
+            event_id: event.id,
+            recipient: client("acme"),
+            endpoint: None,
+            requested_at: START,
+        })
+        .await
+        .unwrap();
+    let mut paths: Vec<String> = receiver.requests().into_iter().map(|r| r.path).collect();
+    paths.sort();
+    assert_eq!(
+        paths,
+        ["/later", "/same", "/same"],
+        "a resend goes to every endpoint"
+    );
+}
+
 #[tokio::test]
 async fn failing_twice_then_answering_gives_three_attempts_with_one_webhook_id() {
     let receiver = Receiver::start(&[("/flaky", &["500 Oops", "302 Found"])]).await;
