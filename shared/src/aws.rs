@@ -141,6 +141,35 @@ pub fn lambda_config(trust: Trust) -> Result<SdkConfig, ConfigError> {
         .build())
 }
 
+/// The SDK configuration of the unit tests that need moto: `PAYGATE_TEST_DYNAMODB_ENDPOINT`
+/// (moto serves every service on one endpoint; `tests/run.sh` sets it) and static test
+/// credentials. Without it the test fails, saying so.
+#[cfg(test)]
+pub(crate) async fn moto_test_config() -> aws_config::SdkConfig {
+    #[cfg(feature = "dynamodb")]
+    use aws_sdk_dynamodb::config::Credentials;
+    #[cfg(not(feature = "dynamodb"))]
+    use aws_sdk_secretsmanager::config::Credentials;
+    let endpoint = std::env::var("PAYGATE_TEST_DYNAMODB_ENDPOINT")
+        .ok()
+        .filter(|v| !v.is_empty())
+        .expect(
+            "PAYGATE_TEST_DYNAMODB_ENDPOINT is not set: run the suite with `bash tests/run.sh`",
+        );
+    loader(Trust::AmazonRoots)
+        .region(aws_config::Region::new("us-east-1"))
+        .endpoint_url(endpoint)
+        .credentials_provider(Credentials::new(
+            "test",
+            "test",
+            None,
+            None,
+            "paygate-static",
+        ))
+        .load()
+        .await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

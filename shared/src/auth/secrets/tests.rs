@@ -8,24 +8,7 @@ use super::*;
 const NOW: OffsetDateTime = datetime!(2026-11-22 10:00 UTC);
 
 async fn moto_client() -> Client {
-    let endpoint = std::env::var("PAYGATE_TEST_DYNAMODB_ENDPOINT")
-        .ok()
-        .filter(|v| !v.is_empty())
-        .expect(
-            "PAYGATE_TEST_DYNAMODB_ENDPOINT is not set: run the suite with `bash tests/run.sh`",
-        );
-    let config = crate::aws::loader(crate::aws::Trust::AmazonRoots)
-        .region(aws_config::Region::new("us-east-1"))
-        .endpoint_url(endpoint)
-        .credentials_provider(aws_sdk_secretsmanager::config::Credentials::new(
-            "test",
-            "test",
-            None,
-            None,
-            "paygate-static",
-        ))
-        .load()
-        .await;
+    let config = crate::aws::moto_test_config().await;
     Client::new(&config)
 }
 

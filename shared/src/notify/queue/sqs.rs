@@ -86,24 +86,7 @@ mod tests {
     /// A queue on moto (`PAYGATE_TEST_DYNAMODB_ENDPOINT`, which serves every service on one
     /// endpoint; set by `tests/run.sh`). Without it the test fails, saying so.
     async fn moto_queue() -> (Client, String) {
-        let endpoint = std::env::var("PAYGATE_TEST_DYNAMODB_ENDPOINT")
-            .ok()
-            .filter(|v| !v.is_empty())
-            .expect(
-                "PAYGATE_TEST_DYNAMODB_ENDPOINT is not set: run the suite with `bash tests/run.sh`",
-            );
-        let config = crate::aws::loader(crate::aws::Trust::AmazonRoots)
-            .region(aws_config::Region::new("us-east-1"))
-            .endpoint_url(endpoint)
-            .credentials_provider(aws_sdk_sqs::config::Credentials::new(
-                "test",
-                "test",
-                None,
-                None,
-                "paygate-static",
-            ))
-            .load()
-            .await;
+        let config = crate::aws::moto_test_config().await;
         let client = Client::new(&config);
         let name = format!("paygate-test-retries-{}", ulid::Ulid::new());
         let created = client.create_queue().queue_name(name).send().await.unwrap();
