@@ -26,6 +26,20 @@ spelled! {
     }
 }
 
+spelled! {
+    /// How credits reach an account's balance.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+    pub enum PostingMode {
+        /// Each credit moves the balance in the same write as its debit (the default).
+        #[default]
+        Immediate => "immediate",
+        /// Credits wait as unposted credits and a poster applies them in batches, so that many
+        /// payments into one busy account do not all rewrite its item
+        /// ([`crate::unposted`]).
+        Batched => "batched",
+    }
+}
+
 /// The rules an account enforces on money moving out of or into it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AccountError {
@@ -100,6 +114,9 @@ pub struct Account {
     /// The newest ledger entry: the next entry's id must sort after it, and captures use it as
     /// the optimistic-concurrency token that makes `balance_after` exact.
     pub ledger_head: Option<EntryId>,
+    /// Whether credits post at once or in batches. Debits are always immediate.
+    #[serde(default)]
+    pub posting: PostingMode,
     #[serde(with = "crate::timefmt::rfc3339_millis")]
     pub created_at: OffsetDateTime,
 }
@@ -124,6 +141,7 @@ impl Account {
             limits,
             outflow: None,
             ledger_head: None,
+            posting: PostingMode::Immediate,
             created_at: now,
         }
     }

@@ -60,16 +60,20 @@ impl LedgerEntry {
 }
 
 /// The id of the next entry on an account: time-ordered, and strictly after `head` even when
-/// clocks disagree or two entries land in the same millisecond.
+/// clocks disagree or two entries land in the same millisecond. Never predictable from `head`
+/// alone: two writers planning on the same head get different ids, so a write that finds its
+/// first entry already stored knows it was its own earlier attempt, not a rival's.
 pub fn next_entry_id(head: Option<EntryId>, now: OffsetDateTime) -> EntryId {
     let fresh = EntryId::generate(now);
     match head {
         Some(head) if fresh <= head => {
-            // Same or earlier millisecond than the head: step one past it.
+            // Same or earlier millisecond than the head: step a random distance past it (at
+            // most 2^32 of the 80 random bits, so the id stays in or just after its millisecond).
+            let step = 1 + u128::from(rand::random::<u32>());
             let next = head
                 .ulid()
                 .0
-                .checked_add(1)
+                .checked_add(step)
                 .map(Ulid)
                 .unwrap_or(head.ulid());
             EntryId::from_ulid(next)
@@ -292,7 +296,12 @@ mod tests {
         let future_head = EntryId::generate(now + time::Duration::seconds(5));
         let next = next_entry_id(Some(future_head), now);
         assert!(next > future_head);
-        assert_eq!(next.ulid().0, future_head.ulid().0 + 1);
+        assert!(next.ulid().0 - future_head.ulid().0 <= 1 << 32);
+        assert_ne!(
+            next,
+            next_entry_id(Some(future_head), now),
+            "not predictable"
+        );
         let past_head = EntryId::generate(now - time::Duration::seconds(5));
         assert!(next_entry_id(Some(past_head), now) > past_head);
     }

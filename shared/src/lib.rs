@@ -30,15 +30,17 @@ pub mod money;
 #[cfg(feature = "notify")]
 pub mod notify;
 pub mod payment;
+pub mod poster;
 pub mod refund;
 pub mod spelling;
 pub mod store;
 pub mod timefmt;
+pub mod unposted;
 pub mod views;
 pub mod webhook;
 pub mod wiring;
 
-pub use account::{Account, AccountError, AccountKind, AccountLimits, AccountStatus};
+pub use account::{Account, AccountError, AccountKind, AccountLimits, AccountStatus, PostingMode};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{StoreError, StoreFailure};
 pub use event::{Event, EventType};

@@ -2,7 +2,8 @@
 //! `docs/data-model.md`, and the names the DynamoDB adapter queries by are the template's.
 
 use paygate_shared::store::dynamodb::schema::{
-    EVENTS_INDEX, OWNER_INDEX, PAYEE_INDEX, PAYER_INDEX, PENDING_INDEX, TTL_ATTRIBUTE,
+    EVENTS_INDEX, OWNER_INDEX, PAYEE_INDEX, PAYER_INDEX, PENDING_INDEX, POSTING_INDEX,
+    TTL_ATTRIBUTE,
 };
 use paygate_template::{
     ACCOUNTS_TABLE, AttributeType, BillingMode, Projection, StreamViewType, TRANSACTIONS_TABLE,
@@ -55,14 +56,20 @@ fn exactly_the_two_tables_of_the_data_model() {
         attributes(accounts),
         [
             ("pk", AttributeType::String),
-            ("owner", AttributeType::String)
+            ("owner", AttributeType::String),
+            ("posting", AttributeType::String)
         ]
     );
-    assert_eq!(accounts.global_indexes.len(), 1);
+    assert_eq!(accounts.global_indexes.len(), 2);
     let by_owner = &accounts.global_indexes[0];
     assert_eq!(by_owner.name, "accounts-by-owner");
     assert_eq!(by_owner.key.names(), ("owner", Some("pk")));
     assert_eq!(by_owner.projection, Projection::All);
+    // Sparse and keys only: a balance change writes nothing to it.
+    let by_posting = &accounts.global_indexes[1];
+    assert_eq!(by_posting.name, "accounts-by-posting");
+    assert_eq!(by_posting.key.names(), ("posting", Some("pk")));
+    assert_eq!(by_posting.projection, Projection::KeysOnly);
     assert!(accounts.local_indexes.is_empty());
     assert_eq!(accounts.ttl_attribute, None);
 
@@ -109,12 +116,14 @@ fn exactly_the_two_tables_of_the_data_model() {
 #[test]
 fn the_adapters_index_and_ttl_names_are_the_templates() {
     let template = real();
-    assert!(
-        table(&template, ACCOUNTS_TABLE)
-            .global_index(OWNER_INDEX)
-            .is_some(),
-        "{ACCOUNTS_TABLE} has the GSI {OWNER_INDEX}"
-    );
+    for index in [OWNER_INDEX, POSTING_INDEX] {
+        assert!(
+            table(&template, ACCOUNTS_TABLE)
+                .global_index(index)
+                .is_some(),
+            "{ACCOUNTS_TABLE} has the GSI {index}"
+        );
+    }
     assert!(
         table(&template, TRANSACTIONS_TABLE)
             .global_index(PENDING_INDEX)

@@ -22,14 +22,16 @@ use crate::{
     account::AccountError,
     client::ClientRecord,
     idempotency::IdempotencyError,
-    ledger::{Posting, paginate},
+    ledger::paginate,
     listing::{
         AccountPage, AccountQuery, PaymentPage, PaymentQuery, select_accounts, select_payments,
     },
     payment::PaymentError,
+    unposted::Settlement,
 };
 
 mod events;
+mod posting;
 mod refunds;
 mod webhooks;
 
@@ -51,6 +53,8 @@ struct State {
     notifications: events::Notifications,
     /// Webhook endpoints by owner, each owner's oldest first.
     endpoints: BTreeMap<(ClientId, crate::WebhookEndpointId), crate::webhook::WebhookEndpoint>,
+    /// Credits into batched accounts, waiting for the poster, and its work queue.
+    posting: posting::Posting,
 }
 
 impl MemoryStore {
@@ -108,23 +112,36 @@ impl State {
         })
     }
 
-    /// Applies a planned posting to both accounts and the ledger. A debit lowers `available`
-    /// too unless `debit_held` (a capture's debit: the hold already lowered it).
-    fn post(&mut self, posting: Posting, debit_held: bool) {
-        for entry in [posting.debit, posting.credit] {
-            if let Some(account) = self.accounts.get_mut(&entry.account_id) {
-                account.balance = entry.balance_after;
-                account.ledger_head = Some(entry.id);
-                match entry.direction {
-                    crate::Direction::Credit => account.available += entry.amount.amount,
-                    crate::Direction::Debit if !debit_held => {
-                        account.available -= entry.amount.amount;
-                    }
-                    crate::Direction::Debit => {}
-                }
+    /// Applies a planned settlement: both entries, or the debit and an unposted credit. A debit
+    /// lowers `available` too unless `debit_held` (a capture's debit: the hold already lowered
+    /// it).
+    fn settle(&mut self, settlement: Settlement, debit_held: bool) {
+        match settlement {
+            Settlement::Immediate(posting) => {
+                self.apply_entry(posting.debit, debit_held);
+                self.apply_entry(posting.credit, debit_held);
             }
-            self.entries.insert((entry.account_id, entry.id), entry);
+            Settlement::Deferred(deferred) => {
+                self.apply_entry(deferred.debit, debit_held);
+                self.defer(deferred.credit);
+            }
         }
+    }
+
+    /// Posts one entry to its account and the ledger.
+    fn apply_entry(&mut self, entry: LedgerEntry, debit_held: bool) {
+        if let Some(account) = self.accounts.get_mut(&entry.account_id) {
+            account.balance = entry.balance_after;
+            account.ledger_head = Some(entry.id);
+            match entry.direction {
+                crate::Direction::Credit => account.available += entry.amount.amount,
+                crate::Direction::Debit if !debit_held => {
+                    account.available -= entry.amount.amount;
+                }
+                crate::Direction::Debit => {}
+            }
+        }
+        self.entries.insert((entry.account_id, entry.id), entry);
     }
 
     /// Gives `amount` of `payment`'s hold back to its source.
@@ -213,7 +230,7 @@ impl PaymentStore for MemoryStore {
         destination.check_payee(&payment.payee, payment.amount.currency)?;
         let posting = match payment.status() {
             PaymentStatus::Pending => None,
-            PaymentStatus::Succeeded => Some(Posting::plan(payment, source, destination, now)?),
+            PaymentStatus::Succeeded => Some(Settlement::plan(payment, source, destination, now)?),
             other => {
                 return Err(StoreError::internal(format!(
                     "cannot create a payment in state {other}"
@@ -223,8 +240,8 @@ impl PaymentStore for MemoryStore {
         if let Some(source) = state.accounts.get_mut(&payment.source) {
             source.apply_hold(payment.amount.amount, today);
         }
-        if let Some(posting) = posting {
-            state.post(posting, true);
+        if let Some(settlement) = posting {
+            state.settle(settlement, true);
         }
         state.payments.insert(payment.id, payment.clone());
         state
@@ -255,13 +272,13 @@ impl PaymentStore for MemoryStore {
             }
             other => other?,
         };
-        let posting = Posting::plan(
+        let settlement = Settlement::plan(
             &captured,
             state.account(captured.source)?,
             state.account(captured.destination)?,
             now,
         )?;
-        state.post(posting, true);
+        state.settle(settlement, true);
         state.release_hold(&current, current.amount.amount - amount.amount, now);
         state.payments.insert(captured.id, captured.clone());
         state.emit(Event::for_payment(
@@ -349,12 +366,12 @@ impl LedgerStore for MemoryStore {
             .or_insert_with(|| Account::treasury(amount.currency, now))
             .clone();
         let payment = Payment::funding(treasury_id, account, amount, now);
-        let posting = Posting::plan(&payment, &treasury, state.account(account)?, now)?;
+        let settlement = Settlement::plan(&payment, &treasury, state.account(account)?, now)?;
         if let Some(treasury) = state.accounts.get_mut(&treasury_id) {
             // The treasury holds nothing back: its available always equals its balance.
-            treasury.available = posting.debit.balance_after;
+            treasury.available = settlement.debit().balance_after;
         }
-        state.post(posting, true);
+        state.settle(settlement, true);
         state.payments.insert(payment.id, payment.clone());
         Ok(payment)
     }

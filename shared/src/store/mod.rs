@@ -18,10 +18,11 @@ use time::OffsetDateTime;
 
 use crate::{
     Account, AccountId, AccountPage, AccountQuery, ClientId, EntryPage, EntryQuery, Event, EventId,
-    IdempotencyRecord, Money, Payment, PaymentId, PaymentPage, PaymentQuery, Refund, ReleaseReason,
-    StoreError, WebhookEndpointId,
+    IdempotencyRecord, Money, Payment, PaymentId, PaymentPage, PaymentQuery, PostingMode, Refund,
+    ReleaseReason, StoreError, WebhookEndpointId,
     client::ClientRecord,
     event::{Delivery, EventPage, EventQuery},
+    unposted::UnpostedCredit,
     webhook::WebhookEndpoint,
 };
 
@@ -185,6 +186,74 @@ pub trait LedgerStore: Send + Sync {
     ) -> Result<EntryPage, StoreError>;
 }
 
+/// An account with what it has coming: one consistent cut of the account and the sum of its
+/// unposted credits (0 for an immediate account).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Balance {
+    pub account: Account,
+    /// Captured into the account but not posted yet: not in `balance`, not spendable.
+    pub incoming: i64,
+}
+
+/// What one posting write did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Posted {
+    /// How many credits it posted (0: there were none).
+    pub credits: usize,
+    /// When the oldest credit posted was captured (the posting lag is measured from it).
+    pub oldest: Option<OffsetDateTime>,
+    /// Whether the account has more unposted credits than this write took.
+    pub more: bool,
+}
+
+/// Batched credit posting ([`crate::unposted`]): the poster's reads and writes, the balance
+/// view with what is incoming, and the posting mode.
+#[async_trait]
+pub trait PostingStore: Send + Sync {
+    /// The account and its incoming credits as of one instant: a credit is counted either in
+    /// `balance` or in `incoming`, never in both or neither. DynamoDB: an immediate account is
+    /// one `GetItem`; a batched one is a `GetItem`, one `Query` per credit shard, and a second
+    /// `GetItem` that proves no posting happened in between (repeated if one did).
+    async fn balance(&self, id: AccountId) -> Result<Option<Balance>, StoreError>;
+
+    /// Sets the account's posting mode. A credit deferred on a read from before a switch to
+    /// `immediate` is still posted by the poster.
+    ///
+    /// # Errors
+    /// [`AccountError::NotFound`](crate::AccountError::NotFound) for a missing account or a
+    /// treasury.
+    /// Switching to `immediate` posts what was waiting.
+    async fn set_posting(
+        &self,
+        id: AccountId,
+        mode: PostingMode,
+        now: OffsetDateTime,
+    ) -> Result<Account, StoreError>;
+
+    /// Posts up to `max` (at most [`MAX_BATCH_CREDITS`](crate::unposted::MAX_BATCH_CREDITS)) of
+    /// the account's oldest unposted credits in one atomic write: one credit entry each, with
+    /// exact `balance_after`, and each credit deleted. Exactly once: racing posters and repeated
+    /// calls never post a credit twice. DynamoDB: a `GetItem` with the shard `Query`s
+    /// concurrently, then one `TransactWriteItems` (a lost race re-reads).
+    async fn post_credits(
+        &self,
+        id: AccountId,
+        max: usize,
+        now: OffsetDateTime,
+    ) -> Result<Posted, StoreError>;
+
+    /// Up to `max` of the account's unposted credits, oldest key first (consistent).
+    async fn unposted(&self, id: AccountId, max: usize) -> Result<Vec<UnpostedCredit>, StoreError>;
+
+    /// Up to `limit` batched accounts in id order after `after`: what a sweep walks. DynamoDB:
+    /// one `Query` of the sparse posting index (eventually consistent).
+    async fn batched_accounts(
+        &self,
+        after: Option<AccountId>,
+        limit: usize,
+    ) -> Result<Vec<AccountId>, StoreError>;
+}
+
 /// OAuth client registrations, read by the token endpoint.
 #[async_trait]
 pub trait ClientStore: Send + Sync {
@@ -296,9 +365,9 @@ pub trait NotificationStore: EventStore + WebhookStore {}
 impl<T: EventStore + WebhookStore> NotificationStore for T {}
 
 /// Everything the endpoints need, as one object to inject.
-pub trait Store: AccountStore + PaymentStore + LedgerStore {}
+pub trait Store: AccountStore + PaymentStore + LedgerStore + PostingStore {}
 
-impl<T: AccountStore + PaymentStore + LedgerStore> Store for T {}
+impl<T: AccountStore + PaymentStore + LedgerStore + PostingStore> Store for T {}
 
 /// Validates a funding amount: positive, in the account's currency.
 pub(crate) fn check_funding(account: &Account, amount: Money) -> Result<(), StoreError> {

@@ -26,6 +26,7 @@ mod listing_pages;
 mod one_step;
 mod partial_capture;
 mod parties;
+mod posting;
 mod refund_concurrency;
 mod refunds;
 mod release;
@@ -70,6 +71,7 @@ use listing_pages::*;
 use one_step::*;
 use partial_capture::*;
 use parties::*;
+use posting::*;
 use refund_concurrency::*;
 use refunds::*;
 use release::*;
@@ -137,6 +139,10 @@ contract_suite! {
         resend_requests_reach_the_outbox,
         webhook_endpoints_are_owned_counted_rotated_and_deleted,
         a_client_never_has_more_than_16_endpoints,
+        batched_credits_wait_as_incoming_and_post_in_order,
+        incoming_credits_cannot_be_spent_or_refunded,
+        racing_posters_post_each_credit_exactly_once,
+        switching_posting_modes_keeps_every_credit,
     ],
     dynamodb_only: [
         operations_cost_the_documented_round_trips,

@@ -5,9 +5,13 @@
 use async_trait::async_trait;
 use paygate_shared::{
     Account, AccountId, AccountPage, AccountQuery, ClientId, EntryPage, EntryQuery,
-    IdempotencyRecord, Money, Payment, PaymentId, PaymentPage, PaymentQuery, Refund, ReleaseReason,
-    StoreError,
-    store::{AccountStore, LedgerStore, PaymentOutcome, PaymentStore, RefundOutcome},
+    IdempotencyRecord, Money, Payment, PaymentId, PaymentPage, PaymentQuery, PostingMode, Refund,
+    ReleaseReason, StoreError,
+    store::{
+        AccountStore, Balance, LedgerStore, PaymentOutcome, PaymentStore, Posted, PostingStore,
+        RefundOutcome,
+    },
+    unposted::UnpostedCredit,
 };
 use time::OffsetDateTime;
 
@@ -92,6 +96,39 @@ impl LedgerStore for FailingStore {
         Err(self.0.clone())
     }
     async fn entries(&self, _: AccountId, _: &EntryQuery) -> Result<EntryPage, StoreError> {
+        Err(self.0.clone())
+    }
+}
+
+#[async_trait]
+impl PostingStore for FailingStore {
+    async fn balance(&self, _: AccountId) -> Result<Option<Balance>, StoreError> {
+        Err(self.0.clone())
+    }
+    async fn set_posting(
+        &self,
+        _: AccountId,
+        _: PostingMode,
+        _: OffsetDateTime,
+    ) -> Result<Account, StoreError> {
+        Err(self.0.clone())
+    }
+    async fn post_credits(
+        &self,
+        _: AccountId,
+        _: usize,
+        _: OffsetDateTime,
+    ) -> Result<Posted, StoreError> {
+        Err(self.0.clone())
+    }
+    async fn unposted(&self, _: AccountId, _: usize) -> Result<Vec<UnpostedCredit>, StoreError> {
+        Err(self.0.clone())
+    }
+    async fn batched_accounts(
+        &self,
+        _: Option<AccountId>,
+        _: usize,
+    ) -> Result<Vec<AccountId>, StoreError> {
         Err(self.0.clone())
     }
 }

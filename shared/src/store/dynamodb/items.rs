@@ -12,7 +12,7 @@ use super::{
 use crate::{
     Account, AccountKind, AccountLimits, AccountStatus, ClientId, Direction, Fingerprint,
     IdempotencyKey, IdempotencyRecord, LedgerEntry, Payment, PaymentKind, PaymentStatus,
-    StoreError,
+    PostingMode, StoreError,
     account::DailyOutflow,
     client::{ClientRecord, ClientStatus, SecretHash},
 };
@@ -77,6 +77,10 @@ pub(crate) fn account_item(a: &Account) -> Item {
     ]);
     if let Some(head) = a.ledger_head {
         item.insert("ledger_head".to_owned(), attr_string(head.to_string()));
+    }
+    // Only batched accounts carry `posting`: it is the key of the sparse posting index.
+    if a.posting == PostingMode::Batched {
+        item.insert("posting".to_owned(), attr_string(a.posting.as_str()));
     }
     if let Some(outflow) = a.outflow {
         item.insert(
@@ -240,6 +244,10 @@ pub(crate) fn account_from(item: &Item) -> Result<Account, StoreError> {
             .map_err(|_| {
                 StoreError::internal("stored item has a malformed attribute `ledger_head`")
             })?,
+        posting: match r.opt_str("posting")? {
+            None => PostingMode::Immediate,
+            Some(_) => r.enumerated("posting", PostingMode::parse)?,
+        },
         created_at: r.time("created_at")?,
     })
 }

@@ -13,6 +13,7 @@
 //! | resend      | transactions | `EVENT#evt_…`                    | `RESEND#<ULID>`    |
 //! | endpoint    | transactions | `WEBHOOKS#<client>`              | `ENDPOINT#we_…`    |
 //! | endpoints' count | transactions | `WEBHOOKS#<client>`         | `COUNT`            |
+//! | unposted credit | transactions | `UNPOSTED#acc_…#<shard>`     | `CREDIT#<captured_at>#<pay_… or re_…>` |
 //!
 //! A payment's place in the party indexes (`payments-by-payer`, `payments-by-payee`) is
 //! `<created_at>#pay_…` ([`listing_sort_key`]); an event's place in `events-by-recipient` is its
@@ -21,9 +22,12 @@
 use std::collections::HashMap;
 
 use super::attrs::{Item, attr_string, timestamp};
+use super::schema::UNPOSTED_SHARDS;
 use crate::{
     AccountId, ClientId, EntryId, EventId, IdempotencyKey, PaymentId, RefundId, WebhookEndpointId,
-    listing::PaymentPosition, timefmt::parse_rfc3339,
+    listing::PaymentPosition,
+    timefmt::parse_rfc3339,
+    unposted::{CreditKey, CreditOf},
 };
 
 /// What every account's partition key starts with.
@@ -75,6 +79,28 @@ pub(crate) const RESEND_SORT_PREFIX: &str = "RESEND#";
 /// The sort key of the delivery record of an event to `endpoint`.
 pub(crate) fn delivery_sort_key(endpoint: WebhookEndpointId) -> String {
     format!("{DELIVERY_SORT_PREFIX}{endpoint}")
+}
+
+/// The partition key of one shard of an account's unposted credits.
+pub(crate) fn unposted_pk(account: AccountId, shard: u32) -> String {
+    format!("UNPOSTED#{account}#{shard}")
+}
+
+/// Where a credit is kept: the shard its id picks (ids end in random bits, so credits spread
+/// evenly), and a sort key whose order is [`CreditKey`] order (fixed-width time, then id).
+pub(crate) fn unposted_key(account: AccountId, key: &CreditKey) -> Item {
+    let (ulid, id) = match key.of {
+        CreditOf::Capture(payment) => (payment.ulid(), payment.to_string()),
+        CreditOf::Refund(refund) => (refund.ulid(), refund.to_string()),
+    };
+    let shard = u32::try_from(ulid.0 % u128::from(UNPOSTED_SHARDS)).unwrap_or(0);
+    HashMap::from([
+        ("pk".to_owned(), attr_string(unposted_pk(account, shard))),
+        (
+            "sk".to_owned(),
+            attr_string(format!("CREDIT#{}#{id}", timestamp(key.at))),
+        ),
+    ])
 }
 
 /// The partition key, in the pending-payments index, of one of its shards.

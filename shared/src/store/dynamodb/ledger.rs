@@ -9,7 +9,7 @@ use super::{
     attrs::attr_string,
     explain,
     expr::put_new,
-    items::{entry_from, entry_item, payment_item},
+    items::{entry_from, payment_item},
     keys::{account_pk, entry_sort_key},
     reads::found_account,
     retry::{Verdict, with_retries},
@@ -18,8 +18,9 @@ use super::{
 };
 use crate::{
     Account, AccountId, EntryPage, EntryQuery, Money, Payment, StoreError,
-    ledger::{Posting, paginate},
+    ledger::paginate,
     store::{LedgerStore, check_funding},
+    unposted::Settlement,
 };
 
 #[async_trait]
@@ -42,32 +43,24 @@ impl LedgerStore for DynamoStore {
                 return Ok(Verdict::Retry);
             };
             let payment = Payment::funding(treasury_id, account, amount, now);
-            let posting = Posting::plan(&payment, &treasury, &destination, now)?;
+            let settlement = Settlement::plan(&payment, &treasury, &destination, now)?;
             let tx = Transaction::new()
                 .with(
                     Role::Source,
                     AccountUpdate::of(treasury_id)
-                        .debit_treasury(&posting.debit, &treasury)
+                        .debit_treasury(settlement.debit(), &treasury)
                         .update(accounts)?,
                 )
-                .with(
+                .with_settlement(
+                    &settlement,
                     Role::Destination,
-                    AccountUpdate::of(account)
-                        .receiving(currency)
-                        .credit(&posting.credit, &destination)
-                        .update(accounts)?,
-                )
+                    AccountUpdate::of(account).receiving(currency),
+                    &destination,
+                    (accounts, transactions),
+                )?
                 .with(
                     Role::Payment,
                     put_new(transactions, payment_item(&payment))?,
-                )
-                .with(
-                    Role::DebitEntry,
-                    put_new(transactions, entry_item(&posting.debit))?,
-                )
-                .with(
-                    Role::CreditEntry,
-                    put_new(transactions, entry_item(&posting.credit))?,
                 );
             let TxOutcome::Cancelled(reasons) = self.transact(tx).await? else {
                 return Ok(Verdict::Done(Ok(payment)));

@@ -32,6 +32,7 @@ mod outbox;
 #[cfg(test)]
 mod outbox_replay_tests;
 mod payments;
+mod posting;
 mod reads;
 mod records;
 #[cfg(test)]
@@ -56,6 +57,7 @@ use std::{
 };
 
 pub use outbox::outbox_record_from_item;
+pub use posting::{UNPOSTED_CREDIT_TYPE, unposted_credit_from_item};
 
 use aws_sdk_dynamodb::{
     Client,

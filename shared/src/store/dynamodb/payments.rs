@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 use super::{
     DynamoStore, explain,
     expr::put_new,
-    items::{entry_item, idempotency_from, payment_from, payment_item},
+    items::{idempotency_from, payment_from, payment_item},
     keys::{idempotency_key, idempotency_pk, payment_key},
     reads::found_account,
     retry::{Verdict, with_retries},
@@ -19,8 +19,8 @@ use super::{
 use crate::{
     Event, EventType, IdempotencyRecord, Money, Payment, PaymentError, PaymentId, PaymentPage,
     PaymentQuery, PaymentStatus, Refund, ReleaseReason, StoreError,
-    ledger::Posting,
     store::{PaymentOutcome, PaymentStore, RefundOutcome},
+    unposted::Settlement,
 };
 
 impl DynamoStore {
@@ -113,32 +113,25 @@ impl DynamoStore {
             source.check_hold(&payment.client_id, payment.amount, today)?;
             let destination = found_account(&found, payment.destination)?;
             destination.check_payee(&payment.payee, payment.amount.currency)?;
-            let posting = Posting::plan(payment, &source, &destination, now)?;
+            let settlement = Settlement::plan(payment, &source, &destination, now)?;
             let tx = Transaction::new()
                 .with(
                     Role::Source,
                     AccountUpdate::of(payment.source)
                         .hold(payment, today)
-                        .debit_held(&posting.debit, &source)
+                        .debit_held(settlement.debit(), &source)
                         .update(accounts)?,
                 )
-                .with(
+                .with_settlement(
+                    &settlement,
                     Role::Destination,
                     AccountUpdate::of(payment.destination)
                         .receiving(currency)
-                        .owned_by(&payment.payee)
-                        .credit(&posting.credit, &destination)
-                        .update(accounts)?,
-                )
+                        .owned_by(&payment.payee),
+                    &destination,
+                    (accounts, transactions),
+                )?
                 .with(Role::Payment, put_new(transactions, payment_item(payment))?)
-                .with(
-                    Role::DebitEntry,
-                    put_new(transactions, entry_item(&posting.debit))?,
-                )
-                .with(
-                    Role::CreditEntry,
-                    put_new(transactions, entry_item(&posting.credit))?,
-                )
                 .with(
                     Role::IdempotencyRecord,
                     idempotency_put(transactions, record, now)?,
@@ -210,7 +203,7 @@ impl DynamoStore {
                 .await?;
             let source = found_account(&found, payment.source)?;
             let destination = found_account(&found, payment.destination)?;
-            let posting = Posting::plan(&captured, &source, &destination, now)?;
+            let settlement = Settlement::plan(&captured, &source, &destination, now)?;
             let tx = Transaction::new()
                 .with(
                     Role::Payment,
@@ -219,24 +212,17 @@ impl DynamoStore {
                 .with(
                     Role::Source,
                     AccountUpdate::of(payment.source)
-                        .debit_held(&posting.debit, &source)
+                        .debit_held(settlement.debit(), &source)
                         .release_rest(rest, hold_day, restore_budget)
                         .update(accounts)?,
                 )
-                .with(
+                .with_settlement(
+                    &settlement,
                     Role::Destination,
-                    AccountUpdate::of(payment.destination)
-                        .credit(&posting.credit, &destination)
-                        .update(accounts)?,
-                )
-                .with(
-                    Role::DebitEntry,
-                    put_new(transactions, entry_item(&posting.debit))?,
-                )
-                .with(
-                    Role::CreditEntry,
-                    put_new(transactions, entry_item(&posting.credit))?,
-                )
+                    AccountUpdate::of(payment.destination),
+                    &destination,
+                    (accounts, transactions),
+                )?
                 .with_events(
                     transactions,
                     &Event::for_payment(EventType::PaymentSucceeded, &captured, now),

@@ -12,7 +12,7 @@ use super::{
     attrs::{Item, Reader, attr_number, attr_string, timestamp},
     explain,
     expr::put_new,
-    items::{entry_item, idempotency_from, payment_from},
+    items::{idempotency_from, payment_from},
     keys::{
         REFUND_SORT_PREFIX, idempotency_key, idempotency_pk, payment_key, payment_pk,
         refund_sort_key,
@@ -24,7 +24,7 @@ use super::{
 };
 use crate::{
     Event, IdempotencyRecord, Payment, PaymentError, PaymentId, Refund, RefundReason, RefundStatus,
-    StoreError, ledger::Posting, store::RefundOutcome,
+    StoreError, store::RefundOutcome, unposted::Settlement,
 };
 
 impl DynamoStore {
@@ -74,7 +74,7 @@ impl DynamoStore {
             payee.check_refund(refund.amount)?;
             let payer = found_account(&found, current.source)?;
             payer.check_receive(refund.amount.currency)?;
-            let posting = Posting::refund(refund, &payee, &payer, now)?;
+            let settlement = Settlement::refund(refund, &payee, &payer, now)?;
             let tx = Transaction::new()
                 .with(
                     Role::Payment,
@@ -89,25 +89,17 @@ impl DynamoStore {
                 .with(
                     Role::Destination,
                     AccountUpdate::of(payee.id)
-                        .debit_refund(&posting.debit, &payee)
+                        .debit_refund(settlement.debit(), &payee)
                         .update(accounts)?,
                 )
-                .with(
+                .with_settlement(
+                    &settlement,
                     Role::Source,
-                    AccountUpdate::of(payer.id)
-                        .receiving(currency)
-                        .credit(&posting.credit, &payer)
-                        .update(accounts)?,
-                )
+                    AccountUpdate::of(payer.id).receiving(currency),
+                    &payer,
+                    (accounts, transactions),
+                )?
                 .with(Role::Refund, put_new(transactions, refund_item(refund))?)
-                .with(
-                    Role::DebitEntry,
-                    put_new(transactions, entry_item(&posting.debit))?,
-                )
-                .with(
-                    Role::CreditEntry,
-                    put_new(transactions, entry_item(&posting.credit))?,
-                )
                 .with(
                     Role::IdempotencyRecord,
                     idempotency_put(transactions, record, now)?,

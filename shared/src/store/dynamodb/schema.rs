@@ -14,6 +14,14 @@ pub const PAYER_INDEX: &str = "payments-by-payer";
 pub const PAYEE_INDEX: &str = "payments-by-payee";
 /// The GSI of webhook events by recipient, newest first (range: the event id).
 pub const EVENTS_INDEX: &str = "events-by-recipient";
+/// The sparse GSI of batched accounts (only they have its key, `posting`), keys only: the
+/// posting sweep's listing. No projected attribute changes when a balance moves, so account
+/// writes never write this index.
+pub const POSTING_INDEX: &str = "accounts-by-posting";
+/// A batched account's unposted credits are spread over this many partitions
+/// (`UNPOSTED#acc_…#0`..), none of them the account's own, so a burst of payments into one
+/// account never concentrates on one partition key.
+pub const UNPOSTED_SHARDS: u32 = 8;
 /// The GSI of accounts by owning client.
 pub const OWNER_INDEX: &str = "accounts-by-owner";
 /// The TTL attribute: epoch seconds after which DynamoDB deletes an idempotency record, an

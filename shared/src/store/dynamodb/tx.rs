@@ -65,6 +65,12 @@ pub(crate) enum Role {
     /// The `i`-th event the change emits (the transactional outbox: an event is written in the
     /// same transaction as the change it reports, or not at all).
     Event(u8),
+    /// A credit into a batched account, waiting for the poster.
+    UnpostedCredit,
+    /// The `i`-th credit entry of a posting batch.
+    Entry(u8),
+    /// The delete of the `i`-th unposted credit of a posting batch.
+    Credit(u8),
     /// A webhook endpoint item.
     Endpoint,
     /// The count of a client's live webhook endpoints.

@@ -14,7 +14,7 @@ use super::{
 };
 use crate::{
     Account, AccountId, AccountKind, AccountStatus, ClientId, IdempotencyRecord, LedgerEntry,
-    Payment, PaymentId, PaymentStatus, StoreError,
+    Payment, PaymentId, PaymentStatus, StoreError, unposted::CreditBatch,
 };
 
 /// Days of stale outflow attributes dropped by each hold. Starting two days back (not one) means
@@ -132,10 +132,25 @@ impl AccountUpdate {
         self.post(entry, account, Some("#available = :balance"))
     }
 
-    /// Posts a credit: `balance` and `available` grow by the amount.
+    /// Posts a credit: `balance` and `available` grow by the amount. Only into an immediate
+    /// account: a credit planned on a read from before the account became batched fails, and
+    /// the retry defers it.
     pub fn credit(mut self, entry: &LedgerEntry, account: &Account) -> Self {
         self.expr = self.expr.value(":amount", attr_number(entry.amount.amount));
+        self.conditions
+            .push("attribute_not_exists(#posting)".into());
         self.post(entry, account, Some("#available = #available + :amount"))
+    }
+
+    /// Posts a batch of unposted credits: `balance` to the last entry's, `available` up by the
+    /// batch's total, the head to the last entry (whatever the posting mode now is).
+    pub fn credit_batch(mut self, batch: &CreditBatch, account: &Account) -> Self {
+        let Some(last) = batch.last() else {
+            return self;
+        };
+        self.expr = self.expr.value(":amount", attr_number(batch.total));
+        self.conditions.push("attribute_exists(#pk)".into());
+        self.post(last, account, Some("#available = #available + :amount"))
     }
 
     /// Requires the account to accept payments in `currency`: every rule of

@@ -5,8 +5,8 @@ use time::OffsetDateTime;
 
 use super::State;
 use crate::{
-    Event, IdempotencyRecord, Payment, PaymentId, Refund, RefundId, StoreError, ledger::Posting,
-    store::RefundOutcome,
+    Event, IdempotencyRecord, Payment, PaymentId, Refund, RefundId, StoreError,
+    store::RefundOutcome, unposted::Settlement,
 };
 
 impl State {
@@ -29,8 +29,8 @@ impl State {
         if self.refunds.contains_key(&(payment, refund.id)) {
             return Err(StoreError::DuplicateId(refund.id.to_string()));
         }
-        let posting = Posting::refund(refund, payee, payer, now)?;
-        self.post(posting, false);
+        let settlement = Settlement::refund(refund, payee, payer, now)?;
+        self.settle(settlement, false);
         self.payments.insert(refunded.id, refunded.clone());
         self.refunds.insert((payment, refund.id), refund.clone());
         self.idempotency
