@@ -198,3 +198,41 @@ fn the_notifier_reads_the_event_items_of_the_transactions_stream_and_its_retry_q
     );
     assert!(template.other_events().is_empty());
 }
+
+#[test]
+fn the_poster_reads_the_credit_items_of_the_transactions_stream_and_sweeps_every_minute() {
+    use paygate_template::Source;
+    let template = real();
+    let post: Vec<_> = template
+        .event_sources()
+        .iter()
+        .filter(|s| s.binary.as_deref() == Some("post"))
+        .collect();
+    let [stream] = post.as_slice() else {
+        panic!("one stream event source of post: {post:?}")
+    };
+    let Source::DynamoDbStream(from) = &stream.source else {
+        panic!("the transactions stream: {stream:?}")
+    };
+    assert_eq!(from.table, TRANSACTIONS_TABLE);
+    assert!(from.bisect_on_error && stream.report_batch_item_failures);
+    assert!(from.maximum_retry_attempts.is_some() && from.on_failure.is_some());
+    let [filter] = stream.filters.as_slice() else {
+        panic!("one filter: {:?}", stream.filters)
+    };
+    let pattern: serde_json::Value = serde_json::from_str(filter).expect("a JSON pattern");
+    assert_eq!(
+        pattern,
+        serde_json::json!({"eventName": ["INSERT"], "dynamodb": {"NewImage": {"type": {"S": [paygate_shared::store::dynamodb::UNPOSTED_CREDIT_TYPE]}}}})
+    );
+    let sweeps: Vec<_> = template
+        .schedules()
+        .iter()
+        .filter(|s| s.binary.as_deref() == Some("post"))
+        .collect();
+    let [sweep] = sweeps.as_slice() else {
+        panic!("one schedule of post: {sweeps:?}")
+    };
+    assert!(sweep.enabled);
+    assert_eq!(sweep.expression, "rate(1 minute)");
+}

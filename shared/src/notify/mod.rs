@@ -14,8 +14,12 @@ pub mod http;
 pub mod queue;
 pub mod signing;
 pub mod ssrf;
+/// DynamoDB JSON images (moved to [`crate::store::dynamodb::image`], which the `post`
+/// function uses without this feature).
 #[cfg(feature = "dynamodb")]
-pub mod stream;
+pub mod stream {
+    pub use crate::store::dynamodb::image::*;
+}
 
 use std::{fmt, str::FromStr, time::Duration};
 

@@ -13,6 +13,7 @@
 //! | `AuthorizerDeps` | authorizer | `authorizer_deps_from_env` | `auth` (+ `secrets`) |
 //! | `RotateDeps` | rotate | `rotate_deps_from_env` | `secrets` |
 //! | `ExpireDeps` | expire | `expire_deps_from_env` | none (+ `dynamodb`) |
+//! | `PostDeps` | post | `post_deps_from_env` | none (+ `dynamodb`) |
 //! | `NotifyDeps` | notify | `notify_deps_from_env` | `notify` (+ `sqs`, `secrets`) |
 //! | `WebhookDeps` | webhooks | `webhook_deps_from_env` (async: reads the sealing key) | `http` + `notify` (+ `dynamodb`, `secrets`) |
 
@@ -25,6 +26,7 @@ mod clients;
 mod expire;
 #[cfg(feature = "notify")]
 mod notify;
+mod post;
 #[cfg(feature = "secrets")]
 mod rotate;
 #[cfg(feature = "http")]
@@ -57,6 +59,9 @@ pub use expire::expire_deps_from_env;
 pub use notify::NotifyDeps;
 #[cfg(all(feature = "sqs", feature = "secrets"))]
 pub use notify::notify_deps_from_env;
+pub use post::PostDeps;
+#[cfg(feature = "dynamodb")]
+pub use post::post_deps_from_env;
 #[cfg(feature = "secrets")]
 pub use rotate::{RotateDeps, rotate_deps_from_env};
 #[cfg(feature = "http")]

@@ -24,6 +24,7 @@ mod attrs;
 mod events;
 mod explain;
 mod expr;
+pub mod image;
 mod items;
 mod keys;
 mod ledger;
@@ -57,7 +58,7 @@ use std::{
 };
 
 pub use outbox::outbox_record_from_item;
-pub use posting::{UNPOSTED_CREDIT_TYPE, unposted_credit_from_item};
+pub use posting::{UNPOSTED_CREDIT_TYPE, unposted_credit_from_item, unposted_credit_item};
 
 use aws_sdk_dynamodb::{
     Client,

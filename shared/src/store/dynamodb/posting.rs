@@ -36,7 +36,7 @@ use crate::{
 pub const UNPOSTED_CREDIT_TYPE: &str = "unposted_credit";
 
 /// An unposted credit's item. No index keys and no TTL: it leaves only by being posted.
-pub(crate) fn unposted_credit_item(c: &UnpostedCredit) -> Item {
+pub fn unposted_credit_item(c: &UnpostedCredit) -> Item {
     let mut item = unposted_key(c.account_id, &c.key());
     item.extend([
         ("type".to_owned(), attr_string(UNPOSTED_CREDIT_TYPE)),

@@ -1,0 +1,32 @@
+//! The post function: the poster over the store and the clock (no HTTP layer, no token
+//! verification, no Secrets Manager).
+
+use crate::poster::Poster;
+
+/// What posting batched accounts' credits is built from.
+#[derive(Clone, Debug)]
+pub struct PostDeps {
+    pub poster: Poster,
+}
+
+/// The post function's dependencies, from the environment: the tables and the optional
+/// DynamoDB endpoint.
+///
+/// # Errors
+/// A [`super::StartupError`] naming the missing variable.
+#[cfg(feature = "dynamodb")]
+pub fn post_deps_from_env() -> Result<PostDeps, super::StartupError> {
+    use std::sync::Arc;
+
+    use super::clients::{aws_base_config, dynamo_store};
+    use crate::{
+        SystemClock,
+        config::{Resources, process_env},
+    };
+
+    let resources = Resources::from_env(&process_env())?;
+    let store = dynamo_store(&aws_base_config(&resources)?, &resources);
+    Ok(PostDeps {
+        poster: Poster::new(Arc::new(store), Arc::new(SystemClock)),
+    })
+}
