@@ -58,8 +58,13 @@ impl From<&Payment> for PaymentView {
 pub struct BalanceView {
     pub account_id: AccountId,
     pub currency: &'static str,
+    /// `immediate` or `batched`: whether credits post at once or in batches.
+    pub posting: &'static str,
     /// Posted balance, minor units.
     pub balance: i64,
+    /// Captured into the account and not posted yet (batched accounts), minor units: not part
+    /// of `balance` or `available`, not spendable until posted.
+    pub incoming: i64,
     /// Balance minus funds held by pending payments, minor units.
     pub available: i64,
     #[serde(with = "crate::timefmt::rfc3339_millis")]
@@ -67,11 +72,14 @@ pub struct BalanceView {
 }
 
 impl BalanceView {
-    pub fn new(account: &Account, as_of: OffsetDateTime) -> Self {
+    pub fn new(shown: &crate::store::Balance, as_of: OffsetDateTime) -> Self {
+        let account = &shown.account;
         Self {
             account_id: account.id,
             currency: account.currency.code(),
+            posting: account.posting.as_str(),
             balance: account.balance,
+            incoming: shown.incoming,
             available: account.available,
             as_of,
         }
@@ -289,8 +297,13 @@ mod tests {
             "2026-11-22T20:06:09.930Z"
         );
         assert_eq!(json(shown, "expires_at"), "2026-11-22T20:21:09.930Z");
-        let balance =
-            serde_json::to_value(BalanceView::new(&account, datetime!(2026-11-22 10:00 UTC)));
+        let balance = serde_json::to_value(BalanceView::new(
+            &crate::store::Balance {
+                account: account.clone(),
+                incoming: 0,
+            },
+            datetime!(2026-11-22 10:00 UTC),
+        ));
         assert_eq!(json(balance.unwrap(), "as_of"), "2026-11-22T10:00:00.000Z");
         let listed = serde_json::to_value(EntryView::from(&entry)).unwrap();
         assert_eq!(json(listed, "created_at"), "2026-11-22T19:06:10.001Z");

@@ -1,5 +1,7 @@
 //! The balance function: `GET /accounts/{account_id}/balance`, the posted and available
-//! balances of one of the caller's accounts, in one DynamoDB read; and `GET /accounts`, the
+//! balances of one of the caller's accounts and, for a batched account, what it has incoming
+//! (one DynamoDB read for an immediate account; for a batched one the read, the credit shards'
+//! queries and a second read, see `PostingStore::balance`); and `GET /accounts`, the
 //! caller's accounts with their balances, a page at a time (`limit` 1–100, default 20, and
 //! `cursor` from the previous page), in one read per page.
 
@@ -8,7 +10,7 @@ use paygate_shared::{
     AccountId,
     api::{
         ApiDeps, ApiError, Call, Route,
-        owned::owned_account,
+        owned::owned_balance,
         query::QueryParams,
         response::json,
         serve,
@@ -37,8 +39,8 @@ pub async fn handle(deps: &ApiDeps, req: Request) -> Response<Body> {
     serve(deps, req, ROUTES, async |call, endpoint| match endpoint {
         Endpoint::List => list(deps, call).await,
         Endpoint::Balance(id) => {
-            let account = owned_account(deps, &call.caller, id).await?;
-            json(StatusCode::OK, &BalanceView::new(&account, call.now))
+            let shown = owned_balance(deps, &call.caller, id).await?;
+            json(StatusCode::OK, &BalanceView::new(&shown, call.now))
         }
     })
     .await

@@ -1,18 +1,19 @@
-//! `create-account`, `fund` and `show-account`: customer accounts and the money put into them.
+//! `create-account`, `fund`, `show-account` and `set-posting`: customer accounts, the money
+//! put into them, and how credits reach them.
 //! Amounts are integer minor units throughout; `--amount-decimal` is parsed exactly, in the
 //! account's own currency.
 
 use paygate_shared::{
     Account, AccountId, AccountLimits, ClientId, Money, PaymentId,
     config::PaymentSettings,
-    store::{AccountStore, ClientStore, LedgerStore},
+    store::{AccountStore, Balance, ClientStore, LedgerStore, PostingStore},
 };
 use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::{
     AdminError,
-    cli::{CreateAccount, Fund},
+    cli::{CreateAccount, Fund, SetPosting},
 };
 
 /// An account as the operator sees it (amounts in minor units).
@@ -25,6 +26,10 @@ pub struct AccountView {
     pub status: &'static str,
     pub balance: i64,
     pub available: i64,
+    /// `immediate` or `batched`.
+    pub posting: &'static str,
+    /// Captured and not yet posted (batched accounts).
+    pub incoming: i64,
     pub per_payment_limit: i64,
     pub daily_limit: i64,
     #[serde(with = "paygate_shared::timefmt::rfc3339_millis")]
@@ -33,6 +38,16 @@ pub struct AccountView {
 
 impl From<&Account> for AccountView {
     fn from(a: &Account) -> Self {
+        Self::from(&Balance {
+            account: a.clone(),
+            incoming: 0,
+        })
+    }
+}
+
+impl From<&Balance> for AccountView {
+    fn from(shown: &Balance) -> Self {
+        let a = &shown.account;
         Self {
             account_id: a.id,
             owner: a.owner.clone(),
@@ -41,6 +56,8 @@ impl From<&Account> for AccountView {
             status: a.status.as_str(),
             balance: a.balance,
             available: a.available,
+            posting: a.posting.as_str(),
+            incoming: shown.incoming,
             per_payment_limit: a.limits.per_payment,
             daily_limit: a.limits.daily_outflow,
             created_at: a.created_at,
@@ -57,6 +74,8 @@ pub struct Funded {
     pub currency: &'static str,
     pub balance: i64,
     pub available: i64,
+    /// Funding into a batched account is incoming until the poster posts it.
+    pub incoming: i64,
 }
 
 /// Opens an empty account for an existing client.
@@ -103,7 +122,7 @@ pub async fn create_account<S: AccountStore + ClientStore>(
 /// [`AdminError::NotFound`] for an unknown account, [`AdminError::Invalid`] for an amount
 /// that is not positive or does not parse in the account's currency; the store's refusals
 /// (an inactive account, a treasury) as they are.
-pub async fn fund<S: AccountStore + LedgerStore>(
+pub async fn fund<S: AccountStore + LedgerStore + PostingStore>(
     store: &S,
     args: Fund,
     now: OffsetDateTime,
@@ -126,26 +145,51 @@ pub async fn fund<S: AccountStore + LedgerStore>(
         )));
     }
     let payment = store.fund(account.id, amount, now).await?;
-    let after = read(store, account.id).await?;
+    let after = show_account(store, account.id).await?;
     Ok(Funded {
         payment_id: payment.id,
-        account_id: after.id,
+        account_id: after.account_id,
         amount: amount.amount,
         currency: amount.currency.code(),
         balance: after.balance,
         available: after.available,
+        incoming: after.incoming,
     })
 }
 
-/// One account, as it stands.
+/// One account, as it stands, with what it has incoming.
 ///
 /// # Errors
 /// [`AdminError::NotFound`] for an unknown account.
-pub async fn show_account(
-    store: &dyn AccountStore,
+pub async fn show_account<S: PostingStore>(
+    store: &S,
     id: AccountId,
 ) -> Result<AccountView, AdminError> {
-    Ok(AccountView::from(&read(store, id).await?))
+    let shown = store
+        .balance(id)
+        .await?
+        .ok_or_else(|| AdminError::NotFound(format!("account {id} was not found")))?;
+    Ok(AccountView::from(&shown))
+}
+
+/// Sets how credits reach an account (switching to `immediate` posts what waited first).
+///
+/// # Errors
+/// [`AdminError::NotFound`] for an unknown account or a treasury.
+pub async fn set_posting<S: PostingStore>(
+    store: &S,
+    args: SetPosting,
+    now: OffsetDateTime,
+) -> Result<AccountView, AdminError> {
+    match store.set_posting(args.account, args.mode, now).await {
+        Err(paygate_shared::StoreError::Account(paygate_shared::AccountError::NotFound(id))) => {
+            return Err(AdminError::NotFound(format!(
+                "account {id} was not found (treasuries have no posting mode)"
+            )));
+        }
+        other => other?,
+    };
+    show_account(store, args.account).await
 }
 
 async fn read<S: AccountStore + ?Sized>(store: &S, id: AccountId) -> Result<Account, AdminError> {
@@ -256,5 +300,38 @@ mod tests {
             "{unknown:?}"
         );
         assert_eq!(show_account(&store, id).await.unwrap().balance, 12_400);
+    }
+
+    #[tokio::test]
+    async fn a_batched_account_shows_what_is_incoming_until_switched_back() {
+        use paygate_shared::PostingMode;
+        let store = store_with_alice().await;
+        let id = create_account(&store, open("alice"), NOW)
+            .await
+            .unwrap()
+            .account_id;
+        let args = |mode| SetPosting { account: id, mode };
+        let batched = set_posting(&store, args(PostingMode::Batched), NOW)
+            .await
+            .unwrap();
+        assert_eq!((batched.posting, batched.incoming), ("batched", 0));
+        fund(&store, fund_args(id, Some(300), None), NOW)
+            .await
+            .unwrap();
+        let shown = show_account(&store, id).await.unwrap();
+        assert_eq!((shown.balance, shown.incoming), (0, 300));
+        let immediate = set_posting(&store, args(PostingMode::Immediate), NOW)
+            .await
+            .unwrap();
+        assert_eq!(
+            (immediate.posting, immediate.balance, immediate.incoming),
+            ("immediate", 300, 0)
+        );
+        let missing = SetPosting {
+            account: AccountId::generate(NOW),
+            mode: PostingMode::Batched,
+        };
+        let err = set_posting(&store, missing, NOW).await.err();
+        assert!(matches!(err, Some(AdminError::NotFound(_))), "{err:?}");
     }
 }

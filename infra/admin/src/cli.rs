@@ -4,7 +4,7 @@
 
 use clap::{Args, Parser, Subcommand};
 use paygate_shared::{
-    AccountId, ClientId,
+    AccountId, ClientId, PostingMode,
     auth::Scopes,
     money::{Currency, MoneyError, parse_currency},
 };
@@ -90,8 +90,12 @@ pub enum Command {
     /// Rotate the token signing key: publish the new public key, then make the new private key
     /// current. Prints the new key id
     CreateSigningKey(CreateSigningKey),
-    /// Print an account with its balance and available balance
+    /// Print an account with its balance, available balance, posting mode and incoming credits
     ShowAccount(ShowAccount),
+    /// Set how credits reach an account: `batched` (a busy merchant's: credits wait as
+    /// unposted credits and post in batches) or `immediate` (posts what waited, then each
+    /// credit at once). Prints the account
+    SetPosting(SetPosting),
 }
 
 #[derive(Debug, Args)]
@@ -150,6 +154,21 @@ pub struct CreateSigningKey {
     /// The public JWKS secret (name or ARN), read by every verifier
     #[arg(long, value_name = "ID")]
     pub public_secret_id: String,
+}
+
+#[derive(Debug, Args)]
+pub struct SetPosting {
+    #[arg(long, value_name = "ACCOUNT_ID")]
+    pub account: AccountId,
+
+    /// immediate or batched
+    #[arg(long, value_parser = posting_mode)]
+    pub mode: PostingMode,
+}
+
+fn posting_mode(text: &str) -> Result<PostingMode, String> {
+    text.parse()
+        .map_err(|e: paygate_shared::spelling::UnknownSpelling| e.to_string())
 }
 
 #[derive(Debug, Args)]

@@ -63,6 +63,9 @@ async fn execute(
         Command::ShowAccount(args) => {
             json(&accounts::show_account(&target.store().await, args.account).await?)
         }
+        Command::SetPosting(args) => {
+            json(&accounts::set_posting(&target.store().await, args, now).await?)
+        }
         Command::CreateSigningKey(args) => {
             signing::create_signing_key(&target.secrets().await, &args, now).await
         }

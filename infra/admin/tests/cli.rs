@@ -196,6 +196,48 @@ async fn operator_flow_clients_accounts_funding_and_key_rotation() {
     );
     assert_ne!(decimal["payment_id"], funded["payment_id"]);
 
+    // A busy merchant's account on DynamoDB: funding waits as incoming until switched back,
+    // which posts it.
+    let batched = ok_json(
+        &prefix,
+        &["set-posting", "--account", &account_id, "--mode", "batched"],
+    );
+    assert_eq!(
+        (&batched["posting"], &batched["incoming"]),
+        (&"batched".into(), &0.into())
+    );
+    let deferred = ok_json(
+        &prefix,
+        &["fund", "--account", &account_id, "--amount", "600"],
+    );
+    assert_eq!(
+        (&deferred["balance"], &deferred["incoming"]),
+        (&12_400.into(), &600.into())
+    );
+    let shown = ok_json(&prefix, &["show-account", "--account", &account_id]);
+    assert_eq!(
+        (&shown["balance"], &shown["incoming"]),
+        (&12_400.into(), &600.into())
+    );
+    let immediate = ok_json(
+        &prefix,
+        &[
+            "set-posting",
+            "--account",
+            &account_id,
+            "--mode",
+            "immediate",
+        ],
+    );
+    assert_eq!(
+        (
+            &immediate["posting"],
+            &immediate["balance"],
+            &immediate["incoming"]
+        ),
+        (&"immediate".into(), &13_000.into(), &0.into())
+    );
+
     // Two rotations: the public secret lists both keys, newest first; the second signs.
     let signing_id = format!("{prefix}-signing-key");
     let public_id = format!("{prefix}-public-keys");

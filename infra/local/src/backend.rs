@@ -14,7 +14,8 @@ use paygate_shared::{
     auth::{Expectations, KeyCache, KeyError, KeySet, KeySource, SigningKey, StaticKeySource},
     config::{PaymentSettings, TokenSettings},
     notify::ssrf::UrlPolicy,
-    store::{ClientStore, NotificationStore, Store, memory::MemoryStore},
+    poster::Poster,
+    store::{ClientStore, NotificationStore, PostingStore, Store, memory::MemoryStore},
     webhook::{AesGcmSealer, SecretSealer},
     wiring::{TokenDeps, WebhookDeps},
 };
@@ -56,6 +57,9 @@ pub struct Backend {
     pub webhook_policy: UrlPolicy,
     /// Where the functions run: `None` in-process, else `cargo lambda watch`.
     pub upstream: Option<Upstream>,
+    /// Posts batched accounts' credits (on `store`, by `clock`); its stats count for every
+    /// clone.
+    pub poster: Poster,
 }
 
 impl Backend {
@@ -64,7 +68,9 @@ impl Backend {
     where
         S: Store + ClientStore + NotificationStore + 'static,
     {
+        let posting: Arc<dyn PostingStore> = store.clone();
         Self {
+            poster: Poster::new(posting, clock.clone()),
             store: store.clone(),
             notifications: store.clone(),
             clients: store,

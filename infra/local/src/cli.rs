@@ -13,7 +13,7 @@ use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 use crate::{
     Backend, Gateway,
     aws::{self, AwsOptions},
-    notify, schedule, seed,
+    notify, posting, schedule, seed,
     tls::Identity,
     upstream::Upstream,
 };
@@ -109,6 +109,7 @@ pub async fn start(args: &Args) -> Result<Running, Error> {
     };
     let (backend, embedded) = backend(args, &template).await?;
     notify::log_not_emulated(&template);
+    let embedded_store = embedded.clone();
     let mut background = match (&args.aws.dynamodb_endpoint, embedded) {
         (Some(endpoint), _) => {
             let with = (&backend, &args.webhook_retry_schedule);
@@ -119,6 +120,13 @@ pub async fn start(args: &Args) -> Result<Running, Error> {
         }
         (None, None) => Vec::new(),
     };
+    background.extend(match (&args.aws.dynamodb_endpoint, embedded_store) {
+        (Some(endpoint), _) => {
+            posting::start_on_dynamodb(&backend, &template, &args.aws, endpoint).await?
+        }
+        (None, Some(store)) => posting::start_embedded(backend.poster.clone(), store),
+        (None, None) => Vec::new(),
+    });
     let mut gateway = Gateway::new(&template, backend)?;
     let seeded = match &args.seed {
         Some(path) => {

@@ -11,6 +11,7 @@ pub mod event;
 pub mod gateway;
 pub mod limits;
 pub mod notify;
+pub mod posting;
 pub mod reply;
 pub mod routes;
 pub mod schedule;

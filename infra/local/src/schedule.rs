@@ -4,6 +4,7 @@
 
 use std::{sync::Arc, time::Duration};
 
+use paygate_shared::poster::SWEEP_MIN_AGE;
 use paygate_template::Schedule;
 use serde_json::json;
 
@@ -36,7 +37,9 @@ pub fn plan(schedules: &[Schedule]) -> (Vec<Planned>, Vec<Skipped>) {
     for schedule in schedules {
         if !schedule.enabled {
             skip.push((schedule.clone(), "disabled".to_owned()));
-        } else if schedule.binary.as_deref() != Some(EXPIRE_BINARY) {
+        } else if ![Some(EXPIRE_BINARY), Some(crate::posting::POST_BINARY)]
+            .contains(&schedule.binary.as_deref())
+        {
             skip.push((
                 schedule.clone(),
                 "not a function the local gateway runs on a schedule".to_owned(),
@@ -60,6 +63,21 @@ pub const EXPIRE_BINARY: &str = "expire";
 pub async fn fire(gateway: &Gateway, schedule: &Schedule) {
     let binary = schedule.binary.as_deref().unwrap_or_default();
     match &gateway.backend().upstream {
+        None if binary == crate::posting::POST_BINARY => {
+            let poster = &gateway.backend().poster;
+            match poster.sweep(SWEEP_MIN_AGE, Duration::from_secs(40)).await {
+                Ok(swept) => tracing::info!(
+                    function = %schedule.function,
+                    accounts = swept.accounts,
+                    drained = swept.drained,
+                    credits = swept.credits,
+                    "scheduled run"
+                ),
+                Err(err) => {
+                    tracing::warn!(function = %schedule.function, error = %err, "scheduled run failed")
+                }
+            }
+        }
         None => match paygate_expire::sweep(&gateway.backend().expire_deps()).await {
             Ok(sweep) => tracing::info!(
                 function = %schedule.function,

@@ -2,7 +2,7 @@
 //! template, and two funded CNY accounts.
 
 use paygate_shared::{
-    Account, AccountId, ClientId, Currency, EntryQuery, Money, StoreError,
+    Account, AccountId, ClientId, Currency, EntryQuery, Money, PostingMode, StoreError,
     client::{ClientRecord, ClientStatus, DEFAULT_ROUNDS, SecretHash},
 };
 
@@ -166,6 +166,10 @@ pub struct SeedAccount {
     pub currency: String,
     /// Minor units.
     pub balance: i64,
+    /// `immediate` (the default) or `batched`: set after the opening funding, so the opening
+    /// balance is posted, not incoming.
+    #[serde(default)]
+    pub posting: PostingMode,
 }
 
 /// Loads `file` into the gateway: clients, their API keys on their plans, funded accounts.
@@ -201,6 +205,13 @@ pub async fn load(gateway: &mut Gateway, file: &SeedFile) -> Result<(), SeedErro
             account.balance,
         )
         .await?;
+        if account.posting == PostingMode::Batched {
+            let backend = gateway.backend();
+            backend
+                .store
+                .set_posting(account.account_id, account.posting, backend.clock.now())
+                .await?;
+        }
     }
     Ok(())
 }

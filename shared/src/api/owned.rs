@@ -5,7 +5,7 @@
 use super::{ApiDeps, ApiError, Caller};
 use crate::{
     Account, AccountError, AccountId, AccountKind, EntryPage, EntryQuery, Payment, PaymentError,
-    PaymentId, PaymentKind, payment::Party, refund::Refund,
+    PaymentId, PaymentKind, payment::Party, refund::Refund, store::Balance,
 };
 
 /// Payment `id`, to a caller that is one of its parties (its payer or its payee).
@@ -91,6 +91,26 @@ pub async fn owned_account(
             if account.owner == caller.client_id && account.kind == AccountKind::Customer =>
         {
             Ok(account)
+        }
+        _ => Err(AccountError::NotFound(id).into()),
+    }
+}
+
+/// The caller's account `id` (never a treasury) with what it has incoming.
+///
+/// # Errors
+/// `account_not_found` for a missing or foreign one.
+pub async fn owned_balance(
+    deps: &ApiDeps,
+    caller: &Caller,
+    id: AccountId,
+) -> Result<Balance, ApiError> {
+    match deps.store.balance(id).await? {
+        Some(shown)
+            if shown.account.owner == caller.client_id
+                && shown.account.kind == AccountKind::Customer =>
+        {
+            Ok(shown)
         }
         _ => Err(AccountError::NotFound(id).into()),
     }

@@ -1,6 +1,7 @@
 //! Where the stream poller resumes after a restart: per shard, the sequence number up to which
 //! every record has been handled, kept in one item of the transactions table
-//! (`pk = NOTIFIER#<stream arn>`, `sk = CHECKPOINT`). Records are handled concurrently and finish
+//! (`pk = <CONSUMER>#<stream arn>`, `sk = CHECKPOINT`: `NOTIFIER` for the notifier, `POSTER`
+//! for the poster, one item each). Records are handled concurrently and finish
 //! in any order, so the checkpoint is a low watermark: it passes a record only once that record
 //! and every one before it are done. A crash repeats the records after it (the engine skips
 //! what was already delivered) and loses none.
@@ -79,25 +80,38 @@ pub struct Checkpoints {
     client: Client,
     table: String,
     stream_arn: String,
+    consumer: &'static str,
 }
 
 const SHARDS: &str = "shards";
 
+/// The consumers of the transactions table's stream that keep a checkpoint in it.
+pub const CONSUMERS: [&str; 2] = ["NOTIFIER", "POSTER"];
+
+/// Whether `pk` is the partition key of any consumer's checkpoint item: passing such a record
+/// is no reason to write a checkpoint (each write makes one record, and with two consumers each
+/// one's writes would otherwise make the other write, forever).
+pub fn is_checkpoint_key(pk: &str) -> bool {
+    CONSUMERS
+        .iter()
+        .any(|c| pk.strip_prefix(c).is_some_and(|rest| rest.starts_with('#')))
+}
+
 impl Checkpoints {
-    pub fn new(client: Client, table: &str, stream_arn: &str) -> Self {
+    /// The checkpoint of `consumer` (one of [`CONSUMERS`]).
+    pub fn new(client: Client, table: &str, stream_arn: &str, consumer: &'static str) -> Self {
+        debug_assert!(CONSUMERS.contains(&consumer));
         Self {
             client,
             table: table.to_owned(),
             stream_arn: stream_arn.to_owned(),
+            consumer,
         }
     }
 
     fn key(&self) -> [(String, AttributeValue); 2] {
         [
-            (
-                "pk".to_owned(),
-                AttributeValue::S(format!("NOTIFIER#{}", self.stream_arn)),
-            ),
+            ("pk".to_owned(), AttributeValue::S(self.partition_key())),
             ("sk".to_owned(), AttributeValue::S("CHECKPOINT".to_owned())),
         ]
     }
@@ -149,9 +163,9 @@ impl Checkpoints {
         Ok(())
     }
 
-    /// The partition key of the checkpoint item, to recognise its own stream records.
+    /// The partition key of the checkpoint item.
     pub fn partition_key(&self) -> String {
-        format!("NOTIFIER#{}", self.stream_arn)
+        format!("{}#{}", self.consumer, self.stream_arn)
     }
 }
 
@@ -178,6 +192,16 @@ mod tests {
             None,
             "a late or repeated ticket changes nothing"
         );
+    }
+
+    #[test]
+    fn every_consumers_checkpoint_items_are_recognised() {
+        use super::is_checkpoint_key;
+        assert!(is_checkpoint_key("NOTIFIER#arn:aws:dynamodb:x"));
+        assert!(is_checkpoint_key("POSTER#arn:aws:dynamodb:x"));
+        assert!(!is_checkpoint_key("POSTERS#x"));
+        assert!(!is_checkpoint_key("EVENT#evt_1"));
+        assert!(!is_checkpoint_key("UNPOSTED#acc_1#0"));
     }
 
     #[test]

@@ -82,14 +82,17 @@ impl NotifySources {
 }
 
 /// Logs the template's events the local gateway does not run (everything but the routes, the
-/// `rate(…)` schedules and the notifier's two sources, which are logged where they start).
+/// `rate(…)` schedules, the notifier's two sources and the poster's stream, which are logged
+/// where they start).
 pub fn log_not_emulated(template: &Template) {
     for event in template.other_events() {
         tracing::info!(function = %event.function, event = %event.event, kind = %event.kind, "event source not emulated");
     }
     for source in template.event_sources() {
-        if source.binary.as_deref() != Some(NOTIFY_BINARY) {
-            tracing::info!(function = %source.function, event = %source.event, "event source not emulated: only the notifier's are");
+        if ![Some(NOTIFY_BINARY), Some(crate::posting::POST_BINARY)]
+            .contains(&source.binary.as_deref())
+        {
+            tracing::info!(function = %source.function, event = %source.event, "event source not emulated: only the notifier's and the poster's are");
         }
     }
 }
@@ -106,8 +109,26 @@ pub async fn stream_poller(
     table: &str,
     region: &str,
 ) -> Result<StreamPoller, String> {
-    let Source::DynamoDbStream(mapping) = &sources.stream.source else {
-        return Err("the notifier's first source is not a stream".into());
+    poller(config, &sources.stream, table, region, "NOTIFIER").await
+}
+
+/// The poller of the transactions table's stream as the mapping `source` reads it, keeping its
+/// checkpoint as `consumer` (one of [`checkpoint::CONSUMERS`]).
+///
+/// # Errors
+/// DynamoDB's refusals, or a filter that cannot be emulated.
+pub async fn poller(
+    config: &aws_config::SdkConfig,
+    source: &EventSource,
+    table: &str,
+    region: &str,
+    consumer: &'static str,
+) -> Result<StreamPoller, String> {
+    let Source::DynamoDbStream(mapping) = &source.source else {
+        return Err(format!(
+            "{}'s {} is not a stream",
+            source.function, source.event
+        ));
     };
     let dynamodb = aws_sdk_dynamodb::Client::new(config);
     let described = dynamodb
@@ -135,12 +156,15 @@ pub async fn stream_poller(
     };
     Ok(StreamPoller {
         client: aws_sdk_dynamodbstreams::Client::new(config),
-        checkpoints: Checkpoints::new(dynamodb, table, &stream_arn),
+        checkpoints: Checkpoints::new(dynamodb, table, &stream_arn, consumer),
         stream_arn,
         region: region.to_owned(),
-        filters: sources.filters()?,
-        batch_size: sources
-            .stream
+        filters: source
+            .filters
+            .iter()
+            .map(|p| Pattern::parse(p))
+            .collect::<Result<_, _>>()?,
+        batch_size: source
             .batch_size
             .map_or(100, |n| usize::try_from(n).unwrap_or(100)),
         max_retries: mapping

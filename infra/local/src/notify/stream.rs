@@ -22,7 +22,7 @@ use tokio::{
 };
 
 use super::{
-    checkpoint::{Checkpoints, Watermark},
+    checkpoint::{Checkpoints, Watermark, is_checkpoint_key},
     filter::{self, Pattern},
     record,
     sink::{StreamItem, StreamSink},
@@ -172,7 +172,6 @@ struct ShardTask {
 
 impl ShardTask {
     async fn run(self, mut from: Start) {
-        let own_key = self.poller.checkpoints.partition_key();
         let (done, mut handled) = mpsc::unbounded_channel::<Vec<u64>>();
         let mut marks = Watermark::default();
         let mut iterator = None;
@@ -228,7 +227,7 @@ impl ShardTask {
             if let Some(seq) = records.last().and_then(record::sequence_number) {
                 last_read = Some(seq.to_owned());
             }
-            let (tickets, items) = self.select(records, &own_key, &mut marks);
+            let (tickets, items) = self.select(records, &mut marks);
             self.hand_on(tickets, items, &done).await;
             iterator = page.next_shard_iterator().map(str::to_owned);
             if iterator.is_none() {
@@ -274,7 +273,7 @@ impl ShardTask {
     }
 
     /// Records each record in the watermark; the ones that pass the filters, to hand on.
-    fn select(&self, records: &[Record], own_key: &str, marks: &mut Watermark) -> Batch {
+    fn select(&self, records: &[Record], marks: &mut Watermark) -> Batch {
         let (mut tickets, mut items) = (Vec::new(), Vec::new());
         for one in records {
             let Some(seq) = record::sequence_number(one) else {
@@ -282,7 +281,7 @@ impl ShardTask {
             };
             let lambda = record::lambda_record(one, &self.poller.stream_arn, &self.poller.region);
             let passes = filter::passes(&self.poller.filters, &lambda);
-            let counts = record::partition_key(one, "pk") != Some(own_key);
+            let counts = !record::partition_key(one, "pk").is_some_and(is_checkpoint_key);
             let ticket = marks.read(seq, passes, counts);
             if passes {
                 tickets.push(ticket);
