@@ -33,6 +33,8 @@ pub const SWEEP_MIN_AGE: time::Duration = time::Duration::seconds(30);
 pub struct PostingStats {
     batches: AtomicU64,
     credits: AtomicU64,
+    /// Each posting write's lag (its oldest credit's age when posted), in ms, until taken.
+    lags_ms: std::sync::Mutex<Vec<u64>>,
 }
 
 impl PostingStats {
@@ -44,6 +46,11 @@ impl PostingStats {
     /// Credits posted.
     pub fn credits(&self) -> u64 {
         self.credits.load(Ordering::Relaxed)
+    }
+
+    /// The lags recorded since the last call (each posting write's oldest credit's age, ms).
+    pub fn take_lags(&self) -> Vec<u64> {
+        std::mem::take(&mut *self.lags_ms.lock().unwrap_or_else(|p| p.into_inner()))
     }
 }
 
@@ -183,6 +190,11 @@ impl Poster {
         let lag = posted
             .oldest
             .map_or(0, |oldest| (now - oldest).whole_milliseconds());
+        self.stats
+            .lags_ms
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(u64::try_from(lag).unwrap_or(0));
         tracing::info!(
             account = %account,
             credits = posted.credits,
@@ -276,6 +288,11 @@ mod tests {
             (poster.stats().batches(), poster.stats().credits()),
             (3, 120)
         );
+        // The clock stands a minute after the first capture (t0 + 0 ms .. t0 + 119 ms).
+        let lags = poster.stats().take_lags();
+        assert_eq!(lags.len(), 3);
+        assert_eq!(lags[0], 60_000);
+        assert!(poster.stats().take_lags().is_empty(), "taken");
         let shown = store.balance(merchant).await.unwrap().unwrap();
         assert_eq!((shown.account.balance, shown.incoming), (120, 0));
         // A second trigger finds nothing.

@@ -14,7 +14,7 @@ use paygate_shared::{
     poster::Poster,
     store::{dynamodb::unposted_credit_from_item, memory::MemoryStore},
 };
-use paygate_template::{Source, TRANSACTIONS_TABLE, Template};
+use paygate_template::{EventSource, Source, TRANSACTIONS_TABLE, Template};
 use tokio::{sync::Semaphore, task::JoinHandle};
 
 use crate::{
@@ -23,6 +23,7 @@ use crate::{
     notify::{
         lambda,
         sink::{StreamItem, StreamSink},
+        stream::StreamPoller,
     },
 };
 
@@ -146,10 +147,7 @@ pub async fn start_on_dynamodb(
     options: &AwsOptions,
     endpoint: &str,
 ) -> Result<Vec<JoinHandle<()>>, String> {
-    let Some(mapping) = template.event_sources().iter().find(|s| {
-        s.binary.as_deref() == Some(POST_BINARY)
-            && matches!(&s.source, Source::DynamoDbStream(t) if t.table == TRANSACTIONS_TABLE)
-    }) else {
+    let Some(mapping) = post_mapping(template) else {
         tracing::info!(
             "no `post` function reads the TransactionsTable stream: batched accounts' credits are posted only by `paygate-admin set-posting --mode immediate`"
         );
@@ -159,6 +157,28 @@ pub async fn start_on_dynamodb(
     let table = options.transactions_table.as_str();
     let poller =
         Arc::new(crate::notify::poller(&config, mapping, table, &options.region, "POSTER").await?);
+    stream_poster(poller, mapping, backend, &options.region)
+}
+
+/// The template's `post` mapping of the transactions table's stream, if it has one.
+pub fn post_mapping(template: &Template) -> Option<&EventSource> {
+    template.event_sources().iter().find(|s| {
+        s.binary.as_deref() == Some(POST_BINARY)
+            && matches!(&s.source, Source::DynamoDbStream(t) if t.table == TRANSACTIONS_TABLE)
+    })
+}
+
+/// Starts `poller` handing its batches to the poster (in-process, or the upstream `post`).
+///
+/// # Errors
+/// None today; kept fallible like the other starts.
+pub fn stream_poster(
+    poller: Arc<StreamPoller>,
+    mapping: &EventSource,
+    backend: &Backend,
+    region: &str,
+) -> Result<Vec<JoinHandle<()>>, String> {
+    let table = "the transactions table";
     let (sink, handled_by): (Arc<dyn StreamSink>, String) = match &backend.upstream {
         None => (
             Arc::new(InProcess {
@@ -170,7 +190,7 @@ pub async fn start_on_dynamodb(
             Arc::new(lambda::Function {
                 upstream: upstream.clone(),
                 binary: POST_BINARY.to_owned(),
-                region: options.region.clone(),
+                region: region.to_owned(),
                 queue_arn: String::new(),
             }),
             format!("the `{POST_BINARY}` function at {}", upstream.base()),

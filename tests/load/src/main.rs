@@ -142,6 +142,9 @@ enum ScenarioArg {
     OneStep,
     PayConfirm,
     Transactions,
+    /// One-step payments into one immediate account, one batched account and one account per
+    /// connection, in one run (busy merchants).
+    Hot,
     All,
 }
 
@@ -153,6 +156,7 @@ impl ScenarioArg {
             Self::OneStep => vec![Scenario::OneStep],
             Self::PayConfirm => vec![Scenario::PayConfirm],
             Self::Transactions => vec![Scenario::Transactions],
+            Self::Hot => Scenario::HOT.to_vec(),
             Self::All => Scenario::ALL.to_vec(),
         }
     }
@@ -370,6 +374,7 @@ fn throughput_command(command: Command) -> Result<(), String> {
         return Err("not the throughput command".into());
     };
     let on_moto = matches!(store.store, StoreKind::Dynamodb);
+    let hot = matches!(scenario, ScenarioArg::Hot);
     let options = ThroughputOptions {
         store: store.choice()?,
         concurrency,
@@ -386,7 +391,19 @@ fn throughput_command(command: Command) -> Result<(), String> {
     if let Some(path) = write {
         // The same gateway on moto is its own section, beside the embedded store's, so the
         // gateway's own overhead shows against the store's.
-        let (name, title, command) = if on_moto {
+        let (name, title, command) = if hot && on_moto {
+            (
+                "hot-moto",
+                "### Busy merchants on moto: one account, batched or not",
+                "cargo run --release -p paygate-load -- throughput --store dynamodb --dynamodb-endpoint URL --scenario hot --concurrency 16 --seconds 10 --write",
+            )
+        } else if hot {
+            (
+                "hot",
+                "### Busy merchants on the embedded store: one account, batched or not",
+                "cargo run --release -p paygate-load -- throughput --scenario hot --concurrency 16,64 --seconds 5 --write",
+            )
+        } else if on_moto {
             (
                 "throughput-moto",
                 "### Throughput through the local gateway on moto (DynamoDB emulator)",

@@ -16,7 +16,7 @@ use std::{
 };
 
 use hyper::{Method, body::Bytes};
-use paygate_shared::{AccountId, Currency};
+use paygate_shared::{AccountId, Currency, PostingMode, poster::PostingStats, store::Store};
 use serde_json::json;
 
 use crate::{
@@ -31,6 +31,12 @@ pub enum Scenario {
     OneStep,
     PayConfirm,
     Transactions,
+    /// One-step payments from one source per connection into one `immediate` account.
+    HotImmediate,
+    /// The same into one `batched` account, with the poster running.
+    HotBatched,
+    /// The same into one account per connection (nothing shared but the gateway).
+    HotDistinct,
 }
 
 impl Scenario {
@@ -42,6 +48,9 @@ impl Scenario {
         Self::Transactions,
     ];
 
+    /// The busy-merchant comparison (`--scenario hot`): one run, three destinations.
+    pub const HOT: [Self; 3] = [Self::HotImmediate, Self::HotBatched, Self::HotDistinct];
+
     pub fn name(self) -> &'static str {
         match self {
             Self::Balance => "balance",
@@ -49,6 +58,9 @@ impl Scenario {
             Self::OneStep => "one-step",
             Self::PayConfirm => "pay-confirm",
             Self::Transactions => "transactions",
+            Self::HotImmediate => "hot-immediate",
+            Self::HotBatched => "hot-batched",
+            Self::HotDistinct => "hot-distinct",
         }
     }
 
@@ -65,8 +77,33 @@ impl Scenario {
             Self::Transactions => {
                 "`GET /v1/accounts/{id}/transactions?limit=20` on an account with ≥ 40 entries"
             }
+            Self::HotImmediate => {
+                "one-step payments, one source account per connection, all into ONE `immediate` account (every capture rewrites its item)"
+            }
+            Self::HotBatched => {
+                "the same into ONE `batched` account (credits deferred, the poster running in-process: the embedded store's queue, or moto's stream)"
+            }
+            Self::HotDistinct => {
+                "the same into one account PER connection (the ceiling: no shared account)"
+            }
         }
     }
+
+    fn is_hot(self) -> bool {
+        Self::HOT.contains(&self)
+    }
+}
+
+/// What the poster did during a `hot-batched` cell.
+#[derive(Debug, Clone, Copy)]
+pub struct PostingCell {
+    /// Posting lag of each posting write's oldest credit (an upper bound for its credits).
+    pub lag_p50_ms: f64,
+    pub lag_p99_ms: f64,
+    /// Writes of the destination account's item per credit (posting writes ÷ credits).
+    pub writes_per_credit: f64,
+    /// From the cell's end until nothing was incoming.
+    pub drained_after_s: f64,
 }
 
 #[derive(Debug, Clone)]
@@ -100,6 +137,8 @@ pub struct Cell {
     /// µs (Linux only): unlike requests/s, barely moved by other work on the machine.
     pub gateway_cpu_us: Option<f64>,
     pub load_cpu_us: Option<f64>,
+    /// `hot-batched` only.
+    pub posting: Option<PostingCell>,
 }
 
 impl Cell {
@@ -148,6 +187,76 @@ pub fn markdown(setting: &Setting, cells: &[Cell]) -> String {
             ));
         }
     }
+    out.push_str(&hot_markdown(cells));
+    out
+}
+
+/// The busy-merchant table: the three destinations side by side per concurrency, what the
+/// poster did, and batched ÷ distinct.
+fn hot_markdown(cells: &[Cell]) -> String {
+    let hot: Vec<&Cell> = cells.iter().filter(|c| c.scenario.is_hot()).collect();
+    if hot.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from(
+        "
+**hot**: one-step payments (`confirm: true`), one source account per connection, into one `immediate` account, one `batched` account (the poster running), or one account per connection.
+
+| connections | destination | payments/s | p50 ms | p99 ms | non-2xx | posting lag p50 / p99 ms | destination writes per credit | drained after s |
+|---:|---|---:|---:|---:|---:|---:|---:|---:|
+",
+    );
+    let mut concurrencies: Vec<usize> = hot.iter().map(|c| c.concurrency).collect();
+    concurrencies.dedup();
+    for concurrency in concurrencies {
+        for scenario in Scenario::HOT {
+            let Some(c) = hot
+                .iter()
+                .find(|c| c.scenario == scenario && c.concurrency == concurrency)
+            else {
+                continue;
+            };
+            let (lag, writes, drained) = match (scenario, c.posting) {
+                (Scenario::HotBatched, Some(p)) => (
+                    format!("{:.0} / {:.0}", p.lag_p50_ms, p.lag_p99_ms),
+                    format!("{:.3}", p.writes_per_credit),
+                    format!("{:.1}", p.drained_after_s),
+                ),
+                (Scenario::HotBatched, None) => ("-".into(), "-".into(), "-".into()),
+                _ => ("-".into(), "1".into(), "-".into()),
+            };
+            out.push_str(&format!(
+                "| {} | {} | {:.1} | {:.2} | {:.2} | {} | {lag} | {writes} | {drained} |
+",
+                concurrency,
+                &scenario.name()["hot-".len()..],
+                c.rps(),
+                c.p50_ms,
+                c.p99_ms,
+                c.errors,
+            ));
+        }
+        let rate = |s| {
+            hot.iter()
+                .find(|c| c.scenario == s && c.concurrency == concurrency)
+                .map(|c| c.rps())
+        };
+        if let (Some(batched), Some(distinct)) =
+            (rate(Scenario::HotBatched), rate(Scenario::HotDistinct))
+            && distinct > 0.0
+        {
+            out.push_str(&format!(
+                "
+At {concurrency} connections, batched ÷ distinct = **{:.2}** (target ≥ 0.8){}.
+
+",
+                batched / distinct,
+                rate(Scenario::HotImmediate)
+                    .map(|i| format!("; immediate ÷ distinct = {:.2}", i / distinct))
+                    .unwrap_or_default()
+            ));
+        }
+    }
     out
 }
 
@@ -159,18 +268,76 @@ struct Target {
     /// One source account per connection (all owned by `creds`' client), and a destination.
     sources: Vec<AccountId>,
     destination: AccountId,
+    /// The `hot-batched` destination and the `hot-distinct` ones (one per connection).
+    batched: AccountId,
+    distinct: Vec<AccountId>,
     /// The gateway's process when it is not this one.
     gateway_pid: Option<u32>,
+    /// In-process only: what the `hot-batched` cells read the poster's work from.
+    probe: Option<PostingProbe>,
+}
+
+/// The poster's stats and the store, to report a `hot-batched` cell.
+#[derive(Clone)]
+struct PostingProbe {
+    stats: Arc<PostingStats>,
+    store: Arc<dyn Store>,
 }
 
 /// Each seeded account's opening balance: no load runs it dry.
 const OPENING: i64 = 1_000_000_000_000;
 
-/// One OAuth client owning `n + 1` CNY accounts (the last one the common destination).
+/// One OAuth client owning `2n + 2` CNY accounts: `n` sources, the common destination, the
+/// batched destination, and `n` distinct destinations.
 fn plan(n: usize) -> SeedPlan {
     SeedPlan {
         clients: vec![LoadClient::numbered(0)],
-        accounts: (0..=n).map(|_| (0, Currency::CNY, OPENING)).collect(),
+        accounts: (0..2 * n + 2)
+            .map(|_| (0, Currency::CNY, OPENING))
+            .collect(),
+    }
+}
+
+/// Makes the `hot-batched` destination batched (again, after a reset recreated it).
+async fn make_batched(running: &setup::Running, id: AccountId) -> Result<(), String> {
+    let store = &running.gateway.backend().store;
+    store
+        .set_posting(id, PostingMode::Batched, time::OffsetDateTime::now_utc())
+        .await
+        .map(|_| ())
+        .map_err(|e| format!("set_posting {id}: {e}"))
+}
+
+/// Starts the poster for the current tables: the embedded store's queue, or the stream of the
+/// (re)created transactions table polled as the template's `post` mapping reads it. Aborted
+/// with the returned handles.
+async fn start_poster(
+    running: &setup::Running,
+    choice: &StoreChoice,
+) -> Result<Vec<tokio::task::JoinHandle<()>>, String> {
+    let backend = running.gateway.backend();
+    match (&running.store, choice) {
+        (setup::StoreHandle::Memory(store), _) => Ok(paygate_local::posting::start_embedded(
+            backend.poster.clone(),
+            store.clone(),
+        )),
+        (setup::StoreHandle::Dynamodb { tables, .. }, StoreChoice::Dynamodb { endpoint, .. }) => {
+            let template = setup::load_template()?;
+            let mapping = paygate_local::posting::post_mapping(&template)
+                .ok_or("the template has no `post` stream mapping")?;
+            let region = "us-east-1";
+            let config = paygate_local::aws::sdk_config(endpoint, region).await;
+            let poller = paygate_local::notify::poller(
+                &config,
+                mapping,
+                &tables.transactions,
+                region,
+                "POSTER",
+            )
+            .await?;
+            paygate_local::posting::stream_poster(Arc::new(poller), mapping, backend, region)
+        }
+        _ => Err("a DynamoDB store handle without an endpoint".into()),
     }
 }
 
@@ -222,6 +389,7 @@ pub fn run(options: &ThroughputOptions) -> Result<(Setting, Vec<Cell>), String> 
     let running = gateway_rt.block_on(setup::start(&options.store, &seed))?;
     let client = &running.clients[0];
     let accounts: Vec<AccountId> = running.accounts.iter().map(|a| a.id).collect();
+    let backend = running.gateway.backend();
     let target = Target {
         addr: running.addr,
         creds: Credentials {
@@ -232,26 +400,53 @@ pub fn run(options: &ThroughputOptions) -> Result<(Setting, Vec<Cell>), String> 
         },
         sources: accounts[..max].to_vec(),
         destination: accounts[max],
+        batched: accounts[max + 1],
+        distinct: accounts[max + 2..].to_vec(),
         gateway_pid: None,
+        probe: Some(PostingProbe {
+            stats: backend.poster.stats(),
+            store: backend.store.clone(),
+        }),
     };
+    let hot = options.scenarios.contains(&Scenario::HotBatched);
     let cells = if matches!(options.store, StoreChoice::Dynamodb { .. }) {
-        // moto's TransactWriteItems deep-copies the table once for every item it writes, so a
-        // write costs more the larger the table grows: every cell starts from fresh tables.
+        // Every cell starts from fresh tables (a table that grew through earlier cells would
+        // make later writes slower on moto); the poster reads the new table's stream.
         let mut cells = Vec::new();
         for &scenario in &options.scenarios {
             for &concurrency in &options.concurrency {
                 gateway_rt.block_on(setup::reset(&running, OPENING))?;
+                let poster = if scenario == Scenario::HotBatched {
+                    gateway_rt.block_on(make_batched(&running, target.batched))?;
+                    gateway_rt.block_on(start_poster(&running, &options.store))?
+                } else {
+                    Vec::new()
+                };
                 let cell = ThroughputOptions {
                     scenarios: vec![scenario],
                     concurrency: vec![concurrency],
                     ..options.clone()
                 };
-                cells.extend(load_rt.block_on(measure_all(target.clone(), &cell))?);
+                let measured = load_rt.block_on(measure_all(target.clone(), &cell));
+                for handle in poster {
+                    handle.abort();
+                }
+                cells.extend(measured?);
             }
         }
         Ok(cells)
     } else {
-        load_rt.block_on(measure_all(target, options))
+        let poster = if hot {
+            gateway_rt.block_on(make_batched(&running, target.batched))?;
+            gateway_rt.block_on(start_poster(&running, &options.store))?
+        } else {
+            Vec::new()
+        };
+        let cells = load_rt.block_on(measure_all(target, options));
+        for handle in poster {
+            handle.abort();
+        }
+        cells
     };
     gateway_rt.block_on(running.shutdown());
     let setting = Setting {
@@ -279,15 +474,16 @@ async fn spawn_binary(
     let seed = plan(n);
     let client = &seed.clients[0];
     let now = time::OffsetDateTime::now_utc();
-    let ids: Vec<AccountId> = (0..=n).map(|_| AccountId::generate(now)).collect();
+    let ids: Vec<AccountId> = (0..2 * n + 2).map(|_| AccountId::generate(now)).collect();
     let file = json!({
         "clients": [{
             "client_id": client.client_id, "client_secret": client.client_secret,
             "scopes": setup::SCOPES, "api_key": client.api_key, "usage_plan": "premium",
         }],
-        "accounts": ids.iter().map(|id| json!({
+        "accounts": ids.iter().enumerate().map(|(i, id)| json!({
             "account_id": id.to_string(), "owner": client.client_id,
             "currency": "CNY", "balance": 1_000_000_000_000i64,
+            "posting": if i == n + 1 { "batched" } else { "immediate" },
         })).collect::<Vec<_>>(),
     });
     let seed_path = dir.join("seed.json");
@@ -346,7 +542,11 @@ async fn spawn_binary(
             },
             sources: ids[..n].to_vec(),
             destination: ids[n],
+            batched: ids[n + 1],
+            distinct: ids[n + 2..].to_vec(),
             gateway_pid,
+            // Its poster runs in its own process: no stats to read here.
+            probe: None,
         },
     ))
 }
@@ -445,7 +645,13 @@ async fn measure(
             // Built once: the generator shares the cores with the gateway it measures.
             let plain = headers(&target.creds, None);
             let pending = pay_body(source, target.destination, false);
-            let captured = pay_body(source, target.destination, true);
+            let captured = match scenario {
+                Scenario::HotBatched => pay_body(source, target.batched, true),
+                Scenario::HotDistinct => {
+                    pay_body(source, target.distinct[c % target.distinct.len()], true)
+                }
+                _ => pay_body(source, target.destination, true),
+            };
             let mut n = 0u64;
             loop {
                 let now = Instant::now();
@@ -465,12 +671,17 @@ async fn measure(
                     Scenario::Transactions => {
                         results.push(conn.send(Method::GET, &history, &plain, Bytes::new()).await)
                     }
-                    Scenario::Pay | Scenario::OneStep | Scenario::PayConfirm => {
+                    Scenario::Pay
+                    | Scenario::OneStep
+                    | Scenario::PayConfirm
+                    | Scenario::HotImmediate
+                    | Scenario::HotBatched
+                    | Scenario::HotDistinct => {
                         let key = format!("{prefix}-{n}");
-                        let body = if scenario == Scenario::OneStep {
-                            captured.clone()
-                        } else {
+                        let body = if matches!(scenario, Scenario::Pay | Scenario::PayConfirm) {
                             pending.clone()
+                        } else {
+                            captured.clone()
                         };
                         let created = conn
                             .send(
@@ -515,6 +726,14 @@ async fn measure(
         }));
     }
     let gateway_pid = target.gateway_pid;
+    let probe = target
+        .probe
+        .clone()
+        .filter(|_| scenario == Scenario::HotBatched);
+    let posting_from = probe.as_ref().map(|p| {
+        p.stats.take_lags();
+        (p.stats.batches(), p.stats.credits())
+    });
     tokio::time::sleep_until(record_from.into()).await;
     let cpu_from = CpuTime::now(gateway_pid);
     let mut all = Vec::new();
@@ -526,6 +745,10 @@ async fn measure(
         }
     }
     let cpu_to = CpuTime::now(gateway_pid);
+    let posting = match (probe, posting_from) {
+        (Some(probe), Some(from)) => posting_cell(&probe, target.batched, from).await,
+        _ => None,
+    };
     let seconds = options.seconds.max(
         Instant::now()
             .saturating_duration_since(record_from)
@@ -558,7 +781,50 @@ async fn measure(
         max_ms: all.last().map_or(0.0, |m| f64::from(*m) / 1000.0),
         gateway_cpu_us,
         load_cpu_us,
+        posting,
     }
+}
+
+/// Waits until the batched destination has nothing incoming (at most 2 minutes), then reads
+/// what the poster did since `(batches, credits)`.
+async fn posting_cell(
+    probe: &PostingProbe,
+    account: AccountId,
+    (batches, credits): (u64, u64),
+) -> Option<PostingCell> {
+    let ended = Instant::now();
+    loop {
+        match probe.store.balance(account).await {
+            Ok(Some(shown)) if shown.incoming == 0 => break,
+            _ if ended.elapsed() > Duration::from_secs(120) => {
+                eprintln!("hot-batched: still incoming 2 minutes after the cell");
+                return None;
+            }
+            _ => tokio::time::sleep(Duration::from_millis(20)).await,
+        }
+    }
+    let drained_after_s = ended.elapsed().as_secs_f64();
+    let mut lags = probe.stats.take_lags();
+    lags.sort_unstable();
+    let pct = |p: f64| -> f64 {
+        if lags.is_empty() {
+            return 0.0;
+        }
+        let i = ((lags.len() as f64 * p).ceil() as usize).clamp(1, lags.len()) - 1;
+        lags[i] as f64
+    };
+    let posted = probe.stats.credits().saturating_sub(credits);
+    let writes = probe.stats.batches().saturating_sub(batches);
+    Some(PostingCell {
+        lag_p50_ms: pct(0.50),
+        lag_p99_ms: pct(0.99),
+        writes_per_credit: if posted == 0 {
+            0.0
+        } else {
+            writes as f64 / posted as f64
+        },
+        drained_after_s,
+    })
 }
 
 /// CPU time spent so far by the gateway's threads and the load generator's, from Linux's

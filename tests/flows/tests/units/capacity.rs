@@ -4,7 +4,8 @@
 //! `BatchGetItem` rounded up on its own, a `Query` the sum of the items returned rounded up once;
 //! a write 1 WRU per 1 KB of the larger of the item before and after, 2 in a transaction; a
 //! global secondary index write (projection ALL: the whole item) 1 WRU per 1 KB, two when its
-//! key changes, one to delete when the item leaves a sparse index.
+//! key changes, one to delete when the item leaves a sparse index; a KEYS_ONLY index is written
+//! only when an item's key attributes enter, change or leave it (its items are under 1 KB).
 
 use std::collections::HashMap;
 
@@ -26,6 +27,9 @@ pub type Snapshot = HashMap<ItemKey, Item>;
 pub struct Index {
     pub hash: String,
     pub range: Option<String>,
+    /// Projection KEYS_ONLY: an index item is only its keys (under 1 KB), and a write that
+    /// changes no key attribute writes nothing to it.
+    pub keys_only: bool,
 }
 
 /// What one call cost.
@@ -74,13 +78,16 @@ fn index_key(item: Option<&Item>, index: &Index) -> Option<(String, String)> {
 }
 
 fn index_writes(before: Option<&Item>, after: Option<&Item>, indexes: &[Index]) -> f64 {
-    let size = |item: Option<&Item>| item.map_or(0, item_size);
     indexes
         .iter()
-        .map(
-            |index| match (index_key(before, index), index_key(after, index)) {
+        .map(|index| {
+            let size = |item: Option<&Item>| match item {
+                Some(_) if index.keys_only => 1,
+                item => item.map_or(0, item_size),
+            };
+            match (index_key(before, index), index_key(after, index)) {
                 (Some(old), Some(new)) if old == new => {
-                    if before == after {
+                    if before == after || index.keys_only {
                         0.0
                     } else {
                         units(size(before).max(size(after)), 1024)
@@ -90,8 +97,8 @@ fn index_writes(before: Option<&Item>, after: Option<&Item>, indexes: &[Index]) 
                 (Some(_), None) => units(size(before), 1024),
                 (None, Some(_)) => units(size(after), 1024),
                 (None, None) => 0.0,
-            },
-        )
+            }
+        })
         .sum()
 }
 
