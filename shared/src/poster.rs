@@ -80,6 +80,35 @@ pub struct Poster {
     store: Arc<dyn PostingStore>,
     clock: Arc<dyn Clock>,
     stats: Arc<PostingStats>,
+    /// The accounts this process is draining now, each with whether another trigger came in
+    /// meanwhile (the drain then goes round once more instead of racing a second drain).
+    draining: Arc<std::sync::Mutex<std::collections::HashMap<AccountId, bool>>>,
+}
+
+/// Takes an account out of [`Poster::draining`] however its drain ends (also when cancelled).
+struct Draining<'a> {
+    draining: &'a std::sync::Mutex<std::collections::HashMap<AccountId, bool>>,
+    account: AccountId,
+}
+
+impl Draining<'_> {
+    /// Whether a trigger came in since the last call (and the drain must go round again).
+    fn again(&self) -> bool {
+        let mut draining = self.draining.lock().unwrap_or_else(|p| p.into_inner());
+        draining
+            .get_mut(&self.account)
+            .map(|again| std::mem::replace(again, false))
+            .unwrap_or(false)
+    }
+}
+
+impl Drop for Draining<'_> {
+    fn drop(&mut self) {
+        self.draining
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&self.account);
+    }
 }
 
 impl std::fmt::Debug for Poster {
@@ -96,6 +125,7 @@ impl Poster {
             store,
             clock,
             stats: Arc::default(),
+            draining: Arc::default(),
         }
     }
 
@@ -106,9 +136,47 @@ impl Poster {
     /// Posts the account's credits, [`MAX_BATCH_CREDITS`] per write, until none is left or
     /// `budget` is spent. Each write logs one line with the posting lag of its oldest credit.
     ///
+    /// Triggers for an account this process is already draining are coalesced: the running
+    /// drain reads the account's credits once more when it would have stopped, so it posts
+    /// whatever the trigger was for, and the second call returns at once (nothing posted by it)
+    /// instead of racing the first with writes doomed to fail their conditions.
+    ///
     /// # Errors
-    /// The store's, once its own retries are spent (the credits stay for the next trigger).
+    /// The store's, once its own retries are spent (the credits stay for the next trigger, or
+    /// the sweep).
     pub async fn drain(&self, account: AccountId, budget: Duration) -> Result<Drained, StoreError> {
+        {
+            let mut draining = self.draining.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(again) = draining.get_mut(&account) {
+                *again = true;
+                return Ok(Drained::default());
+            }
+            draining.insert(account, false);
+        }
+        let guard = Draining {
+            draining: &self.draining,
+            account,
+        };
+        let started = Instant::now();
+        let mut total = Drained::default();
+        loop {
+            let left = budget.saturating_sub(started.elapsed());
+            let drained = self.drain_once(account, left).await?;
+            total.batches += drained.batches;
+            total.credits += drained.credits;
+            total.more = drained.more;
+            if drained.more || !guard.again() {
+                return Ok(total);
+            }
+        }
+    }
+
+    /// One pass: batches until none is left or the budget is spent.
+    async fn drain_once(
+        &self,
+        account: AccountId,
+        budget: Duration,
+    ) -> Result<Drained, StoreError> {
         let started = Instant::now();
         let mut drained = Drained::default();
         loop {
@@ -300,6 +368,29 @@ mod tests {
             poster.drain(merchant, Duration::from_secs(60)).await,
             Ok(Drained::default())
         );
+    }
+
+    #[tokio::test]
+    async fn triggers_during_a_drain_are_coalesced_into_it() {
+        let (store, clock, merchant) = setup(100).await;
+        let poster = Poster::new(store.clone(), clock);
+        let (first, second) = tokio::join!(
+            poster.drain(merchant, Duration::from_secs(60)),
+            poster.drain(merchant, Duration::from_secs(60))
+        );
+        let (first, second) = (first.unwrap(), second.unwrap());
+        // One of them posted everything (the memory store answers at once, so the first may
+        // finish before the second starts: then the second finds nothing).
+        assert_eq!(first.credits + second.credits, 100);
+        assert!(
+            first.credits == 0 || second.credits == 0,
+            "{first:?} {second:?}"
+        );
+        assert!(
+            poster.draining.lock().unwrap().is_empty(),
+            "nothing left marked"
+        );
+        assert_eq!(store.balance(merchant).await.unwrap().unwrap().incoming, 0);
     }
 
     #[tokio::test]

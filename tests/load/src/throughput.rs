@@ -207,6 +207,7 @@ fn hot_markdown(cells: &[Cell]) -> String {
 ",
     );
     let mut concurrencies: Vec<usize> = hot.iter().map(|c| c.concurrency).collect();
+    concurrencies.sort_unstable();
     concurrencies.dedup();
     for concurrency in concurrencies {
         for scenario in Scenario::HOT {

@@ -31,6 +31,8 @@ use super::{
 /// How long an idle shard waits before asking again (the mapping polls 4 times a second; a
 /// little faster here, for a quick first attempt).
 const IDLE_POLL: Duration = Duration::from_millis(100);
+/// How long a shard that just returned its latest records waits before asking again.
+const CAUGHT_UP_POLL: Duration = Duration::from_millis(50);
 /// How often the stream is described again for new shards (DynamoDB rolls them over).
 const DISCOVERY: Duration = Duration::from_secs(10);
 /// Records read ahead of the watermark before the poller waits for handling to catch up.
@@ -248,6 +250,11 @@ impl ShardTask {
                     Some(tickets) = handled.recv() => tickets.into_iter().for_each(|t| marks.done(t)),
                     () = tokio::time::sleep(IDLE_POLL) => {}
                 }
+            } else if records.len() < usize::try_from(READ_LIMIT).unwrap_or(usize::MAX) {
+                // Caught up: the next records are at most a poll away, as with the mapping
+                // (which polls each shard 4 times a second); asking again at once would only
+                // load the endpoint with GetRecords calls that find one or two records each.
+                tokio::time::sleep(CAUGHT_UP_POLL).await;
             }
         }
     }
