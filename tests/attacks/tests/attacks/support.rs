@@ -72,6 +72,10 @@ pub struct Target {
     /// payee of the payments between alice and bob).
     pub dave: Client,
     pub watch: Arc<Watchlist>,
+    /// The gateway's store, for what only an operator does (an account's posting mode) and the
+    /// gateway's poster (which this suite does not start: posting happens when a case says).
+    pub store: Arc<MemoryStore>,
+    pub poster: paygate_shared::poster::Poster,
     _server: Background,
 }
 
@@ -113,7 +117,9 @@ impl Target {
             signing_key.clone(),
             None,
         )));
-        let mut backend = Backend::new(Arc::new(MemoryStore::new()), keys, clock.clone());
+        let store = Arc::new(MemoryStore::new());
+        let mut backend = Backend::new(store.clone(), keys, clock.clone());
+        let poster = backend.poster.clone();
         backend.webhook_policy = UrlPolicy {
             allow_loopback_http,
         };
@@ -156,6 +162,8 @@ impl Target {
             carol,
             dave,
             watch,
+            store,
+            poster,
             _server: server,
         }
     }
@@ -313,6 +321,7 @@ impl Target {
                         balance.body["balance"].clone(),
                         balance.body["available"].clone(),
                         entries.body["data"].clone(),
+                        balance.body["incoming"].clone(),
                     ),
                 );
             }
@@ -323,16 +332,25 @@ impl Target {
 
 /// Balances, available balances and entries per account.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Books(BTreeMap<AccountId, (Value, Value, Value)>);
+/// Per account: `balance`, `available`, the newest entries, `incoming`.
+pub struct Books(BTreeMap<AccountId, (Value, Value, Value, Value)>);
 
 impl Books {
-    /// All the money the seeded accounts hold: payments and refunds between them never change
-    /// it.
+    /// All the money the seeded accounts hold, posted or incoming: payments and refunds between
+    /// them never change it.
     pub fn total(&self) -> i64 {
         self.0
             .values()
-            .map(|(balance, _, _)| balance.as_i64().unwrap_or(i64::MIN))
+            .map(|(balance, _, _, incoming)| {
+                balance.as_i64().unwrap_or(i64::MIN) + incoming.as_i64().unwrap_or(i64::MIN)
+            })
             .sum()
+    }
+
+    /// One account's `(balance, available, incoming)`.
+    pub fn of(&self, account: AccountId) -> Option<(i64, i64, i64)> {
+        let (balance, available, _, incoming) = self.0.get(&account)?;
+        Some((balance.as_i64()?, available.as_i64()?, incoming.as_i64()?))
     }
 }
 
