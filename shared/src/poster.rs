@@ -18,10 +18,12 @@ use std::{
 
 use time::OffsetDateTime;
 
+use std::{collections::HashMap, sync::Mutex};
+
 use crate::{
     AccountId, Clock, StoreError,
     store::{Posted, PostingStore},
-    unposted::MAX_BATCH_CREDITS,
+    unposted::{MAX_BATCH_CREDITS, UnpostedCredit},
 };
 
 /// How old an account's oldest credit must be before the sweep posts it: younger ones are the
@@ -80,25 +82,44 @@ pub struct Poster {
     store: Arc<dyn PostingStore>,
     clock: Arc<dyn Clock>,
     stats: Arc<PostingStats>,
-    /// The accounts this process is draining now, each with whether another trigger came in
-    /// meanwhile (the drain then goes round once more instead of racing a second drain).
-    draining: Arc<std::sync::Mutex<std::collections::HashMap<AccountId, bool>>>,
+    /// The accounts this process is draining now, each with the work triggers brought in
+    /// meanwhile (the drain does it next instead of a second drain racing it).
+    draining: Arc<Mutex<HashMap<AccountId, Pending>>>,
+}
+
+/// What triggers asked for while an account was being drained.
+#[derive(Debug, Default)]
+struct Pending {
+    /// A drain from a fresh read of the credit shards.
+    read: bool,
+    /// Credits that stream records named.
+    credits: Vec<UnpostedCredit>,
+}
+
+/// One pass of a drain.
+enum Work {
+    Read,
+    Known(Vec<UnpostedCredit>),
 }
 
 /// Takes an account out of [`Poster::draining`] however its drain ends (also when cancelled).
 struct Draining<'a> {
-    draining: &'a std::sync::Mutex<std::collections::HashMap<AccountId, bool>>,
+    draining: &'a Mutex<HashMap<AccountId, Pending>>,
     account: AccountId,
 }
 
 impl Draining<'_> {
-    /// Whether a trigger came in since the last call (and the drain must go round again).
-    fn again(&self) -> bool {
+    /// The work triggers brought in since the last call, if any.
+    fn next(&self) -> Option<Work> {
         let mut draining = self.draining.lock().unwrap_or_else(|p| p.into_inner());
-        draining
-            .get_mut(&self.account)
-            .map(|again| std::mem::replace(again, false))
-            .unwrap_or(false)
+        let pending = std::mem::take(draining.get_mut(&self.account)?);
+        if pending.read {
+            Some(Work::Read)
+        } else if pending.credits.is_empty() {
+            None
+        } else {
+            Some(Work::Known(pending.credits))
+        }
     }
 }
 
@@ -145,13 +166,41 @@ impl Poster {
     /// The store's, once its own retries are spent (the credits stay for the next trigger, or
     /// the sweep).
     pub async fn drain(&self, account: AccountId, budget: Duration) -> Result<Drained, StoreError> {
+        self.run(account, Work::Read, budget).await
+    }
+
+    /// Posts `credits` (the account's, as stream records carried them) without reading the
+    /// credit shards: a `GetItem` and one write per [`MAX_BATCH_CREDITS`]. A credit already
+    /// posted (a redelivered record, a rival poster) turns that write into a drain from a fresh
+    /// read. Coalesced with a running drain of the account as [`Poster::drain`] is.
+    ///
+    /// # Errors
+    /// As [`Poster::drain`].
+    pub async fn post_known(
+        &self,
+        account: AccountId,
+        credits: Vec<UnpostedCredit>,
+        budget: Duration,
+    ) -> Result<Drained, StoreError> {
+        self.run(account, Work::Known(credits), budget).await
+    }
+
+    async fn run(
+        &self,
+        account: AccountId,
+        first: Work,
+        budget: Duration,
+    ) -> Result<Drained, StoreError> {
         {
             let mut draining = self.draining.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some(again) = draining.get_mut(&account) {
-                *again = true;
+            if let Some(pending) = draining.get_mut(&account) {
+                match first {
+                    Work::Read => pending.read = true,
+                    Work::Known(credits) => pending.credits.extend(credits),
+                }
                 return Ok(Drained::default());
             }
-            draining.insert(account, false);
+            draining.insert(account, Pending::default());
         }
         let guard = Draining {
             draining: &self.draining,
@@ -159,16 +208,45 @@ impl Poster {
         };
         let started = Instant::now();
         let mut total = Drained::default();
+        let mut work = first;
         loop {
             let left = budget.saturating_sub(started.elapsed());
-            let drained = self.drain_once(account, left).await?;
+            let drained = match work {
+                Work::Read => self.drain_once(account, left).await?,
+                Work::Known(credits) => self.post_these(account, credits).await?,
+            };
             total.batches += drained.batches;
             total.credits += drained.credits;
             total.more = drained.more;
-            if drained.more || !guard.again() {
+            if drained.more {
                 return Ok(total);
             }
+            match guard.next() {
+                Some(next) => work = next,
+                None => return Ok(total),
+            }
         }
+    }
+
+    /// Known credits, [`MAX_BATCH_CREDITS`] per write.
+    async fn post_these(
+        &self,
+        account: AccountId,
+        mut credits: Vec<UnpostedCredit>,
+    ) -> Result<Drained, StoreError> {
+        credits.sort_by_key(UnpostedCredit::key);
+        credits.dedup_by_key(|c| c.key());
+        let mut drained = Drained::default();
+        for chunk in credits.chunks(MAX_BATCH_CREDITS) {
+            let now = self.clock.now();
+            let posted = self.store.post_known(account, chunk, now).await?;
+            if posted.credits > 0 {
+                self.record(account, &posted, now);
+                drained.batches += 1;
+                drained.credits += posted.credits;
+            }
+        }
+        Ok(drained)
     }
 
     /// One pass: batches until none is left or the budget is spent.
@@ -391,6 +469,33 @@ mod tests {
             "nothing left marked"
         );
         assert_eq!(store.balance(merchant).await.unwrap().unwrap().incoming, 0);
+    }
+
+    #[tokio::test]
+    async fn known_credits_post_without_a_read_and_a_posted_one_falls_back_to_reading() {
+        let (store, clock, merchant) = setup(60).await;
+        let poster = Poster::new(store.clone(), clock);
+        let credits = store.all_unposted();
+        let drained = poster
+            .post_known(merchant, credits[..30].to_vec(), Duration::from_secs(60))
+            .await
+            .unwrap();
+        assert_eq!((drained.batches, drained.credits), (1, 30));
+        assert_eq!(store.balance(merchant).await.unwrap().unwrap().incoming, 30);
+        // Redelivered: the first is gone, so the write reads instead and posts the 30 oldest
+        // still there (all of them).
+        let again = poster
+            .post_known(merchant, credits[..30].to_vec(), Duration::from_secs(60))
+            .await
+            .unwrap();
+        assert_eq!(again.credits, 30);
+        let shown = store.balance(merchant).await.unwrap().unwrap();
+        assert_eq!((shown.account.balance, shown.incoming), (60, 0));
+        let again = poster
+            .post_known(merchant, credits[..30].to_vec(), Duration::from_secs(60))
+            .await
+            .unwrap();
+        assert_eq!(again.credits, 0, "nothing posted twice");
     }
 
     #[tokio::test]

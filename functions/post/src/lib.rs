@@ -1,16 +1,18 @@
 //! The post function. Two triggers, one engine ([`Poster`](paygate_shared::poster::Poster)):
 //!
 //! - the transactions table's stream, filtered by the event source mapping to new unposted
-//!   credits: each account named in the batch is drained (at most [`CONCURRENT_ACCOUNTS`] at
-//!   once); an account whose drain failed reports its records in `batchItemFailures`, so the
-//!   mapping retries them (a retry posts only what is still there);
+//!   credits: each account's credits in the batch are posted from the records themselves (a
+//!   `GetItem` and one write per 49; the credit shards are read only when one of them turns out
+//!   to be posted already), at most [`CONCURRENT_ACCOUNTS`] accounts at once; an account whose
+//!   posting failed reports its records in `batchItemFailures`, so the mapping retries them (a
+//!   retry posts only what is still there);
 //! - a schedule (`{"detail-type": "Scheduled Event", …}`): the sweep drains every batched
 //!   account whose oldest credit is older than
 //!   [`SWEEP_MIN_AGE`](paygate_shared::poster::SWEEP_MIN_AGE), and logs the oldest age it saw
 //!   (the posting-lag alarm's datapoint) on every run. A failed sweep fails the invocation.
 //!
-//! Records are only triggers: the poster re-reads the table, so a redelivered record or a
-//! duplicate trigger posts nothing twice.
+//! A record's credit is posted only by the write that deletes it (conditioned on it existing),
+//! so a redelivered record or a duplicate trigger posts nothing twice.
 
 use std::time::Duration;
 
@@ -19,6 +21,7 @@ use paygate_shared::{
     AccountId, StoreError,
     poster::SWEEP_MIN_AGE,
     store::dynamodb::{image::item_from_json, unposted_credit_from_item},
+    unposted::UnpostedCredit,
 };
 use serde_json::{Value, json};
 
@@ -48,17 +51,23 @@ pub async fn handle(deps: &PostDeps, event: Value) -> Result<Value, StoreError> 
         }));
     };
     let mut failed: Vec<String> = Vec::new();
-    let mut accounts: Vec<(AccountId, Vec<String>)> = Vec::new();
+    let mut accounts: Vec<(AccountId, Vec<String>, Vec<UnpostedCredit>)> = Vec::new();
     for record in records {
         let id = record
             .pointer("/dynamodb/SequenceNumber")
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_owned();
-        match account_of(record) {
-            Ok(Some(account)) => match accounts.iter_mut().find(|(a, _)| *a == account) {
-                Some((_, ids)) => ids.push(id),
-                None => accounts.push((account, vec![id])),
+        match credit_of(record) {
+            Ok(Some(credit)) => match accounts
+                .iter_mut()
+                .find(|(a, _, _)| *a == credit.account_id)
+            {
+                Some((_, ids, credits)) => {
+                    ids.push(id);
+                    credits.push(credit);
+                }
+                None => accounts.push((credit.account_id, vec![id], vec![credit])),
             },
             // Not an unposted credit (the mapping's filter lets none through): nothing to do.
             Ok(None) => {}
@@ -70,8 +79,8 @@ pub async fn handle(deps: &PostDeps, event: Value) -> Result<Value, StoreError> 
     }
     let poster = &deps.poster;
     let outcomes: Vec<(Vec<String>, bool)> = stream::iter(accounts)
-        .map(|(account, ids)| async move {
-            match poster.drain(account, DRAIN_BUDGET).await {
+        .map(|(account, ids, credits)| async move {
+            match poster.post_known(account, credits, DRAIN_BUDGET).await {
                 Ok(_) => (ids, true),
                 Err(e) => {
                     tracing::error!(account = %account, error = %e, "credits not posted; the records will be retried");
@@ -95,12 +104,11 @@ pub async fn handle(deps: &PostDeps, event: Value) -> Result<Value, StoreError> 
     }))
 }
 
-/// The account a stream record's new image credits, if it is an unposted credit.
-fn account_of(record: &Value) -> Result<Option<AccountId>, String> {
+/// The unposted credit a stream record's new image is, if it is one.
+fn credit_of(record: &Value) -> Result<Option<UnpostedCredit>, String> {
     let image = record
         .pointer("/dynamodb/NewImage")
         .ok_or_else(|| "no NewImage (the stream must carry new images)".to_owned())?;
     let item = item_from_json(image).map_err(|e| e.to_string())?;
-    let credit = unposted_credit_from_item(&item).map_err(|e| e.to_string())?;
-    Ok(credit.map(|c| c.account_id))
+    unposted_credit_from_item(&item).map_err(|e| e.to_string())
 }

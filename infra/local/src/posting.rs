@@ -13,6 +13,7 @@ use paygate_shared::{
     AccountId,
     poster::Poster,
     store::{dynamodb::unposted_credit_from_item, memory::MemoryStore},
+    unposted::UnpostedCredit,
 };
 use paygate_template::{EventSource, Source, TRANSACTIONS_TABLE, Template};
 use tokio::{sync::Semaphore, task::JoinHandle};
@@ -94,8 +95,9 @@ async fn drain(poster: &Poster, account: AccountId) -> bool {
     false
 }
 
-/// The poster as a stream sink: the accounts a batch names are drained; a failed drain fails
-/// every record of its account (the poller retries them).
+/// The poster as a stream sink: each account's credits in a batch are posted from the records
+/// themselves (no shard reads, unless one is already posted); a failure fails every record of
+/// its account (the poller retries them).
 pub struct InProcess {
     pub poster: Poster,
 }
@@ -103,14 +105,20 @@ pub struct InProcess {
 #[async_trait]
 impl StreamSink for InProcess {
     async fn handle(&self, batch: &[StreamItem]) -> Vec<usize> {
-        let mut accounts: Vec<(AccountId, Vec<usize>)> = Vec::new();
+        let mut accounts: Vec<(AccountId, Vec<usize>, Vec<UnpostedCredit>)> = Vec::new();
         for (index, entry) in batch.iter().enumerate() {
             let Some(item) = &entry.item else { continue };
             match unposted_credit_from_item(item) {
                 Ok(Some(credit)) => {
-                    match accounts.iter_mut().find(|(a, _)| *a == credit.account_id) {
-                        Some((_, indices)) => indices.push(index),
-                        None => accounts.push((credit.account_id, vec![index])),
+                    match accounts
+                        .iter_mut()
+                        .find(|(a, _, _)| *a == credit.account_id)
+                    {
+                        Some((_, indices, credits)) => {
+                            indices.push(index);
+                            credits.push(credit);
+                        }
+                        None => accounts.push((credit.account_id, vec![index], vec![credit])),
                     }
                 }
                 Ok(None) => {}
@@ -119,8 +127,8 @@ impl StreamSink for InProcess {
                 }
             }
         }
-        let outcomes = join_all(accounts.into_iter().map(|(account, indices)| async move {
-            let posted = self.poster.drain(account, DRAIN_BUDGET).await;
+        let outcomes = join_all(accounts.into_iter().map(|(account, indices, credits)| async move {
+            let posted = self.poster.post_known(account, credits, DRAIN_BUDGET).await;
             if let Err(err) = &posted {
                 tracing::warn!(account = %account, error = %err, "posting failed; the records will be retried");
             }

@@ -242,6 +242,18 @@ pub trait PostingStore: Send + Sync {
         now: OffsetDateTime,
     ) -> Result<Posted, StoreError>;
 
+    /// Posts `credits` (the account's, as a trigger named them: a stream record carries the
+    /// whole credit) in one write, in key order, without reading the credit shards; the
+    /// trigger's credits are the account's newest. If any of them is gone already (another
+    /// poster took it), posts from a fresh read instead, as [`PostingStore::post_credits`] with
+    /// `max` = their number. DynamoDB: a `GetItem` and one `TransactWriteItems`.
+    async fn post_known(
+        &self,
+        id: AccountId,
+        credits: &[UnpostedCredit],
+        now: OffsetDateTime,
+    ) -> Result<Posted, StoreError>;
+
     /// Up to `max` of the account's unposted credits, oldest key first (consistent).
     async fn unposted(&self, id: AccountId, max: usize) -> Result<Vec<UnpostedCredit>, StoreError>;
 

@@ -121,6 +121,14 @@ impl PostingStore for FailingStore {
     ) -> Result<Posted, StoreError> {
         Err(self.0.clone())
     }
+    async fn post_known(
+        &self,
+        _: AccountId,
+        _: &[UnpostedCredit],
+        _: OffsetDateTime,
+    ) -> Result<Posted, StoreError> {
+        Err(self.0.clone())
+    }
     async fn unposted(&self, _: AccountId, _: usize) -> Result<Vec<UnpostedCredit>, StoreError> {
         Err(self.0.clone())
     }

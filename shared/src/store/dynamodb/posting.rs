@@ -202,18 +202,26 @@ impl DynamoStore {
             .transpose()
     }
 
-    /// One posting write of up to `max` credits (see [`PostingStore::post_credits`]).
+    /// One posting write of up to `max` credits (see [`PostingStore::post_credits`]), or of
+    /// `known` ones (see [`PostingStore::post_known`]): then only the account is read, unless a
+    /// known credit turns out to be gone, and the next attempt reads the shards.
     async fn post_batch(
         &self,
         id: AccountId,
         max: usize,
+        known: Option<&[UnpostedCredit]>,
         now: OffsetDateTime,
     ) -> Result<Posted, StoreError> {
         let max = max.clamp(1, MAX_BATCH_CREDITS);
         let (accounts, transactions) = (self.accounts_table(), self.transactions_table());
+        let known = std::sync::Mutex::new(known.filter(|k| !k.is_empty() && k.len() <= max));
         with_retries(|| async {
-            let (account, mut credits) =
-                tokio::try_join!(self.read_account(id), self.credits(id, max + 1))?;
+            let trusted = *known.lock().unwrap_or_else(|p| p.into_inner());
+            let (account, mut credits) = match trusted {
+                Some(known) => (self.read_account(id).await?, known.to_vec()),
+                None => tokio::try_join!(self.read_account(id), self.credits(id, max + 1))?,
+            };
+            credits.sort_by_key(UnpostedCredit::key);
             let more = credits.len() > max;
             credits.truncate(max);
             if credits.is_empty() {
@@ -259,6 +267,12 @@ impl DynamoStore {
                 Some(Reason::ConditionFailed(OldItem::Existing(_)))
             ) {
                 return Ok(Verdict::Done(Ok(posted)));
+            }
+            // A credit already gone: another poster took it; read what is left instead.
+            if (0..credits.len()).any(|i| {
+                u8::try_from(i).is_ok_and(|i| reasons.condition_failed(Role::Credit(i)).is_some())
+            }) {
+                *known.lock().unwrap_or_else(|p| p.into_inner()) = None;
             }
             // A moved head or a credit already gone: another posting won; re-read and re-plan.
             Ok(explain::retry_or_fail(&reasons))
@@ -334,7 +348,11 @@ impl PostingStore for DynamoStore {
         if mode == PostingMode::Immediate {
             // What waits is posted now (a credit written on a read from before the switch may
             // still land after this: the poster posts it whatever the mode).
-            while self.post_batch(id, MAX_BATCH_CREDITS, now).await?.more {}
+            while self
+                .post_batch(id, MAX_BATCH_CREDITS, None, now)
+                .await?
+                .more
+            {}
             return Ok(self.read_account(id).await?.unwrap_or(account));
         }
         Ok(account)
@@ -346,7 +364,18 @@ impl PostingStore for DynamoStore {
         max: usize,
         now: OffsetDateTime,
     ) -> Result<Posted, StoreError> {
-        self.post_batch(id, max, now).await
+        self.post_batch(id, max, None, now).await
+    }
+
+    async fn post_known(
+        &self,
+        id: AccountId,
+        credits: &[UnpostedCredit],
+        now: OffsetDateTime,
+    ) -> Result<Posted, StoreError> {
+        let foreign = credits.iter().any(|c| c.account_id != id);
+        let known = (!foreign).then_some(credits);
+        self.post_batch(id, credits.len(), known, now).await
     }
 
     async fn unposted(&self, id: AccountId, max: usize) -> Result<Vec<UnpostedCredit>, StoreError> {

@@ -66,6 +66,17 @@ impl State {
         let credits: Vec<UnpostedCredit> = self.posting.of(id).take(max + 1).cloned().collect();
         let more = credits.len() > max;
         let credits = &credits[..credits.len().min(max)];
+        self.post_these(id, credits, now, more)
+    }
+
+    /// Posts `credits` (all present) in one write.
+    fn post_these(
+        &mut self,
+        id: AccountId,
+        credits: &[UnpostedCredit],
+        now: OffsetDateTime,
+        more: bool,
+    ) -> Result<Posted, StoreError> {
         if credits.is_empty() {
             return Ok(Posted {
                 credits: 0,
@@ -182,6 +193,25 @@ impl PostingStore for MemoryStore {
         now: OffsetDateTime,
     ) -> Result<Posted, StoreError> {
         self.state().post_batch(id, max, now)
+    }
+
+    async fn post_known(
+        &self,
+        id: AccountId,
+        credits: &[UnpostedCredit],
+        now: OffsetDateTime,
+    ) -> Result<Posted, StoreError> {
+        let mut state = self.state();
+        let pending = state.posting.credits.get(&id);
+        let all_there = !credits.is_empty()
+            && credits.len() <= MAX_BATCH_CREDITS
+            && credits
+                .iter()
+                .all(|c| c.account_id == id && pending.is_some_and(|p| p.contains_key(&c.key())));
+        if !all_there {
+            return state.post_batch(id, credits.len(), now);
+        }
+        state.post_these(id, credits, now, false)
     }
 
     async fn unposted(&self, id: AccountId, max: usize) -> Result<Vec<UnpostedCredit>, StoreError> {
