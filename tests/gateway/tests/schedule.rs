@@ -1,11 +1,13 @@
-//! Scheduled functions from the template: the `expire` function's `rate(…)` is planned, and
-//! firing it (in-process) releases holds whose confirmation window has closed.
+//! Scheduled functions from the template: the `expire` and `post` functions' `rate(…)` are
+//! planned; firing `expire` (in-process) releases holds whose confirmation window has closed,
+//! firing `post` posts batched accounts' credits older than the sweep's minimum age.
 
 mod common;
 
 use std::time::Duration;
 
 use paygate_local::schedule;
+use paygate_shared::{Clock, PostingMode};
 use paygate_template::Template;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -14,11 +16,15 @@ async fn the_expiry_sweep_runs_on_its_schedule() {
     let running = common::start(&template).await;
     let (fire, skipped) = schedule::plan(running.gateway.schedules());
     assert!(skipped.is_empty(), "{skipped:?}");
-    let [(expire, period)] = fire.as_slice() else {
-        panic!("one schedule: {fire:?}")
+    let by = |binary: &str| {
+        fire.iter()
+            .find(|(s, _)| s.binary.as_deref() == Some(binary))
+            .unwrap_or_else(|| panic!("a {binary} schedule: {fire:?}"))
     };
-    assert_eq!(expire.binary.as_deref(), Some("expire"));
+    let ((expire, period), (post, post_period)) = (by("expire"), by("post"));
+    assert_eq!(fire.len(), 2, "{fire:?}");
     assert_eq!(*period, Duration::from_secs(60), "rate(1 minute)");
+    assert_eq!(*post_period, Duration::from_secs(60), "rate(1 minute)");
 
     let token = running.token().await;
     let pending = running
@@ -61,4 +67,35 @@ async fn the_expiry_sweep_runs_on_its_schedule() {
     let released = running.get(&payer, &token).await;
     assert_eq!(released.body["available"], 100_000);
     assert_eq!(released.body["balance"], 100_000);
+
+    // The posting sweep (no poster runs here but the schedule): a batched account's credit is
+    // left to the stream while young, and posted by the sweep once 30 s old.
+    let merchant = running.seeded.accounts[1];
+    let store = &running.gateway.backend().store;
+    store
+        .set_posting(merchant, PostingMode::Batched, running.clock.now())
+        .await
+        .expect("set_posting");
+    let paid = running
+        .post("/v1/payments", &token, Some(running.payment(250, true)))
+        .await;
+    assert_eq!(paid.status, 201, "{:?}", paid.body);
+    let shown = format!("/v1/accounts/{merchant}/balance");
+    let before = running.get(&shown, &token).await;
+    assert_eq!(before.body["incoming"], 250, "{:?}", before.body);
+    schedule::fire(&running.gateway, post).await;
+    assert_eq!(
+        running.get(&shown, &token).await.body["incoming"],
+        250,
+        "young: left"
+    );
+    running.clock.advance(time::Duration::seconds(31));
+    let token = running.token().await;
+    schedule::fire(&running.gateway, post).await;
+    let after = running.get(&shown, &token).await;
+    assert_eq!(after.body["incoming"], 0, "{:?}", after.body);
+    assert_eq!(
+        after.body["balance"].as_i64(),
+        before.body["balance"].as_i64().map(|b| b + 250)
+    );
 }
