@@ -31,6 +31,8 @@ use super::{
 /// How long an idle shard waits before asking again (the mapping polls 4 times a second; a
 /// little faster here, for a quick first attempt).
 const IDLE_POLL: Duration = Duration::from_millis(100);
+/// The most often the checkpoint item is written.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
 /// How long a shard that just returned its latest records waits before asking again.
 const CAUGHT_UP_POLL: Duration = Duration::from_millis(50);
 /// How often the stream is described again for new shards (DynamoDB rolls them over).
@@ -140,7 +142,11 @@ impl StreamPoller {
     }
 
     /// Keeps the checkpoint item up to date with the shards' watermarks, one write at a time
-    /// (each write carries every position reported meanwhile).
+    /// and at most one per [`CHECKPOINT_EVERY`] (each write carries every position reported
+    /// meanwhile). The mapping keeps its position outside the table; here every write is a
+    /// request to the store (and a stream record), so under steady traffic an unpaced writer
+    /// would keep the endpoint busy with nothing but checkpoints. A crash repeats at most that
+    /// much more, which the consumers are built to take.
     async fn write_checkpoints(
         self: Arc<Self>,
         mut positions: HashMap<String, String>,
@@ -155,6 +161,7 @@ impl StreamPoller {
                 tracing::warn!(error = %err, "writing the stream checkpoint; trying again");
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
+            tokio::time::sleep(CHECKPOINT_EVERY).await;
         }
     }
 }
