@@ -167,31 +167,8 @@ impl DynamoStore {
         limit: Option<i32>,
         projection: Option<&str>,
     ) -> Result<Vec<Item>, StoreError> {
-        let mut items = Vec::new();
-        let mut start = None;
-        loop {
-            let output = self
-                .client
-                .query()
-                .table_name(self.transactions_table())
-                .key_condition_expression("#pk = :pk")
-                .expression_attribute_names("#pk", "pk")
-                .expression_attribute_values(":pk", attr_string(unposted_pk(id, shard)))
-                .set_projection_expression(projection.map(str::to_owned))
-                .scan_index_forward(true)
-                .consistent_read(true)
-                .set_limit(limit)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(sdk_error)?;
-            items.extend(output.items.unwrap_or_default());
-            let full = limit.is_some_and(|l| items.len() >= usize::try_from(l).unwrap_or(0));
-            match output.last_evaluated_key {
-                Some(key) if !key.is_empty() && !full => start = Some(key),
-                _ => return Ok(items),
-            }
-        }
+        self.partition_items(unposted_pk(id, shard), limit, projection)
+            .await
     }
 
     async fn read_account(&self, id: AccountId) -> Result<Option<Account>, StoreError> {

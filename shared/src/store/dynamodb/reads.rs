@@ -32,6 +32,18 @@ impl DynamoStore {
     /// Every item of the transactions table's partition `pk`: one consistent `Query` (more only
     /// past 1 MB), in sort-key order.
     pub(crate) async fn partition(&self, pk: String) -> Result<Vec<Item>, StoreError> {
+        self.partition_items(pk, None, None).await
+    }
+
+    /// The first `limit` items (all if `None`) of the transactions table's partition `pk`, in
+    /// sort-key order, each with only `projection` if given: consistent `Query`s, paged past
+    /// 1 MB.
+    pub(crate) async fn partition_items(
+        &self,
+        pk: String,
+        limit: Option<i32>,
+        projection: Option<&str>,
+    ) -> Result<Vec<Item>, StoreError> {
         let mut items = Vec::new();
         let mut start = None;
         loop {
@@ -42,14 +54,17 @@ impl DynamoStore {
                 .key_condition_expression("#pk = :pk")
                 .expression_attribute_names("#pk", "pk")
                 .expression_attribute_values(":pk", AttributeValue::S(pk.clone()))
+                .set_projection_expression(projection.map(str::to_owned))
                 .consistent_read(true)
+                .set_limit(limit)
                 .set_exclusive_start_key(start)
                 .send()
                 .await
                 .map_err(sdk_error)?;
             items.extend(output.items.unwrap_or_default());
+            let full = limit.is_some_and(|l| items.len() >= usize::try_from(l).unwrap_or(0));
             match output.last_evaluated_key {
-                Some(key) if !key.is_empty() => start = Some(key),
+                Some(key) if !key.is_empty() && !full => start = Some(key),
                 _ => return Ok(items),
             }
         }
