@@ -178,6 +178,8 @@ pub async fn run(options: &FaultOptions) -> Result<FaultReport, String> {
         requests: u64::MAX,
         seconds: 600.0,
         hot_accounts: 4,
+        // Faults drive the load without the poster (a reset recreates the accounts anyway).
+        hot_posting: paygate_shared::PostingMode::Immediate,
         seed: options.seed,
         request_timeout: options.request_timeout,
     };

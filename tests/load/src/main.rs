@@ -5,6 +5,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use std::{path::PathBuf, time::Duration};
 
+use paygate_shared::PostingMode;
+
 use paygate_load::{
     conserve::{self, ConserveOptions},
     faults::{self, FaultOptions},
@@ -61,8 +63,14 @@ enum Command {
         /// Wall-clock bound, seconds.
         #[arg(long, default_value_t = 60.0)]
         seconds: f64,
+        /// Accounts every worker pays into (and owners pay from and refund out of).
         #[arg(long, default_value_t = 4)]
         hot_accounts: usize,
+        /// The hot accounts' posting mode; `batched` runs the poster, checks conservation with
+        /// the unposted credits at instants during the load, and switches one hot account to
+        /// `immediate` and back as it runs.
+        #[arg(long, value_enum, default_value = "batched")]
+        hot_posting: PostingArg,
         #[arg(long, default_value_t = 1)]
         seed_rng: u64,
         /// Write the figures into this file between `<!-- load:begin -->` and `<!-- load:end -->`.
@@ -133,6 +141,21 @@ enum Command {
         #[arg(long, num_args = 0..=1, default_missing_value = "docs/reliability.md")]
         write: Option<PathBuf>,
     },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum PostingArg {
+    Immediate,
+    Batched,
+}
+
+impl PostingArg {
+    fn mode(self) -> PostingMode {
+        match self {
+            Self::Immediate => PostingMode::Immediate,
+            Self::Batched => PostingMode::Batched,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -216,6 +239,7 @@ async fn run(args: Args) -> Result<bool, String> {
             requests,
             seconds,
             hot_accounts,
+            hot_posting,
             seed_rng,
             write,
         } => {
@@ -225,6 +249,7 @@ async fn run(args: Args) -> Result<bool, String> {
                 requests,
                 seconds,
                 hot_accounts,
+                hot_posting: hot_posting.mode(),
                 seed: seed_rng,
                 ..ConserveOptions::default()
             };
@@ -238,12 +263,13 @@ async fn run(args: Args) -> Result<bool, String> {
             }
             if let Some(path) = write {
                 let section = format!(
-                    "### Conservation under load\n\n`cargo run --release -p paygate-load -- conserve --store {} --clients {clients} --requests {requests} --seconds {seconds} --hot-accounts {hot_accounts} --seed-rng {seed_rng}`\n\n{}",
+                    "### Conservation under load\n\n`cargo run --release -p paygate-load -- conserve --store {} --clients {clients} --requests {requests} --seconds {seconds} --hot-accounts {hot_accounts} --hot-posting {} --seed-rng {seed_rng}`\n\n{}",
                     if matches!(options.store, StoreChoice::Memory) {
                         "memory"
                     } else {
                         "dynamodb --dynamodb-endpoint URL"
                     },
+                    options.hot_posting.as_str(),
                     report.table()
                 );
                 write_reliability(&path, "conserve", &section)?;

@@ -283,6 +283,70 @@ pub async fn start_on(
     })
 }
 
+/// Starts the poster for the current tables: the embedded store's queue, or the stream of the
+/// (re)created transactions table polled as the template's `post` mapping reads it. Aborted
+/// with the returned handles. On DynamoDB, each batch of stream records is posted holding
+/// `hold` shared, if given: whoever holds it exclusively keeps the poster from writing.
+///
+/// # Errors
+/// When the stream cannot be read.
+pub async fn start_poster(
+    running: &Running,
+    choice: &StoreChoice,
+    hold: Option<Arc<tokio::sync::RwLock<()>>>,
+) -> Result<Vec<tokio::task::JoinHandle<()>>, String> {
+    let backend = running.gateway.backend();
+    match (&running.store, choice) {
+        (StoreHandle::Memory(store), _) => Ok(paygate_local::posting::start_embedded(
+            backend.poster.clone(),
+            store.clone(),
+        )),
+        (StoreHandle::Dynamodb { tables, .. }, StoreChoice::Dynamodb { endpoint, .. }) => {
+            let template = load_template()?;
+            let mapping = paygate_local::posting::post_mapping(&template)
+                .ok_or("the template has no `post` stream mapping")?;
+            let region = "us-east-1";
+            let config = paygate_local::aws::sdk_config(endpoint, region).await;
+            let poller = paygate_local::notify::poller(
+                &config,
+                mapping,
+                &tables.transactions,
+                region,
+                "POSTER",
+            )
+            .await?;
+            let poller = Arc::new(poller);
+            match hold {
+                None => paygate_local::posting::stream_poster(poller, mapping, backend, region),
+                Some(hold) => {
+                    let sink = Held {
+                        hold,
+                        inner: paygate_local::posting::InProcess {
+                            poster: backend.poster.clone(),
+                        },
+                    };
+                    Ok(vec![tokio::spawn(poller.run(Arc::new(sink)))])
+                }
+            }
+        }
+        _ => Err("a DynamoDB store handle without an endpoint".into()),
+    }
+}
+
+/// The in-process poster, each batch under a shared hold.
+struct Held {
+    hold: Arc<tokio::sync::RwLock<()>>,
+    inner: paygate_local::posting::InProcess,
+}
+
+#[async_trait::async_trait]
+impl paygate_local::notify::sink::StreamSink for Held {
+    async fn handle(&self, batch: &[paygate_local::notify::sink::StreamItem]) -> Vec<usize> {
+        let _held = self.hold.read().await;
+        self.inner.handle(batch).await
+    }
+}
+
 /// Empties the store: both tables deleted (waiting until they are gone), then [`reseed`]ed
 /// with every account at `balance`. Nothing to do on the embedded store.
 ///

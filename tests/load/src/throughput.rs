@@ -309,39 +309,6 @@ async fn make_batched(running: &setup::Running, id: AccountId) -> Result<(), Str
         .map_err(|e| format!("set_posting {id}: {e}"))
 }
 
-/// Starts the poster for the current tables: the embedded store's queue, or the stream of the
-/// (re)created transactions table polled as the template's `post` mapping reads it. Aborted
-/// with the returned handles.
-async fn start_poster(
-    running: &setup::Running,
-    choice: &StoreChoice,
-) -> Result<Vec<tokio::task::JoinHandle<()>>, String> {
-    let backend = running.gateway.backend();
-    match (&running.store, choice) {
-        (setup::StoreHandle::Memory(store), _) => Ok(paygate_local::posting::start_embedded(
-            backend.poster.clone(),
-            store.clone(),
-        )),
-        (setup::StoreHandle::Dynamodb { tables, .. }, StoreChoice::Dynamodb { endpoint, .. }) => {
-            let template = setup::load_template()?;
-            let mapping = paygate_local::posting::post_mapping(&template)
-                .ok_or("the template has no `post` stream mapping")?;
-            let region = "us-east-1";
-            let config = paygate_local::aws::sdk_config(endpoint, region).await;
-            let poller = paygate_local::notify::poller(
-                &config,
-                mapping,
-                &tables.transactions,
-                region,
-                "POSTER",
-            )
-            .await?;
-            paygate_local::posting::stream_poster(Arc::new(poller), mapping, backend, region)
-        }
-        _ => Err("a DynamoDB store handle without an endpoint".into()),
-    }
-}
-
 /// Runs every scenario at every concurrency.
 ///
 /// # Errors
@@ -419,7 +386,7 @@ pub fn run(options: &ThroughputOptions) -> Result<(Setting, Vec<Cell>), String> 
                 gateway_rt.block_on(setup::reset(&running, OPENING))?;
                 let poster = if scenario == Scenario::HotBatched {
                     gateway_rt.block_on(make_batched(&running, target.batched))?;
-                    gateway_rt.block_on(start_poster(&running, &options.store))?
+                    gateway_rt.block_on(setup::start_poster(&running, &options.store, None))?
                 } else {
                     Vec::new()
                 };
@@ -439,7 +406,7 @@ pub fn run(options: &ThroughputOptions) -> Result<(Setting, Vec<Cell>), String> 
     } else {
         let poster = if hot {
             gateway_rt.block_on(make_batched(&running, target.batched))?;
-            gateway_rt.block_on(start_poster(&running, &options.store))?
+            gateway_rt.block_on(setup::start_poster(&running, &options.store, None))?
         } else {
             Vec::new()
         };

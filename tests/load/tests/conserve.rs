@@ -1,7 +1,10 @@
 //! A bounded `conserve` run in CI: concurrent payments, confirms (whole and partial), cancels,
 //! refunds (partial, full, concurrent, resent), retries on the same Idempotency-Key, lost
 //! answers, duplicate confirms and confirm-vs-cancel races through the local gateway, then the
-//! audit of the store: no violation, no 5xx, no hang.
+//! audit of the store: no violation, no 5xx, no hang. The hot accounts are `batched` (issue
+//! 15): the poster runs, conservation with the unposted credits is checked at instants during
+//! the load, one hot account is switched to `immediate` and back, and every credit is posted
+//! before the audit.
 
 use paygate_load::{
     conserve::{self, ConserveOptions},
@@ -36,6 +39,9 @@ fn assert_clean(report: &conserve::ConserveReport) {
         "{r:?}"
     );
     assert!(report.stats.refund_storms > 0 && report.stats.lost_refunds > 0);
+    // Issue 15: the cuts saw credits waiting (so they checked something), and the switch ran.
+    let p = report.posting.as_ref().expect("batched hot accounts");
+    assert!(p.cuts_with_credits > 0 && p.switches >= 2, "{p:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

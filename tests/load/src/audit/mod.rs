@@ -2,6 +2,10 @@
 //! checked over the whole of it. The DynamoDB tables are scanned and their items decoded here,
 //! from the layout in `docs/data-model.md`, independently of the adapter's own decoding.
 //! Partial captures and refunds have their own checks in [`refunds`].
+//!
+//! An unposted credit (a credit into a batched account the poster has not posted yet) stands in
+//! for the credit entry it will become: conservation counts it with the balances, and a
+//! succeeded payment (or refund) has exactly one of the two.
 
 pub mod refunds;
 
@@ -62,6 +66,36 @@ pub struct EntryRow {
     pub refund: Option<String>,
 }
 
+/// A credit into a batched account that the poster has not posted yet.
+#[derive(Debug, Clone)]
+pub struct CreditRow {
+    pub account: String,
+    pub payment: String,
+    /// The refund it pays back to the payer; `None` for a capture's (or funding's) credit.
+    pub refund: Option<String>,
+    pub amount: i64,
+    pub currency: String,
+}
+
+impl CreditRow {
+    /// The credit entry it will be posted as, for the checks that ask whether a payment or
+    /// refund was settled (its id says it is not one yet; no `balance_after` until posted).
+    fn as_entry(&self) -> EntryRow {
+        EntryRow {
+            id: format!(
+                "unposted:{}",
+                self.refund.as_deref().unwrap_or(&self.payment)
+            ),
+            account: self.account.clone(),
+            payment: self.payment.clone(),
+            debit: false,
+            amount: self.amount,
+            balance_after: 0,
+            refund: self.refund.clone(),
+        }
+    }
+}
+
 /// Everything in the store.
 #[derive(Debug, Clone, Default)]
 pub struct Snapshot {
@@ -69,6 +103,20 @@ pub struct Snapshot {
     pub payments: Vec<PaymentRow>,
     pub refunds: Vec<RefundRow>,
     pub entries: Vec<EntryRow>,
+    pub credits: Vec<CreditRow>,
+}
+
+impl Snapshot {
+    /// The ledger as it will be once the poster has drained: the entries plus each unposted
+    /// credit as the entry it will become.
+    fn settled(&self) -> Self {
+        let mut settled = self.clone();
+        settled
+            .entries
+            .extend(self.credits.iter().map(CreditRow::as_entry));
+        settled.credits.clear();
+        settled
+    }
 }
 
 /// Reads the whole store.
@@ -115,6 +163,15 @@ async fn memory_snapshot(store: &MemoryStore) -> Result<Snapshot, String> {
             available: account.available,
         });
     }
+    snapshot
+        .credits
+        .extend(store.all_unposted().into_iter().map(|c| CreditRow {
+            account: c.account_id.to_string(),
+            payment: c.payment_id.to_string(),
+            refund: c.refund_id.map(|id| id.to_string()),
+            amount: c.amount.amount,
+            currency: c.amount.currency.code().to_owned(),
+        }));
     for p in store.all_payments() {
         snapshot.payments.push(PaymentRow {
             id: p.id.to_string(),
@@ -150,7 +207,10 @@ type Item = HashMap<String, AttributeValue>;
 /// Items per scan page.
 const SCAN_PAGE: i32 = 200;
 
-async fn scan(client: &aws_sdk_dynamodb::Client, table: &str) -> Result<Vec<Item>, String> {
+pub(crate) async fn scan(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+) -> Result<Vec<Item>, String> {
     let mut items = Vec::new();
     let mut start: Option<Item> = None;
     // A single-threaded moto may still be working through requests a load gave up on, and a
@@ -187,7 +247,7 @@ async fn scan(client: &aws_sdk_dynamodb::Client, table: &str) -> Result<Vec<Item
     Ok(items)
 }
 
-fn s(item: &Item, name: &str) -> Result<String, String> {
+pub(crate) fn s(item: &Item, name: &str) -> Result<String, String> {
     match item.get(name) {
         Some(AttributeValue::S(v)) => Ok(v.clone()),
         _ => Err(format!("item {:?}: no string `{name}`", item.get("pk"))),
@@ -203,7 +263,7 @@ fn n_or(item: &Item, name: &str, missing: i64) -> Result<i64, String> {
     }
 }
 
-fn n(item: &Item, name: &str) -> Result<i64, String> {
+pub(crate) fn n(item: &Item, name: &str) -> Result<i64, String> {
     match item.get(name) {
         Some(AttributeValue::N(v)) => v
             .parse()
@@ -263,24 +323,68 @@ async fn dynamodb_snapshot(
                 balance_after: n(&item, "balance_after")?,
                 refund: s(&item, "refund_id").ok(),
             }),
+            Some("unposted_credit") => snapshot.credits.push(credit_row(&item)?),
             _ => {}
         }
     }
     Ok(snapshot)
 }
 
+/// An unposted credit's item (`type = unposted_credit`, `docs/data-model.md`).
+pub(crate) fn credit_row(item: &Item) -> Result<CreditRow, String> {
+    Ok(CreditRow {
+        account: s(item, "account_id")?,
+        payment: s(item, "payment_id")?,
+        refund: s(item, "refund_id").ok(),
+        amount: n(item, "amount")?,
+        currency: s(item, "currency")?,
+    })
+}
+
+/// Conservation: per currency, all balances (treasury included) plus all unposted credits sum
+/// to exactly 0. One line per currency that does not.
+pub fn conservation<'a>(
+    balances: impl IntoIterator<Item = (&'a str, i64)>,
+    credits: impl IntoIterator<Item = (&'a str, i64)>,
+) -> Vec<String> {
+    let mut sums: BTreeMap<&str, (i128, i128)> = BTreeMap::new();
+    for (currency, balance) in balances {
+        sums.entry(currency).or_default().0 += i128::from(balance);
+    }
+    for (currency, amount) in credits {
+        sums.entry(currency).or_default().1 += i128::from(amount);
+    }
+    sums.into_iter()
+        .filter(|(_, (balances, credits))| balances + credits != 0)
+        .map(|(currency, (balances, credits))| {
+            format!(
+                "{currency}: balances sum to {balances} and unposted credits to {credits}: {}, not 0",
+                balances + credits
+            )
+        })
+        .collect()
+}
+
 /// Every invariant of the ledger over `snapshot`; one line per violation (none is the pass).
 pub fn check(snapshot: &Snapshot) -> Vec<String> {
     let mut violations = Vec::new();
-    // 1. Conservation: per currency, all balances (treasury included) sum to exactly 0.
-    let mut sums: BTreeMap<&str, i128> = BTreeMap::new();
-    for a in &snapshot.accounts {
-        *sums.entry(a.currency.as_str()).or_default() += i128::from(a.balance);
-    }
-    for (currency, sum) in &sums {
-        if *sum != 0 {
-            violations.push(format!("{currency}: balances sum to {sum}, not 0"));
-        }
+    // 1. Conservation: per currency, all balances (treasury included) plus what waits to be
+    // posted sum to exactly 0.
+    violations.extend(conservation(
+        snapshot
+            .accounts
+            .iter()
+            .map(|a| (a.currency.as_str(), a.balance)),
+        snapshot
+            .credits
+            .iter()
+            .map(|c| (c.currency.as_str(), c.amount)),
+    ));
+    for c in snapshot.credits.iter().filter(|c| c.amount <= 0) {
+        violations.push(format!(
+            "unposted credit of {} to {} is {}",
+            c.payment, c.account, c.amount
+        ));
     }
     // 2. No customer account is overdrawn or holds more than it has.
     for a in snapshot.accounts.iter().filter(|a| !a.treasury) {
@@ -333,10 +437,12 @@ pub fn check(snapshot: &Snapshot) -> Vec<String> {
         ));
     }
     // 4. A succeeded payment has exactly one capture: a debit on its source and a credit on its
-    // destination, of what it captured (its amount, or less for a partial capture); any other
-    // payment has no entry. Refund entries are checked in `refunds`.
+    // destination (an entry, or an unposted credit), of what it captured (its amount, or less
+    // for a partial capture); any other payment has no entry and no credit. Refund entries are
+    // checked in `refunds`.
+    let settled = snapshot.settled();
     let mut per_payment: HashMap<&str, Vec<&EntryRow>> = HashMap::new();
-    for e in &snapshot.entries {
+    for e in &settled.entries {
         per_payment.entry(e.payment.as_str()).or_default().push(e);
     }
     for p in &snapshot.payments {
@@ -406,7 +512,7 @@ pub fn check(snapshot: &Snapshot) -> Vec<String> {
     }
     // 7. Partial captures and refunds: each payment's captured − refunded is the net ledger
     // movement between its two accounts.
-    violations.extend(refunds::check(snapshot));
+    violations.extend(refunds::check(&settled));
     violations
 }
 
@@ -486,6 +592,7 @@ mod tests {
                 payment("p2", "pending", 5),
             ],
             refunds: vec![],
+            credits: vec![],
             entries: vec![
                 entry("txn_1", "t", "f", true, 100, -100),
                 entry("txn_1", "a", "f", false, 100, 100),
@@ -536,5 +643,83 @@ mod tests {
         let mut s = consistent();
         s.payments[2].description = Some("key-p1".into());
         assert!(check(&s).iter().any(|v| v.contains("produced 2 payments")));
+    }
+
+    fn credit(payment: &str, account: &str, amount: i64) -> CreditRow {
+        CreditRow {
+            account: account.into(),
+            payment: payment.into(),
+            refund: None,
+            amount,
+            currency: "CNY".into(),
+        }
+    }
+
+    /// As [`consistent`], with `b` batched and p1's credit not posted yet.
+    fn unposted() -> Snapshot {
+        let mut s = consistent();
+        s.entries.pop();
+        s.accounts[2].balance = 0;
+        s.accounts[2].available = 0;
+        s.credits.push(credit("p1", "b", 30));
+        s
+    }
+
+    #[test]
+    fn an_unposted_credit_counts_as_the_payments_credit_and_in_conservation() {
+        assert_eq!(check(&unposted()), Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_credit_both_posted_and_waiting_or_of_no_succeeded_payment_is_found() {
+        // Posted, and still waiting: money created.
+        let mut s = unposted();
+        s.entries.push(entry("txn_2", "b", "p1", false, 30, 30));
+        s.accounts[2].balance = 30;
+        s.accounts[2].available = 30;
+        let v = check(&s);
+        assert!(
+            v.iter().any(|v| v.contains("unposted credits to 30")),
+            "{v:?}"
+        );
+        assert!(
+            v.iter().any(|v| v.contains("1 debit(s) and 2 credit(s)")),
+            "{v:?}"
+        );
+
+        // Waiting on the wrong account.
+        let mut s = unposted();
+        s.credits[0].account = "a".into();
+        assert!(
+            check(&s)
+                .iter()
+                .any(|v| v.contains("p1 has 1 debit(s) and 1 credit(s)"))
+        );
+
+        // A credit for a payment that is still pending, or for no payment at all.
+        let mut s = consistent();
+        s.credits.push(credit("p2", "b", 5));
+        s.accounts[0].balance -= 5;
+        s.accounts[0].available -= 5;
+        let v = check(&s);
+        assert!(
+            v.iter()
+                .any(|v| v.contains("pending payment p2 has 1 ledger entries")),
+            "{v:?}"
+        );
+        let mut s = consistent();
+        s.credits.push(credit("p9", "b", 5));
+        s.accounts[0].balance -= 5;
+        s.accounts[0].available -= 5;
+        let v = check(&s);
+        assert!(
+            v.iter().any(|v| v.contains("p9, which is not a payment")),
+            "{v:?}"
+        );
+
+        // A lost credit: the debit happened, nothing waits and nothing was posted.
+        let mut s = unposted();
+        s.credits.clear();
+        assert!(check(&s).iter().any(|v| v.contains("balances sum to -30")));
     }
 }

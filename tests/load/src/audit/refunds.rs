@@ -225,6 +225,7 @@ mod tests {
                 ],
             ]
             .concat(),
+            credits: vec![],
         }
     }
 
@@ -237,6 +238,27 @@ mod tests {
             (s.partial_captures, s.refunds, s.refunded, s.partly_refunded),
             (1, 2, 15, 1)
         );
+    }
+
+    #[test]
+    fn a_refund_credit_waiting_to_be_posted_settles_the_refund() {
+        // The payer `a` is batched: re_2's credit to it waits for the poster.
+        let mut s = consistent();
+        s.entries.remove(7);
+        s.accounts[1].balance = 80;
+        s.accounts[1].available = 80;
+        s.credits.push(crate::audit::CreditRow {
+            account: "a".into(),
+            payment: "p".into(),
+            refund: Some("re_2".into()),
+            amount: 5,
+            currency: "CNY".into(),
+        });
+        assert_eq!(crate::audit::check(&s), Vec::<String>::new());
+        // Waiting on the payee instead: the refund was never paid back.
+        s.credits[0].account = "b".into();
+        let v = crate::audit::check(&s);
+        assert!(v.iter().any(|v| v.contains("refund re_2 of p")), "{v:?}");
     }
 
     #[test]

@@ -7,7 +7,14 @@
 //! Each OAuth client is shared by two workers, so two connections at a time hold, capture,
 //! release and refund on the same accounts, and every worker pays into a small set of hot
 //! accounts. A payment, once captured, is offered to the workers of its payee for refunds.
+//!
+//! The hot accounts are `batched` by default (issue 15): their credits wait as unposted credits
+//! for the poster, which runs as `paygate-local` runs it, and one of them is switched to
+//! `immediate` and back while the load runs. Conservation with the unposted credits is checked
+//! at instants during the load ([`cut`]); after it, the poster must drain every credit before
+//! the audit.
 
+pub mod cut;
 mod refunds;
 
 use std::{
@@ -20,7 +27,7 @@ use std::{
 };
 
 use hyper::{Method, body::Bytes};
-use paygate_shared::Currency;
+use paygate_shared::{AccountId, Currency, PostingMode};
 use rand::{Rng, SeedableRng, rngs::StdRng, seq::IndexedRandom};
 use serde_json::json;
 use tokio::sync::RwLock;
@@ -45,6 +52,8 @@ pub struct ConserveOptions {
     /// Wall-clock bound.
     pub seconds: f64,
     pub hot_accounts: usize,
+    /// The hot accounts' posting mode.
+    pub hot_posting: PostingMode,
     pub seed: u64,
     /// An answer slower than this counts as a hang (the functions' timeout is 10 s).
     pub request_timeout: Duration,
@@ -58,6 +67,7 @@ impl Default for ConserveOptions {
             requests: 400,
             seconds: 60.0,
             hot_accounts: 4,
+            hot_posting: PostingMode::Batched,
             seed: 1,
             request_timeout: Duration::from_secs(12),
         }
@@ -114,6 +124,24 @@ pub struct ConserveReport {
     pub clients: usize,
     pub accounts: usize,
     pub store: String,
+    /// What the run did with batched hot accounts (`None`: they were immediate).
+    pub posting: Option<PostingReport>,
+}
+
+/// Batched hot accounts during a run: the cuts taken, the mode switches, the drain.
+#[derive(Debug, Clone, Default)]
+pub struct PostingReport {
+    pub hot: usize,
+    /// Instantaneous conservation checks during the load.
+    pub cuts: u64,
+    /// Of which found unposted credits waiting.
+    pub cuts_with_credits: u64,
+    /// The most credits one cut found.
+    pub most_credits: usize,
+    /// Switches of one hot account between `batched` and `immediate` during the load.
+    pub switches: u64,
+    /// How long the poster took to post everything after the load.
+    pub drained_after: Duration,
 }
 
 impl ConserveReport {
@@ -178,8 +206,25 @@ impl ConserveReport {
                 format!("{} / {}", s.transport_errors, s.timeouts),
             ),
             ("slowest answer", format!("{} ms", s.max_latency_ms)),
-            ("violations", self.violations.len().to_string()),
         ];
+        let mut rows = rows.to_vec();
+        if let Some(p) = &self.posting {
+            rows.extend([
+                (
+                    "batched hot accounts / mode switches (one to immediate or back)",
+                    format!("{} / {}", p.hot, p.switches),
+                ),
+                (
+                    "conservation cuts during the load / with unposted credits / most credits in one",
+                    format!("{} / {} / {}", p.cuts, p.cuts_with_credits, p.most_credits),
+                ),
+                (
+                    "credits all posted after the load",
+                    format!("{:.1} s", p.drained_after.as_secs_f64()),
+                ),
+            ]);
+        }
+        rows.push(("violations", self.violations.len().to_string()));
         let mut out = String::from("| | |\n|---|---|\n");
         for (k, v) in rows {
             out.push_str(&format!("| {k} | {v} |\n"));
@@ -217,13 +262,154 @@ pub fn seed_plan(workers: usize, hot: usize) -> SeedPlan {
 pub async fn run(options: &ConserveOptions) -> Result<ConserveReport, String> {
     let plan = seed_plan(options.clients, options.hot_accounts);
     let running = setup::start(&options.store, &plan).await?;
+    // The hot accounts are seeded last.
+    let hot: Vec<AccountId> = running.accounts[running.accounts.len() - options.hot_accounts..]
+        .iter()
+        .map(|a| a.id)
+        .collect();
+    let batched = options.hot_posting == PostingMode::Batched && !hot.is_empty();
+    let mut poster = Vec::new();
+    let poster_hold = Arc::new(RwLock::new(()));
+    if batched {
+        for &id in &hot {
+            set_mode(&running.gateway, id, PostingMode::Batched).await?;
+        }
+        poster = setup::start_poster(&running, &options.store, Some(poster_hold.clone())).await?;
+    }
     let control = Arc::new(Control::default());
+    let done = Arc::new(AtomicBool::new(false));
+    let watcher = batched.then(|| {
+        tokio::spawn(watch(
+            running.store.clone(),
+            running.gateway.clone(),
+            hot.clone(),
+            control.clone(),
+            poster_hold,
+            done.clone(),
+        ))
+    });
     let started = Instant::now();
-    let (stats, observed) = drive(&running, options, control).await?;
+    let driven = drive(&running, options, control).await;
     let elapsed = started.elapsed();
-    let report = audit_run(&running, options, stats, observed, 0, elapsed).await?;
+    done.store(true, Ordering::SeqCst);
+    let watched = match watcher {
+        Some(watcher) => Some(
+            watcher
+                .await
+                .map_err(|e| format!("the watcher failed: {e}"))??,
+        ),
+        None => None,
+    };
+    let (stats, observed) = driven?;
+    // The poster must post everything that waits, and then the books are audited at rest.
+    let drained = Instant::now();
+    let mut left = cut::waiting(&running.store, &hot).await?;
+    while left > 0 && drained.elapsed() < DRAIN_WITHIN {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        left = cut::waiting(&running.store, &hot).await?;
+    }
+    let drained_after = drained.elapsed();
+    for handle in poster {
+        handle.abort();
+    }
+    let mut report = audit_run(&running, options, stats, observed, 0, elapsed).await?;
+    if let Some((mut posting, violations)) = watched {
+        report.violations.extend(violations);
+        if left > 0 {
+            report.violations.push(format!(
+                "{left} unposted credits still wait {} s after the load",
+                DRAIN_WITHIN.as_secs()
+            ));
+        }
+        posting.drained_after = drained_after;
+        report.posting = Some(posting);
+    }
     running.shutdown().await;
     Ok(report)
+}
+
+/// How long the poster may take to post what waits once the load has stopped.
+const DRAIN_WITHIN: Duration = Duration::from_secs(60);
+
+async fn set_mode(
+    gateway: &paygate_local::Gateway,
+    id: AccountId,
+    mode: PostingMode,
+) -> Result<(), String> {
+    gateway
+        .backend()
+        .store
+        .set_posting(id, mode, time::OffsetDateTime::now_utc())
+        .await
+        .map(|_| ())
+        .map_err(|e| format!("set_posting {id} {}: {e}", mode.as_str()))
+}
+
+/// While the load runs: conservation cuts, and the first hot account switched to `immediate`
+/// (which posts what waits) and back to `batched` every few cuts, under load.
+///
+/// On DynamoDB a cut stops the workers between requests (see [`cut`]). The poster is held for
+/// a moment before and while they finish what they are sending, so credits pile up, and let go
+/// once the cut has listed them: it posts while the cut reads, which is what the cut must
+/// stand.
+async fn watch(
+    store: setup::StoreHandle,
+    gateway: Arc<paygate_local::Gateway>,
+    hot: Vec<AccountId>,
+    control: Arc<Control>,
+    poster_hold: Arc<RwLock<()>>,
+    done: Arc<AtomicBool>,
+) -> Result<(PostingReport, Vec<String>), String> {
+    let memory = matches!(store, setup::StoreHandle::Memory(_));
+    // moto serves one request at a time: a cut there costs the load a pause of a few hundred
+    // milliseconds.
+    let (every, switch_every) = if memory {
+        (Duration::from_millis(2), 50)
+    } else {
+        (Duration::from_secs(2), 1)
+    };
+    let mut report = PostingReport {
+        hot: hot.len(),
+        ..PostingReport::default()
+    };
+    let mut violations = Vec::new();
+    let mut batched = true;
+    while !done.load(Ordering::SeqCst) {
+        tokio::time::sleep(every).await;
+        let cut = if memory {
+            cut::take(&store, &hot, None::<()>).await?
+        } else {
+            let held = poster_hold.write().await;
+            // Credits pile up for a while before the workers are stopped.
+            tokio::time::sleep(every / 4).await;
+            let _stopped = control.gate.write().await;
+            cut::take(&store, &hot, Some(held)).await?
+        };
+        report.cuts += 1;
+        if cut.credits > 0 {
+            report.cuts_with_credits += 1;
+        }
+        report.most_credits = report.most_credits.max(cut.credits);
+        violations.extend(
+            cut.violations
+                .into_iter()
+                .map(|v| format!("cut {} during the load: {v}", report.cuts)),
+        );
+        if report.cuts.is_multiple_of(switch_every) && !done.load(Ordering::SeqCst) {
+            batched = !batched;
+            let mode = if batched {
+                PostingMode::Batched
+            } else {
+                PostingMode::Immediate
+            };
+            set_mode(&gateway, hot[0], mode).await?;
+            report.switches += 1;
+        }
+    }
+    if !batched {
+        set_mode(&gateway, hot[0], PostingMode::Batched).await?;
+    }
+    Ok((report, violations))
 }
 
 /// The workers, run to their request count or the deadline (or `control.stop`).
@@ -353,6 +539,7 @@ pub async fn audit_run(
         elapsed,
         clients: options.clients,
         accounts: running.accounts.len(),
+        posting: None,
         store: match &options.store {
             StoreChoice::Memory => "memory".to_owned(),
             StoreChoice::Dynamodb { endpoint, .. } => format!("dynamodb ({endpoint})"),
