@@ -1,11 +1,13 @@
 //! Differential test of the two store adapters: random sequences of operations (open accounts,
 //! fund, hold or one-step payments under reused idempotency keys, capture (whole, partial or
-//! refused), refund (under reused keys too), cancel, expire, move
+//! refused), refund (under reused keys too), cancel, expire, switch an account between
+//! immediate and batched posting, post a batched account's credits a few at a time, move
 //! the clock across windows and days, list entries a page at a time, list overdue payments) are
 //! applied step by step to the in-memory store and to the DynamoDB store on moto, with the same
 //! inputs (a manual clock, ids made by the test). After every step both must have answered the
 //! same (the same value, or the same error) and must show the same state: every account as read,
-//! every ledger entry, every payment with its refunds.
+//! every ledger entry, every payment with its refunds, every balance with what is incoming and
+//! every unposted credit.
 //!
 //! Ids the stores make themselves (funding payments, ledger entries) are random per store, so
 //! they are compared by position: funding payments by the order they were made in, entries by
@@ -21,14 +23,14 @@
 mod support;
 
 use std::{
-    collections::{BTreeMap, HashMap},
+    collections::{BTreeMap, HashMap, HashSet},
     sync::Mutex,
 };
 
 use paygate_shared::{
     Account, AccountId, AccountLimits, AccountStatus, Clock, Currency, EntryQuery, Fingerprint,
     IdempotencyKey, IdempotencyRecord, LedgerEntry, ManualClock, Money, NewPayment, Payment,
-    PaymentId, Refund, RefundId, ReleaseReason, StoreError,
+    PaymentId, PostingMode, Refund, RefundId, ReleaseReason, StoreError,
     idempotency::RETENTION,
     store::{PaymentOutcome, Store},
 };
@@ -103,6 +105,16 @@ enum Op {
     Overdue {
         limit: usize,
     },
+    /// Switches an account to batched, or back to immediate (which posts what waits).
+    SetPosting {
+        account: usize,
+        batched: bool,
+    },
+    /// The poster's write: up to `max` of an account's oldest credits.
+    Post {
+        account: usize,
+        max: usize,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -128,6 +140,8 @@ fn op() -> impl Strategy<Value = Op> {
         2 => prop_oneof![4 => 0_i64..=20, 1 => Just(24 * 60)].prop_map(|minutes| Op::Advance { minutes }),
         1 => (index(), 1_u16..=4).prop_map(|(account, limit)| Op::Page { account, limit }),
         1 => (1_usize..=5).prop_map(|limit| Op::Overdue { limit }),
+        2 => (index(), prop::bool::weighted(0.7)).prop_map(|(account, batched)| Op::SetPosting { account, batched }),
+        2 => (index(), 1_usize..=3).prop_map(|(account, max)| Op::Post { account, max }),
     ]
 }
 
@@ -196,6 +210,7 @@ impl Side {
     async fn state(
         &self,
         accounts: &[AccountId],
+        batched: &HashSet<AccountId>,
         payments: &[Payment],
     ) -> Result<String, StoreError> {
         let mut out = String::new();
@@ -208,8 +223,33 @@ impl Side {
                 ..a
             });
             let entries = self.pages(*id, EntryQuery::MAX_LIMIT).await?;
+            let incoming = self.store().balance(*id).await?.map(|b| b.incoming);
+            // A funding's credit names the store's own payment id: by position, as entries.
+            // Only an account that was ever batched can have credits waiting (the shard reads
+            // are 8 queries each on DynamoDB).
+            let waiting = if batched.contains(id) {
+                self.store().unposted(*id, 1000).await?
+            } else {
+                Vec::new()
+            };
+            let unposted: Vec<_> = waiting
+                .into_iter()
+                .map(|c| {
+                    let payment = match self.fundings.get(&c.payment_id) {
+                        Some(n) => format!("funding #{n}"),
+                        None => c.payment_id.to_string(),
+                    };
+                    (
+                        payment,
+                        c.refund_id,
+                        c.amount,
+                        c.counterparty,
+                        c.captured_at,
+                    )
+                })
+                .collect();
             out.push_str(&format!(
-                "{id}: {account:?} head={has_head} entries={entries:?}\n"
+                "{id}: {account:?} head={has_head} entries={entries:?} incoming={incoming:?} unposted={unposted:?}\n"
             ));
         }
         for payment in payments {
@@ -231,6 +271,8 @@ struct Case {
     clock: ManualClock,
     /// Opened accounts: id, currency, owner (an index into `OWNERS`).
     accounts: Vec<(AccountId, Currency, usize)>,
+    /// Accounts ever switched to batched.
+    batched: HashSet<AccountId>,
     /// Every payment request made, for retries.
     attempts: Vec<Request>,
     payments: Vec<Payment>,
@@ -253,6 +295,7 @@ impl Case {
             },
             clock: ManualClock::new(T0),
             accounts: Vec::new(),
+            batched: HashSet::new(),
             attempts: Vec::new(),
             payments: Vec::new(),
             fundings: 0,
@@ -457,6 +500,31 @@ impl Case {
                 let d = self.dynamo.store().overdue_payments(now, *limit).await;
                 (outcome(&m), outcome(&d))
             }
+            Op::SetPosting { account, batched } => {
+                let (id, _, _) = self.pick(*account);
+                let mode = if *batched {
+                    PostingMode::Batched
+                } else {
+                    PostingMode::Immediate
+                };
+                // The head is an entry id, random per store.
+                let headless = |a: Account| Account {
+                    ledger_head: None,
+                    ..a
+                };
+                let m = self.memory.store().set_posting(id, mode, now).await;
+                let d = self.dynamo.store().set_posting(id, mode, now).await;
+                if *batched {
+                    self.batched.insert(id);
+                }
+                (outcome(&m.map(headless)), outcome(&d.map(headless)))
+            }
+            Op::Post { account, max } => {
+                let (id, _, _) = self.pick(*account);
+                let m = self.memory.store().post_credits(id, *max, now).await;
+                let d = self.dynamo.store().post_credits(id, *max, now).await;
+                (outcome(&m), outcome(&d))
+            }
         };
         self.log.push(format!("{op:?} -> {m}"));
         let kind = m.split(['{', ' ', '[']).next().unwrap_or_default();
@@ -470,8 +538,12 @@ impl Case {
         }
         let accounts: Vec<AccountId> = self.candidates().iter().map(|(id, _, _)| *id).collect();
         let states = (
-            self.memory.state(&accounts, &self.payments).await,
-            self.dynamo.state(&accounts, &self.payments).await,
+            self.memory
+                .state(&accounts, &self.batched, &self.payments)
+                .await,
+            self.dynamo
+                .state(&accounts, &self.batched, &self.payments)
+                .await,
         );
         match states {
             (Ok(m), Ok(d)) if m == d => Ok(()),

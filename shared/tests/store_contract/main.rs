@@ -143,6 +143,7 @@ contract_suite! {
         incoming_credits_cannot_be_spent_or_refunded,
         racing_posters_post_each_credit_exactly_once,
         switching_posting_modes_keeps_every_credit,
+        a_poster_that_dies_between_batches_loses_and_repeats_nothing,
     ],
     dynamodb_only: [
         operations_cost_the_documented_round_trips,
@@ -150,6 +151,7 @@ contract_suite! {
         event_operations_cost_one_round_trip,
         the_stream_carries_exactly_the_events_written,
         webhook_endpoint_operations_cost_one_round_trip,
+        batched_posting_costs_the_documented_round_trips,
     ],
 }
 

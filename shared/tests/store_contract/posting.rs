@@ -341,3 +341,65 @@ pub(crate) async fn switching_posting_modes_keeps_every_credit(fx: Fixture) {
         );
     }
 }
+
+/// A poster dies after its first batch (its write durable, the rest not started), and the
+/// stream hands the whole batch of records to the next one: it posts what is left, and only
+/// that, each credit once, the balances exact and in key order.
+pub(crate) async fn a_poster_that_dies_between_batches_loses_and_repeats_nothing(fx: Fixture) {
+    let s = fx.store();
+    let (alice, merchant) = (client("alice"), client("merchant"));
+    let a = open_funded(s, &alice, GENEROUS, 1_000, T0).await;
+    let m = open_batched(s, &merchant, 0).await;
+    let mut payments = Vec::new();
+    for i in 0..7 {
+        let p = one_step(transfer(&alice, a, m, cny(10 * (i + 1)), T0 + minutes(i)));
+        must_create(s, &p, p.created_at).await;
+        payments.push(p.id);
+    }
+    // What the stream delivers: every credit, whole.
+    let records = s.unposted(m, 100).await.expect("unposted");
+    assert_eq!(records.len(), 7);
+
+    // The first batch is written; then the poster dies.
+    let first = s
+        .post_known(m, &records[..3], T0 + minutes(10))
+        .await
+        .expect("the first batch");
+    assert_eq!(
+        (first.credits, first.oldest),
+        (3, Some(records[0].captured_at))
+    );
+    let m1 = account(s, m).await;
+    assert_eq!(
+        (m1.balance, incoming(s, m).await),
+        (10 + 20 + 30, 40 + 50 + 60 + 70)
+    );
+    assert_eq!(assert_balance_chain(&all_entries(s, m).await), 60);
+
+    // The next poster gets all seven records again: the three posted are skipped.
+    let second = s
+        .post_known(m, &records, T0 + minutes(11))
+        .await
+        .expect("the redelivered batch");
+    assert_eq!((second.credits, second.more), (4, false));
+    assert_eq!(
+        s.post_known(m, &records, T0 + minutes(12)).await,
+        Ok(Posted {
+            credits: 0,
+            oldest: None,
+            more: false
+        }),
+        "a third delivery posts nothing"
+    );
+    let entries = all_entries(s, m).await;
+    assert_eq!(assert_balance_chain(&entries), 280);
+    // Newest first: the credits were posted in key (capture) order.
+    let credited: Vec<PaymentId> = entries.iter().rev().map(|e| e.payment_id).collect();
+    assert_eq!(credited, payments, "one credit entry per payment, in order");
+    let m2 = account(s, m).await;
+    assert_eq!(
+        (m2.balance, m2.available, incoming(s, m).await),
+        (280, 280, 0)
+    );
+    assert_eq!(account(s, a).await.balance, 1_000 - 280);
+}

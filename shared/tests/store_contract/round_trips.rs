@@ -106,3 +106,93 @@ pub(crate) async fn operations_cost_the_documented_round_trips(fx: Fixture) {
     assert_eq!(count() - before, 1, "payment with refunds");
     assert_eq!((payment.amount_refunded, refunds.len()), (50, 1));
 }
+
+/// Batched posting (issue 15): a payment into a batched account costs what one into an
+/// immediate account does (the credit item replaces the account's update in the same write);
+/// the poster posts the credits a trigger names with a read of the account and one write; a
+/// batched balance reads the credit shards.
+pub(crate) async fn batched_posting_costs_the_documented_round_trips(fx: Fixture) {
+    use paygate_shared::PostingMode;
+    let s = fx.store();
+    let count = || {
+        fx.round_trips()
+            .expect("a DynamoDB fixture counts round trips")
+    };
+    let alice = client("alice");
+    let a = open_funded(s, &alice, GENEROUS, 10_000, T0).await;
+    let m = open_funded(s, &client("merchant"), GENEROUS, 0, T0).await;
+
+    let before = count();
+    s.set_posting(m, PostingMode::Batched, T0)
+        .await
+        .expect("set_posting");
+    assert_eq!(count() - before, 1, "set_posting batched");
+
+    let one = one_step(transfer(&alice, a, m, cny(100), T0 + minutes(1)));
+    let before = count();
+    must_create(s, &one, one.created_at).await;
+    assert_eq!(
+        count() - before,
+        2,
+        "one-step payment into a batched account"
+    );
+
+    let held = transfer(&alice, a, m, cny(50), T0 + minutes(2));
+    must_create(s, &held, held.created_at).await;
+    let before = count();
+    s.capture(&held, held.amount, T0 + minutes(3))
+        .await
+        .expect("capture");
+    let spent = count() - before;
+    assert!(
+        (1..=2).contains(&spent),
+        "capture into a batched account took {spent} round trips, at most 2 expected"
+    );
+
+    let before = count();
+    let balance = s.balance(m).await.expect("balance").expect("the account");
+    assert_eq!(balance.incoming, 150);
+    assert_eq!(
+        count() - before,
+        10,
+        "batched balance: GetItem, 8 shard Queries, GetItem"
+    );
+
+    let credits = s.unposted(m, 10).await.expect("unposted");
+    let before = count();
+    let posted = s
+        .post_known(m, &credits, T0 + minutes(4))
+        .await
+        .expect("post_known");
+    assert_eq!(posted.credits, 2);
+    assert_eq!(
+        count() - before,
+        2,
+        "post_known: GetItem + TransactWriteItems"
+    );
+
+    let again = one_step(transfer(&alice, a, m, cny(7), T0 + minutes(5)));
+    must_create(s, &again, again.created_at).await;
+    let before = count();
+    let posted = s
+        .post_credits(m, 49, T0 + minutes(6))
+        .await
+        .expect("post_credits");
+    assert_eq!((posted.credits, posted.more), (1, false));
+    assert_eq!(
+        count() - before,
+        10,
+        "post_credits: GetItem and 8 shard Queries, then TransactWriteItems"
+    );
+    let before = count();
+    assert_eq!(
+        s.balance(m)
+            .await
+            .expect("balance")
+            .expect("it")
+            .account
+            .balance,
+        157
+    );
+    assert_eq!(count() - before, 10, "batched balance with nothing waiting");
+}
