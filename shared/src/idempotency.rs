@@ -27,7 +27,7 @@ pub enum IdempotencyError {
 }
 
 /// An `Idempotency-Key`, scoped to the client that sent it.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct IdempotencyKey {
     pub client_id: ClientId,
     pub key: String,

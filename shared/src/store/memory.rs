@@ -40,14 +40,18 @@ pub struct MemoryStore {
     state: Mutex<State>,
 }
 
+/// The maps that grow with every payment are `BTreeMap`s: a `HashMap` doubles its table when
+/// it fills, rehashing every entry under the store's one lock, and at a million payments that
+/// stopped every request for over a second (the write path's tail; `docs/performance.md`). A
+/// B-tree grows a node at a time.
 #[derive(Debug, Default)]
 struct State {
     accounts: HashMap<AccountId, Account>,
-    payments: HashMap<PaymentId, Payment>,
+    payments: BTreeMap<PaymentId, Payment>,
     entries: BTreeMap<(AccountId, EntryId), LedgerEntry>,
     /// Refund ids are time-ordered, so each payment's refunds come out oldest first.
     refunds: BTreeMap<(PaymentId, RefundId), Refund>,
-    idempotency: HashMap<IdempotencyKey, IdempotencyRecord>,
+    idempotency: BTreeMap<IdempotencyKey, IdempotencyRecord>,
     clients: HashMap<ClientId, ClientRecord>,
     /// Events, written by the operations whose changes they report, and their deliveries.
     notifications: events::Notifications,

@@ -141,6 +141,17 @@ enum Command {
         #[arg(long, num_args = 0..=1, default_missing_value = "docs/reliability.md")]
         write: Option<PathBuf>,
     },
+    /// Writes what a `paygate-local` of its own needs for an outside load generator (wrk,
+    /// `tests/load/wrk.sh`): `seed.json` (one client on the premium plan, `2n + 2` funded CNY
+    /// accounts), `template.yaml` (the premium plan's limits raised) and `env` (the client's
+    /// credentials, `SOURCES`, `DESTINATION`) in DIR.
+    Prepare {
+        #[arg(long)]
+        dir: PathBuf,
+        /// Source accounts (`n`).
+        #[arg(long, default_value_t = 64)]
+        sources: usize,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -275,6 +286,26 @@ async fn run(args: Args) -> Result<bool, String> {
                 write_reliability(&path, "conserve", &section)?;
             }
             Ok(report.passed())
+        }
+        Command::Prepare { dir, sources } => {
+            let files = throughput::write_gateway_files(&dir, sources)?;
+            let list = |ids: &[paygate_shared::AccountId]| {
+                ids.iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            };
+            let env = format!(
+                "CLIENT_ID={}\nCLIENT_SECRET={}\nAPI_KEY={}\nSOURCES=\"{}\"\nDESTINATION={}\n",
+                files.client.client_id,
+                files.client.client_secret,
+                files.client.api_key,
+                list(&files.ids[..sources]),
+                files.ids[sources],
+            );
+            std::fs::write(dir.join("env"), env).map_err(|e| e.to_string())?;
+            println!("{}", dir.display());
+            Ok(true)
         }
         Command::Faults {
             moto_port,

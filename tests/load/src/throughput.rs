@@ -429,18 +429,24 @@ pub fn run(options: &ThroughputOptions) -> Result<(Setting, Vec<Cell>), String> 
     cells.map(|c| (setting, c))
 }
 
-/// The release binary with a seed file and the raised-limit template; its address read from
-/// its first line of output.
-async fn spawn_binary(
-    bin: &std::path::Path,
-    store: &StoreChoice,
-    n: usize,
-) -> Result<(tokio::process::Child, Target), String> {
-    use tokio::io::AsyncBufReadExt;
-    let dir = std::env::temp_dir().join(format!("paygate-load-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+/// What [`write_gateway_files`] wrote: the seed and the raised-limit template for a
+/// `paygate-local` of its own, with its one client and accounts (as [`plan`] lays them out).
+pub struct GatewayFiles {
+    pub seed_path: PathBuf,
+    pub template_path: PathBuf,
+    pub client: LoadClient,
+    pub ids: Vec<AccountId>,
+}
+
+/// Writes into `dir` a seed file (one client on the premium plan owning the `2n + 2` accounts
+/// of [`plan`], the `n + 1`-th batched) and the raised-limit template.
+///
+/// # Errors
+/// When the files cannot be written.
+pub fn write_gateway_files(dir: &std::path::Path, n: usize) -> Result<GatewayFiles, String> {
+    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
     let seed = plan(n);
-    let client = &seed.clients[0];
+    let client = seed.clients[0].clone();
     let now = time::OffsetDateTime::now_utc();
     let ids: Vec<AccountId> = (0..2 * n + 2).map(|_| AccountId::generate(now)).collect();
     let file = json!({
@@ -450,7 +456,7 @@ async fn spawn_binary(
         }],
         "accounts": ids.iter().enumerate().map(|(i, id)| json!({
             "account_id": id.to_string(), "owner": client.client_id,
-            "currency": "CNY", "balance": 1_000_000_000_000i64,
+            "currency": "CNY", "balance": OPENING,
             "posting": if i == n + 1 { "batched" } else { "immediate" },
         })).collect::<Vec<_>>(),
     });
@@ -458,6 +464,29 @@ async fn spawn_binary(
     std::fs::write(&seed_path, file.to_string()).map_err(|e| e.to_string())?;
     let template_path = dir.join("template.yaml");
     std::fs::write(&template_path, setup::load_template_text()?).map_err(|e| e.to_string())?;
+    Ok(GatewayFiles {
+        seed_path,
+        template_path,
+        client,
+        ids,
+    })
+}
+
+/// The release binary with a seed file and the raised-limit template; its address read from
+/// its first line of output.
+async fn spawn_binary(
+    bin: &std::path::Path,
+    store: &StoreChoice,
+    n: usize,
+) -> Result<(tokio::process::Child, Target), String> {
+    use tokio::io::AsyncBufReadExt;
+    let dir = std::env::temp_dir().join(format!("paygate-load-{}", std::process::id()));
+    let GatewayFiles {
+        seed_path,
+        template_path,
+        client,
+        ids,
+    } = write_gateway_files(&dir, n)?;
     let log = std::fs::File::create(dir.join("gateway.log")).map_err(|e| e.to_string())?;
     let mut command = tokio::process::Command::new(bin);
     command

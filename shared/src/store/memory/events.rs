@@ -4,7 +4,7 @@
 //! ([`MemoryStore::take_outbox`]) when [`MemoryStore::outbox_signal`] wakes it.
 
 use std::{
-    collections::{BTreeMap, HashMap, VecDeque},
+    collections::{BTreeMap, VecDeque},
     sync::Arc,
 };
 
@@ -23,7 +23,8 @@ use crate::{
 #[derive(Debug, Default)]
 pub(super) struct Notifications {
     events: BTreeMap<EventId, Event>,
-    deliveries: HashMap<(EventId, WebhookEndpointId), Delivery>,
+    /// A B-tree, as the store's other maps that grow with traffic (see `State`).
+    deliveries: BTreeMap<(EventId, WebhookEndpointId), Delivery>,
     outbox: VecDeque<OutboxRecord>,
     /// Woken once per write that queues records. `notify_one` keeps a permit when nobody
     /// waits, so a notifier that was busy when a record came still finds it.
