@@ -285,15 +285,15 @@ pub async fn start_on(
 
 /// Starts the poster for the current tables: the embedded store's queue, or the stream of the
 /// (re)created transactions table polled as the template's `post` mapping reads it. Aborted
-/// with the returned handles. On DynamoDB, each batch of stream records is posted holding
-/// `hold` shared, if given: whoever holds it exclusively keeps the poster from writing.
+/// with the returned handles. On DynamoDB, each batch of stream records waits for `hold`, if
+/// given, to be let go ([`PosterHold`]).
 ///
 /// # Errors
 /// When the stream cannot be read.
 pub async fn start_poster(
     running: &Running,
     choice: &StoreChoice,
-    hold: Option<Arc<tokio::sync::RwLock<()>>>,
+    hold: Option<Arc<PosterHold>>,
 ) -> Result<Vec<tokio::task::JoinHandle<()>>, String> {
     let backend = running.gateway.backend();
     match (&running.store, choice) {
@@ -333,17 +333,43 @@ pub async fn start_poster(
     }
 }
 
-/// The in-process poster, each batch under a shared hold.
+/// Stops the in-process poster between batches of stream records, for as long as it is held
+/// (an audit's instant with only the poster writing, or with nobody writing).
+#[derive(Debug, Default)]
+pub struct PosterHold {
+    lock: tokio::sync::RwLock<()>,
+    /// Batches of records waiting for the hold to be let go.
+    waiting: std::sync::atomic::AtomicUsize,
+}
+
+impl PosterHold {
+    /// Stops the poster once its current batch is written, until the guard is dropped.
+    pub async fn hold(&self) -> tokio::sync::RwLockWriteGuard<'_, ()> {
+        self.lock.write().await
+    }
+
+    /// Whether a batch of records (so at least one credit) waits behind the hold.
+    pub fn batch_waiting(&self) -> bool {
+        self.waiting.load(std::sync::atomic::Ordering::SeqCst) > 0
+    }
+}
+
+/// The in-process poster, each batch waiting for the hold.
 struct Held {
-    hold: Arc<tokio::sync::RwLock<()>>,
+    hold: Arc<PosterHold>,
     inner: paygate_local::posting::InProcess,
 }
 
 #[async_trait::async_trait]
 impl paygate_local::notify::sink::StreamSink for Held {
     async fn handle(&self, batch: &[paygate_local::notify::sink::StreamItem]) -> Vec<usize> {
-        let _held = self.hold.read().await;
-        self.inner.handle(batch).await
+        use std::sync::atomic::Ordering;
+        self.hold.waiting.fetch_add(1, Ordering::SeqCst);
+        let held = self.hold.lock.read().await;
+        self.hold.waiting.fetch_sub(1, Ordering::SeqCst);
+        let failed = self.inner.handle(batch).await;
+        drop(held);
+        failed
     }
 }
 

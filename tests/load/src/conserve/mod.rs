@@ -269,7 +269,7 @@ pub async fn run(options: &ConserveOptions) -> Result<ConserveReport, String> {
         .collect();
     let batched = options.hot_posting == PostingMode::Batched && !hot.is_empty();
     let mut poster = Vec::new();
-    let poster_hold = Arc::new(RwLock::new(()));
+    let poster_hold = Arc::new(setup::PosterHold::default());
     if batched {
         for &id in &hot {
             set_mode(&running.gateway, id, PostingMode::Batched).await?;
@@ -348,16 +348,16 @@ async fn set_mode(
 /// While the load runs: conservation cuts, and the first hot account switched to `immediate`
 /// (which posts what waits) and back to `batched` every few cuts, under load.
 ///
-/// On DynamoDB a cut stops the workers between requests (see [`cut`]). The poster is held for
-/// a moment before and while they finish what they are sending, so credits pile up, and let go
-/// once the cut has listed them: it posts while the cut reads, which is what the cut must
-/// stand.
+/// On DynamoDB a cut stops the workers between requests (see [`cut`]). The poster is held
+/// first, until the stream has handed it credits it cannot post, and while the workers finish
+/// what they are sending; it is let go once the cut has listed the credits, so it posts while
+/// the cut reads, which is what the cut must stand.
 async fn watch(
     store: setup::StoreHandle,
     gateway: Arc<paygate_local::Gateway>,
     hot: Vec<AccountId>,
     control: Arc<Control>,
-    poster_hold: Arc<RwLock<()>>,
+    poster_hold: Arc<setup::PosterHold>,
     done: Arc<AtomicBool>,
 ) -> Result<(PostingReport, Vec<String>), String> {
     let memory = matches!(store, setup::StoreHandle::Memory(_));
@@ -379,9 +379,13 @@ async fn watch(
         let cut = if memory {
             cut::take(&store, &hot, None::<()>).await?
         } else {
-            let held = poster_hold.write().await;
-            // Credits pile up for a while before the workers are stopped.
-            tokio::time::sleep(every / 4).await;
+            let held = poster_hold.hold().await;
+            // Credits pile up until the stream hands the held poster some (at most 5 s),
+            // then the workers are stopped.
+            let until = Instant::now() + Duration::from_secs(5);
+            while !poster_hold.batch_waiting() && Instant::now() < until {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
             let _stopped = control.gate.write().await;
             cut::take(&store, &hot, Some(held)).await?
         };
