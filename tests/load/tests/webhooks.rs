@@ -15,7 +15,7 @@ async fn short_run(store: StoreChoice) {
     let options = WebhookOptions {
         store,
         concurrency: 2,
-        seconds: 0.5,
+        seconds: 1.0,
         samples: 4,
     };
     let report = webhooks::run(&options).await.expect("the run");

@@ -58,7 +58,9 @@ pub struct Report {
     pub with: Phase,
     pub idle: Latency,
     pub loaded: Latency,
-    /// First attempts that arrived during the loaded window, and the events it created.
+    /// First attempts that arrived during the measured window, and the events created from the
+    /// window's start until the load's last answer (a payment sent just before the window ends
+    /// commits after it).
     pub delivered_in_window: usize,
     pub events_in_window: usize,
     /// Seconds from the end of the load until the last of its events arrived.
@@ -141,7 +143,7 @@ pub async fn run(options: &WebhookOptions) -> Result<Report, String> {
         .arrivals()
         .iter()
         .skip(before)
-        .filter(|a| a.at >= from && a.at < to)
+        .filter(|a| a.at >= from && a.at < from + options.seconds)
         .count();
     let expected_total = idle.len() + 2 * (report.with.payments + report.with.errors) as usize;
     report.drain_s = drain(&receiver, expected_total).await;
