@@ -32,6 +32,7 @@ pub mod notify;
 pub mod payment;
 pub mod poster;
 pub mod refund;
+pub mod risk;
 pub mod spelling;
 pub mod store;
 pub mod timefmt;
@@ -53,5 +54,7 @@ pub use listing::{
 pub use money::{AmountPolicy, Currency, Money, MoneyError};
 pub use payment::{
     NewPayment, Party, Payment, PaymentError, PaymentKind, PaymentStatus, ReleaseReason,
+    ReviewDecision, ReviewOutcome,
 };
 pub use refund::{Refund, RefundReason, RefundStatus};
+pub use risk::{Decision, RiskAssessment, RiskError, RiskReason, RiskRules};

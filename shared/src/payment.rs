@@ -11,7 +11,11 @@
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 
-use crate::{AccountId, ClientId, Money, MoneyError, PaymentId, spelling::spelled};
+use crate::{
+    AccountId, ClientId, Money, MoneyError, PaymentId,
+    risk::{Decision, RiskAssessment},
+    spelling::spelled,
+};
 
 mod error;
 mod party;
@@ -30,7 +34,33 @@ spelled! {
         Canceled => "canceled",
         /// Released because it was not confirmed in time.
         Expired => "expired",
+        /// Held like a pending payment, waiting for an operator's review (risk control): it
+        /// cannot be confirmed until approved, and expires like a pending one.
+        RequiresReview => "requires_review",
+        /// Refused by risk control, at creation (nothing was held) or by a review (the hold
+        /// was released). Kept for audit.
+        Declined => "declined",
     }
+}
+
+spelled! {
+    /// An operator's decision on a payment in review.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum ReviewDecision {
+        Approve => "approve",
+        Decline => "decline",
+    }
+}
+
+/// The review a payment received.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReviewOutcome {
+    pub decision: ReviewDecision,
+    pub note: Option<String>,
+    /// The operator client that decided.
+    pub reviewer: ClientId,
+    #[serde(with = "crate::timefmt::rfc3339_millis")]
+    pub reviewed_at: OffsetDateTime,
 }
 
 spelled! {
@@ -89,6 +119,12 @@ pub struct Payment {
     pub expires_at: OffsetDateTime,
     #[serde(with = "crate::timefmt::rfc3339_millis")]
     pub updated_at: OffsetDateTime,
+    /// What risk control decided when it was created.
+    pub risk: RiskAssessment,
+    /// Created with `confirm: true` and sent to review: an approval captures it at once.
+    pub capture_on_approval: bool,
+    /// The operator's review, once there was one.
+    pub review: Option<ReviewOutcome>,
 }
 
 impl Payment {
@@ -122,6 +158,40 @@ impl Payment {
             created_at: now,
             expires_at: now + ttl,
             updated_at: now,
+            risk: RiskAssessment::allowed(),
+            capture_on_approval: false,
+            review: None,
+        })
+    }
+
+    /// This new pending payment as risk control `assessed` it: still pending (or, with
+    /// `confirm`, captured at once) when allowed, `requires_review` (held, captured on approval
+    /// if `confirm`) or `declined` (nothing held; it never expires).
+    ///
+    /// # Errors
+    /// [`PaymentError::NotPending`] unless this is a new pending payment.
+    pub fn assessed(
+        self,
+        risk: RiskAssessment,
+        confirm: bool,
+        now: OffsetDateTime,
+    ) -> Result<Self, PaymentError> {
+        self.ensure_pending()?;
+        let decision = risk.decision;
+        let assessed = Self { risk, ..self };
+        Ok(match decision {
+            Decision::Allow if confirm => assessed.capture(assessed.amount, now)?,
+            Decision::Allow => assessed,
+            Decision::Review => Self {
+                status: PaymentStatus::RequiresReview,
+                capture_on_approval: confirm,
+                ..assessed
+            },
+            Decision::Decline => Self {
+                status: PaymentStatus::Declined,
+                expires_at: assessed.created_at,
+                ..assessed
+            },
         })
     }
 
@@ -148,6 +218,9 @@ impl Payment {
             created_at: now,
             expires_at: now,
             updated_at: now,
+            risk: RiskAssessment::allowed(),
+            capture_on_approval: false,
+            review: None,
         }
     }
 
@@ -186,6 +259,9 @@ impl Payment {
             created_at,
             expires_at,
             updated_at,
+            risk: RiskAssessment::allowed(),
+            capture_on_approval: false,
+            review: None,
         }
     }
 
@@ -193,9 +269,48 @@ impl Payment {
         self.status
     }
 
-    /// A pending payment whose confirmation window has closed.
+    /// Whether its funds are held on the source: pending, or in review.
+    pub fn holds_funds(&self) -> bool {
+        matches!(
+            self.status,
+            PaymentStatus::Pending | PaymentStatus::RequiresReview
+        )
+    }
+
+    /// A hold (pending or in review) whose confirmation window has closed.
     pub fn is_overdue(&self, now: OffsetDateTime) -> bool {
-        self.status == PaymentStatus::Pending && now >= self.expires_at
+        self.holds_funds() && now >= self.expires_at
+    }
+
+    /// requires_review → pending, by an operator's approval (then captured whole at once when
+    /// it was created with `confirm: true`); or requires_review → declined, its hold released.
+    ///
+    /// # Errors
+    /// [`PaymentError::NotInReview`] unless in review; [`PaymentError::Expired`] once its window
+    /// has closed (the hold must then be released).
+    pub fn reviewed(
+        &self,
+        outcome: ReviewOutcome,
+        now: OffsetDateTime,
+    ) -> Result<Self, PaymentError> {
+        if self.status != PaymentStatus::RequiresReview {
+            return Err(PaymentError::NotInReview(Box::new(self.clone())));
+        }
+        if self.is_overdue(now) {
+            return Err(PaymentError::Expired(self.id));
+        }
+        let decision = outcome.decision;
+        let reviewed = Self {
+            review: Some(outcome),
+            ..self.moved_to(PaymentStatus::Pending, now)
+        };
+        match decision {
+            ReviewDecision::Approve if self.capture_on_approval => {
+                reviewed.capture(self.amount, now)
+            }
+            ReviewDecision::Approve => Ok(reviewed),
+            ReviewDecision::Decline => Ok(reviewed.moved_to(PaymentStatus::Declined, now)),
+        }
     }
 
     /// The amount captured, as money.
@@ -275,7 +390,8 @@ impl Payment {
         Ok(())
     }
 
-    /// pending → canceled, or pending (overdue) → expired.
+    /// pending or requires_review → canceled (its payer withdrew it), or → expired once
+    /// overdue.
     ///
     /// # Errors
     /// [`PaymentError::NotPending`] when already final; expiring a payment that is not yet
@@ -285,7 +401,9 @@ impl Payment {
         reason: ReleaseReason,
         now: OffsetDateTime,
     ) -> Result<Self, PaymentError> {
-        self.ensure_pending()?;
+        if !self.holds_funds() {
+            return Err(PaymentError::NotPending(Box::new(self.clone())));
+        }
         match reason {
             ReleaseReason::Canceled => Ok(self.moved_to(PaymentStatus::Canceled, now)),
             ReleaseReason::Expired if self.is_overdue(now) => {

@@ -131,7 +131,14 @@ mod tests {
         agrees(AccountKind::ALL, &["customer", "treasury"]);
         agrees(
             PaymentStatus::ALL,
-            &["pending", "succeeded", "canceled", "expired"],
+            &[
+                "pending",
+                "succeeded",
+                "canceled",
+                "expired",
+                "requires_review",
+                "declined",
+            ],
         );
         agrees(PaymentKind::ALL, &["transfer", "funding"]);
         agrees(Direction::ALL, &["debit", "credit"]);
@@ -143,11 +150,13 @@ mod tests {
         let err = serde_json::from_value::<PaymentStatus>(serde_json::json!("done")).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "unknown variant `done`, expected one of `pending`, `succeeded`, `canceled`, `expired`"
+            "unknown variant `done`, expected one of `pending`, `succeeded`, `canceled`, `expired`, \
+             `requires_review`, `declined`"
         );
         assert_eq!(
             "done".parse::<PaymentStatus>().unwrap_err().to_string(),
-            "`done` is not a known PaymentStatus; expected one of [\"pending\", \"succeeded\", \"canceled\", \"expired\"]"
+            "`done` is not a known PaymentStatus; expected one of [\"pending\", \"succeeded\", \
+             \"canceled\", \"expired\", \"requires_review\", \"declined\"]"
         );
     }
 }

@@ -32,6 +32,19 @@ pub struct PaymentView {
     pub expires_at: OffsetDateTime,
     #[serde(with = "crate::timefmt::rfc3339_millis")]
     pub updated_at: OffsetDateTime,
+    /// Risk control's assessment when it was created.
+    pub risk: crate::RiskAssessment,
+    /// The operator's decision, once a payment in review has one.
+    pub review: Option<ReviewView>,
+}
+
+/// An operator's decision on a payment in review, as its parties see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReviewView {
+    pub decision: &'static str,
+    pub note: Option<String>,
+    #[serde(with = "crate::timefmt::rfc3339_millis")]
+    pub reviewed_at: OffsetDateTime,
 }
 
 impl From<&Payment> for PaymentView {
@@ -50,6 +63,12 @@ impl From<&Payment> for PaymentView {
             created_at: p.created_at,
             expires_at: p.expires_at,
             updated_at: p.updated_at,
+            risk: p.risk.clone(),
+            review: p.review.as_ref().map(|r| ReviewView {
+                decision: r.decision.as_str(),
+                note: r.note.clone(),
+                reviewed_at: r.reviewed_at,
+            }),
         }
     }
 }

@@ -90,7 +90,8 @@ async fn settle(
             let amount = amount.map_or(payment.amount, |n| Money::new(n, payment.amount.currency));
             deps.store.capture(&payment, amount, call.now).await
         }
-        (PaymentStatus::Pending, Intent::Cancel) => {
+        // A payment in review can be withdrawn by its payer, but not confirmed until approved.
+        (PaymentStatus::Pending | PaymentStatus::RequiresReview, Intent::Cancel) => {
             deps.store
                 .release(&payment, ReleaseReason::Canceled, call.now)
                 .await

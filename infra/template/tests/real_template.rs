@@ -3,7 +3,7 @@
 
 use paygate_shared::store::dynamodb::schema::{
     EVENTS_INDEX, OWNER_INDEX, PAYEE_INDEX, PAYER_INDEX, PENDING_INDEX, POSTING_INDEX,
-    TTL_ATTRIBUTE,
+    REVIEW_INDEX, TTL_ATTRIBUTE,
 };
 use paygate_template::{
     ACCOUNTS_TABLE, AttributeType, BillingMode, Projection, StreamViewType, TRANSACTIONS_TABLE,
@@ -89,9 +89,11 @@ fn exactly_the_two_tables_of_the_data_model() {
             ("payee_sk", AttributeType::String),
             ("recipient", AttributeType::String),
             ("recipient_sk", AttributeType::String),
+            ("review_pk", AttributeType::String),
+            ("review_sk", AttributeType::String),
         ]
     );
-    assert_eq!(transactions.global_indexes.len(), 4);
+    assert_eq!(transactions.global_indexes.len(), 5);
     let pending = &transactions.global_indexes[0];
     assert_eq!(pending.name, "pending-by-expiry");
     assert_eq!(pending.key.names(), ("gsi1pk", Some("gsi1sk")));
@@ -100,6 +102,7 @@ fn exactly_the_two_tables_of_the_data_model() {
         ("payments-by-payer", "payer", "payer_sk"),
         ("payments-by-payee", "payee", "payee_sk"),
         ("events-by-recipient", "recipient", "recipient_sk"),
+        ("payments-in-review", "review_pk", "review_sk"),
     ]) {
         assert_eq!(index.name, name);
         assert_eq!(index.key.names(), (hash, Some(range)));
@@ -130,7 +133,7 @@ fn the_adapters_index_and_ttl_names_are_the_templates() {
             .is_some(),
         "{TRANSACTIONS_TABLE} has the GSI {PENDING_INDEX}"
     );
-    for index in [PAYER_INDEX, PAYEE_INDEX, EVENTS_INDEX] {
+    for index in [PAYER_INDEX, PAYEE_INDEX, EVENTS_INDEX, REVIEW_INDEX] {
         assert!(
             table(&template, TRANSACTIONS_TABLE)
                 .global_index(index)

@@ -10,7 +10,7 @@ use lambda_http::{
 use serde::Serialize;
 
 use crate::{
-    AccountError, IdempotencyError, MoneyError, PaymentError, StoreError, StoreFailure,
+    AccountError, IdempotencyError, MoneyError, PaymentError, RiskError, StoreError, StoreFailure,
     webhook::WebhookError,
 };
 
@@ -35,6 +35,13 @@ pub enum ApiError {
     NoRoute { method: String, path: String },
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Risk control declined the payment (kept with status `declined`): 422 with its id and
+    /// the reasons.
+    #[error("payment {payment_id} was declined by risk control ({})", reasons.join(", "))]
+    Declined {
+        payment_id: crate::PaymentId,
+        reasons: Vec<&'static str>,
+    },
     /// A dependency (the signing keys) cannot be reached: 503, safe to retry.
     #[error("a dependency is unavailable")]
     Unavailable(#[source] BoxError),
@@ -91,6 +98,12 @@ pub struct Problem {
     pub detail: String,
     pub code: &'static str,
     pub request_id: String,
+    /// `payment_declined`: the declined payment, kept for audit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payment_id: Option<String>,
+    /// `payment_declined`: the rules that declined it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reasons: Option<Vec<&'static str>>,
     #[serde(skip)]
     retry_after: Option<u32>,
     #[serde(skip)]
@@ -163,6 +176,16 @@ fn store_shape(error: &StoreError) -> Shape {
             "Too many secret rotations",
         ),
         E::Webhook(WebhookError::Sealing(_)) => internal_shape(),
+        E::Risk(RiskError::VelocityLimitExceeded(_)) => shape(
+            S::UNPROCESSABLE_ENTITY,
+            "velocity_limit_exceeded",
+            "Velocity limit exceeded",
+        ),
+        // Assessed on a payee that changed under it (the handler assesses again): if it
+        // escapes, the request is safe to retry.
+        E::Risk(RiskError::PayeeAssumption { .. }) => {
+            shape(S::CONFLICT, "concurrent_update", "Concurrent update, retry")
+        }
         E::Failure(StoreFailure::Unavailable(_)) => unavailable_shape(),
         E::DuplicateId(_) | E::Failure(StoreFailure::Internal(_)) => internal_shape(),
     }
@@ -211,6 +234,11 @@ fn payment_shape(error: &PaymentError) -> Shape {
             S::CONFLICT,
             "payment_not_pending",
             "Payment is no longer pending",
+        ),
+        E::NotInReview(_) => shape(
+            S::CONFLICT,
+            "payment_not_in_review",
+            "Payment is not in review",
         ),
         E::Expired(_) => shape(S::CONFLICT, "payment_expired", "Payment expired"),
         E::NotPayer(_) => shape(S::FORBIDDEN, "not_payer", "Only the payer can do this"),
@@ -330,6 +358,14 @@ impl ApiError {
                 self.to_string(),
             ),
             Self::Store(error) => (store_shape(error), store_detail(error)),
+            Self::Declined { .. } => (
+                shape(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "payment_declined",
+                    "Payment declined",
+                ),
+                self.to_string(),
+            ),
             Self::Unavailable(_) => (unavailable_shape(), unavailable_detail()),
             Self::Internal(_) => (internal_shape(), internal_detail()),
         };
@@ -347,6 +383,14 @@ impl ApiError {
             detail,
             code: shape.code,
             request_id: request_id.to_owned(),
+            payment_id: match self {
+                Self::Declined { payment_id, .. } => Some(payment_id.to_string()),
+                _ => None,
+            },
+            reasons: match self {
+                Self::Declined { reasons, .. } => Some(reasons.clone()),
+                _ => None,
+            },
             retry_after: retryable.then_some(1),
             www_authenticate,
         }

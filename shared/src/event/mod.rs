@@ -39,6 +39,16 @@ spelled! {
         PaymentExpired => "payment.expired",
         /// A refund of a captured payment was made.
         RefundSucceeded => "refund.succeeded",
+        /// Risk control sent a new payment to review: its funds are held until an operator
+        /// decides.
+        PaymentReviewRequired => "payment.review_required",
+        /// Risk control declined a payment, at its creation or in review.
+        PaymentDeclined => "payment.declined",
+        /// An operator approved a payment in review: it is pending (or captured, if it was
+        /// created with `confirm: true`).
+        PaymentReviewApproved => "payment.review_approved",
+        /// A source account crossed 80 % of one of its velocity limits.
+        RiskAlert => "risk.alert",
     }
 }
 
@@ -143,6 +153,70 @@ impl Event {
         let mut events = Self::for_payment(EventType::PaymentCreated, payment, now);
         let last = events.last().map(|e| e.id);
         events.extend(Self::after(last, EventType::PaymentSucceeded, payment, now));
+        events
+    }
+
+    /// The events of a new payment's write, ids in this order: `payment.created` (then
+    /// `payment.succeeded` for a one-step payment, `payment.review_required` for one sent to
+    /// review), or only `payment.declined` for a declined one; then a `risk.alert` to the payer
+    /// for each velocity limit this payment took past 80 %.
+    pub fn for_creation(
+        payment: &Payment,
+        alerts: &[crate::risk::velocity::Alert],
+        now: OffsetDateTime,
+    ) -> Vec<Self> {
+        use crate::PaymentStatus as S;
+        let kinds: &[EventType] = match payment.status() {
+            S::Succeeded => &[EventType::PaymentCreated, EventType::PaymentSucceeded],
+            S::RequiresReview => &[EventType::PaymentCreated, EventType::PaymentReviewRequired],
+            S::Declined => &[EventType::PaymentDeclined],
+            _ => &[EventType::PaymentCreated],
+        };
+        let mut events = Self::sequence(kinds, payment, now);
+        for alert in alerts {
+            let data = json!({
+                "object": "risk_alert",
+                "account_id": payment.source.to_string(),
+                "payment_id": payment.id.to_string(),
+                "rule": alert.rule.as_str(),
+                "limit": alert.limit,
+                "used": alert.used,
+                "window_start": format_rfc3339_millis(alert.window_start),
+            });
+            let previous = events.last().map(|e| e.id);
+            events.extend(Self::addressed(
+                previous,
+                EventType::RiskAlert,
+                &[&payment.client_id],
+                &data,
+                now,
+            ));
+        }
+        events
+    }
+
+    /// The events of a review's write about `payment` as it left it: `payment.review_approved`
+    /// (then `payment.succeeded` if the approval captured it), or `payment.declined`.
+    pub fn for_review(payment: &Payment, now: OffsetDateTime) -> Vec<Self> {
+        use crate::PaymentStatus as S;
+        let kinds: &[EventType] = match payment.status() {
+            S::Declined => &[EventType::PaymentDeclined],
+            S::Succeeded => &[
+                EventType::PaymentReviewApproved,
+                EventType::PaymentSucceeded,
+            ],
+            _ => &[EventType::PaymentReviewApproved],
+        };
+        Self::sequence(kinds, payment, now)
+    }
+
+    /// The events of `kinds` about `payment`, ids in that order.
+    fn sequence(kinds: &[EventType], payment: &Payment, now: OffsetDateTime) -> Vec<Self> {
+        let mut events: Vec<Self> = Vec::new();
+        for kind in kinds {
+            let previous = events.last().map(|e| e.id);
+            events.extend(Self::after(previous, *kind, payment, now));
+        }
         events
     }
 

@@ -48,7 +48,11 @@ fn spellings_are_the_issue_s() {
             "payment.succeeded",
             "payment.canceled",
             "payment.expired",
-            "refund.succeeded"
+            "refund.succeeded",
+            "payment.review_required",
+            "payment.declined",
+            "payment.review_approved",
+            "risk.alert"
         ]
     );
 }

@@ -14,6 +14,7 @@
 //! filters, a page is always full unless it is the last.
 
 mod cursor;
+pub mod reviews;
 
 use time::OffsetDateTime;
 

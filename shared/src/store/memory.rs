@@ -12,27 +12,34 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 
 use super::{
-    AccountStore, ClientStore, LedgerStore, PaymentOutcome, PaymentStore, RefundOutcome,
-    check_funding,
+    AccountStore, ClientStore, LedgerStore, PayeeCheck, PaymentOutcome, PaymentStore,
+    RefundOutcome, RiskWrite, check_funding,
 };
 use crate::{
     Account, AccountId, ClientId, EntryId, EntryPage, EntryQuery, Event, EventType, IdempotencyKey,
     IdempotencyRecord, LedgerEntry, Money, Payment, PaymentId, PaymentStatus, Refund, RefundId,
-    ReleaseReason, StoreError,
+    ReleaseReason, ReviewOutcome, StoreError,
     account::AccountError,
     client::ClientRecord,
     idempotency::IdempotencyError,
     ledger::paginate,
     listing::{
-        AccountPage, AccountQuery, PaymentPage, PaymentQuery, select_accounts, select_payments,
+        AccountPage, AccountQuery, PaymentPage, PaymentQuery,
+        reviews::{ReviewPage, ReviewQuery, select_reviews},
+        select_accounts, select_payments,
     },
     payment::PaymentError,
+    risk::{
+        RiskError,
+        velocity::{self, Windows},
+    },
     unposted::Settlement,
 };
 
 mod events;
 mod posting;
 mod refunds;
+mod risk;
 mod webhooks;
 
 #[derive(Debug, Default)]
@@ -59,6 +66,8 @@ struct State {
     endpoints: BTreeMap<(ClientId, crate::WebhookEndpointId), crate::webhook::WebhookEndpoint>,
     /// Credits into batched accounts, waiting for the poster, and its work queue.
     posting: posting::Posting,
+    /// Velocity counters and new-payee records.
+    risk: risk::RiskState,
 }
 
 impl MemoryStore {
@@ -213,10 +222,11 @@ impl PaymentStore for MemoryStore {
         Ok(self.state().payments.get(&id).cloned())
     }
 
-    async fn create_payment(
+    async fn create_assessed_payment(
         &self,
         payment: &Payment,
         idempotency: &IdempotencyRecord,
+        risk: &RiskWrite,
         now: OffsetDateTime,
     ) -> Result<PaymentOutcome, StoreError> {
         let mut state = self.state();
@@ -226,6 +236,15 @@ impl PaymentStore for MemoryStore {
         if state.payments.contains_key(&payment.id) {
             return Err(StoreError::DuplicateId(payment.id.to_string()));
         }
+        if payment.status() == PaymentStatus::Declined {
+            // Nothing is held: the payment is kept for audit, with its answer.
+            state.payments.insert(payment.id, payment.clone());
+            state
+                .idempotency
+                .insert(idempotency.key.clone(), idempotency.clone());
+            state.emit(Event::for_creation(payment, &[], now));
+            return Ok(PaymentOutcome::Created(payment.clone()));
+        }
         // The hold's day is the payment's own, so its release finds the same day's budget.
         let today = payment.created_at.date();
         let source = state.account(payment.source)?;
@@ -233,7 +252,7 @@ impl PaymentStore for MemoryStore {
         let destination = state.account(payment.destination)?;
         destination.check_payee(&payment.payee, payment.amount.currency)?;
         let posting = match payment.status() {
-            PaymentStatus::Pending => None,
+            PaymentStatus::Pending | PaymentStatus::RequiresReview => None,
             PaymentStatus::Succeeded => Some(Settlement::plan(payment, source, destination, now)?),
             other => {
                 return Err(StoreError::internal(format!(
@@ -241,6 +260,35 @@ impl PaymentStore for MemoryStore {
                 )));
             }
         };
+        let windows = Windows::at(payment.created_at);
+        let velocity = velocity::plan(
+            &risk.velocity,
+            payment.source,
+            state.risk.counts(payment.source, &windows),
+            payment.amount.amount,
+            &windows,
+        )
+        .map_err(RiskError::from)?;
+        let pair = (payment.source, payment.destination);
+        let known = state.risk.payees.contains(&pair);
+        match risk.payee {
+            PayeeCheck::Known if !known => {
+                return Err(RiskError::PayeeAssumption { known: false }.into());
+            }
+            PayeeCheck::New if known => {
+                return Err(RiskError::PayeeAssumption { known: true }.into());
+            }
+            _ => {}
+        }
+        if risk.payee != PayeeCheck::Unchecked {
+            state.risk.payees.insert(pair);
+        }
+        state.risk.count(
+            payment.source,
+            &windows,
+            &risk.velocity,
+            payment.amount.amount,
+        );
         if let Some(source) = state.accounts.get_mut(&payment.source) {
             source.apply_hold(payment.amount.amount, today);
         }
@@ -251,10 +299,7 @@ impl PaymentStore for MemoryStore {
         state
             .idempotency
             .insert(idempotency.key.clone(), idempotency.clone());
-        state.emit(match payment.status() {
-            PaymentStatus::Succeeded => Event::for_one_step(payment, now),
-            _ => Event::for_payment(EventType::PaymentCreated, payment, now),
-        });
+        state.emit(Event::for_creation(payment, &velocity.alerts, now));
         Ok(PaymentOutcome::Created(payment.clone()))
     }
 
@@ -327,6 +372,48 @@ impl PaymentStore for MemoryStore {
             now,
         ));
         Ok(released)
+    }
+
+    async fn review(
+        &self,
+        payment: &Payment,
+        outcome: &ReviewOutcome,
+        now: OffsetDateTime,
+    ) -> Result<Payment, StoreError> {
+        let mut state = self.state();
+        let current = state.current_payment(payment.id)?.clone();
+        let reviewed = match current.reviewed(outcome.clone(), now) {
+            Err(PaymentError::Expired(id)) => {
+                let expired = current.release(ReleaseReason::Expired, now)?;
+                state.release_hold(&current, current.amount.amount, now);
+                state.emit(Event::for_payment(EventType::PaymentExpired, &expired, now));
+                state.payments.insert(id, expired);
+                return Err(PaymentError::Expired(id).into());
+            }
+            other => other?,
+        };
+        match reviewed.status() {
+            PaymentStatus::Succeeded => {
+                let settlement = Settlement::plan(
+                    &reviewed,
+                    state.account(reviewed.source)?,
+                    state.account(reviewed.destination)?,
+                    now,
+                )?;
+                state.settle(settlement, true);
+            }
+            PaymentStatus::Declined => {
+                state.release_hold(&current, current.amount.amount, now);
+            }
+            _ => {}
+        }
+        state.payments.insert(reviewed.id, reviewed.clone());
+        state.emit(Event::for_review(&reviewed, now));
+        Ok(reviewed)
+    }
+
+    async fn reviews(&self, query: &ReviewQuery) -> Result<ReviewPage, StoreError> {
+        Ok(select_reviews(query, self.state().payments.values()))
     }
 
     async fn overdue_payments(

@@ -19,9 +19,11 @@ use time::OffsetDateTime;
 use crate::{
     Account, AccountId, AccountPage, AccountQuery, ClientId, EntryPage, EntryQuery, Event, EventId,
     IdempotencyRecord, Money, Payment, PaymentId, PaymentPage, PaymentQuery, PostingMode, Refund,
-    ReleaseReason, StoreError, WebhookEndpointId,
+    ReleaseReason, ReviewOutcome, StoreError, WebhookEndpointId,
     client::ClientRecord,
     event::{Delivery, EventPage, EventQuery},
+    listing::reviews::{ReviewPage, ReviewQuery},
+    risk::VelocityLimits,
     unposted::UnpostedCredit,
     webhook::WebhookEndpoint,
 };
@@ -39,7 +41,33 @@ pub enum PaymentOutcome {
     Replayed(IdempotencyRecord),
 }
 
-/// What refunding a payment led to.
+/// What risk control asks of a new payment's write. A declined payment holds nothing and
+/// ignores it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RiskWrite {
+    /// The limits the source account's velocity counters enforce, in the same write as the
+    /// hold.
+    pub velocity: VelocityLimits,
+    /// What the payment's assessment assumed about its payee.
+    pub payee: PayeeCheck,
+}
+
+/// Whether the source account has paid the destination before: the new-payee record
+/// (`PAYEE#`), written with the first hold from one to the other.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum PayeeCheck {
+    /// Neither checked nor written (payments made outside the API's assessment: tools, tests).
+    #[default]
+    Unchecked,
+    /// Assessed as a known payee: the record must exist
+    /// ([`RiskError::PayeeAssumption`](crate::RiskError) otherwise, nothing written).
+    Known,
+    /// Assessed as a new payee: the record must not exist yet, and is written.
+    New,
+}
+
+/// What refunding a payment led to. (One per request, moved once: its size does not matter.)
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RefundOutcome {
     /// The refund was posted; `payment` is the payment with its new refunded total.
@@ -79,19 +107,37 @@ pub trait PaymentStore: Send + Sync {
     /// One consistent read.
     async fn payment(&self, id: PaymentId) -> Result<Option<Payment>, StoreError>;
 
-    /// Writes `payment` with its idempotency record in one atomic operation: a `pending`
-    /// payment places a hold on its source; a `succeeded` one (a one-step payment) is held and
-    /// captured at once. The source must belong to `payment.client_id`, the destination to
+    /// [`PaymentStore::create_assessed_payment`] with no velocity limit and no assumption about
+    /// the payee.
+    async fn create_payment(
+        &self,
+        payment: &Payment,
+        idempotency: &IdempotencyRecord,
+        now: OffsetDateTime,
+    ) -> Result<PaymentOutcome, StoreError> {
+        self.create_assessed_payment(payment, idempotency, &RiskWrite::default(), now)
+            .await
+    }
+
+    /// Writes `payment` with its idempotency record and its events in one atomic operation: a
+    /// `pending` or `requires_review` payment places a hold on its source; a `succeeded` one (a
+    /// one-step payment) is held and captured at once; a `declined` one is only recorded. A
+    /// hold also moves the source's velocity counters within `risk.velocity` and checks or
+    /// writes the new-payee record as `risk.payee` says (emitting a `risk.alert` for each limit
+    /// it takes past 80 %). The source must belong to `payment.client_id`, the destination to
     /// `payment.payee`.
     ///
     /// # Errors
     /// A live record for the same key with another fingerprint gives
     /// [`IdempotencyError::KeyReused`](crate::IdempotencyError::KeyReused); otherwise every rule
-    /// of [`Account::check_hold`] and [`Account::check_receive`].
-    async fn create_payment(
+    /// of [`Account::check_hold`] and [`Account::check_receive`], then
+    /// [`RiskError::VelocityLimitExceeded`](crate::RiskError) and
+    /// [`RiskError::PayeeAssumption`](crate::RiskError).
+    async fn create_assessed_payment(
         &self,
         payment: &Payment,
         idempotency: &IdempotencyRecord,
+        risk: &RiskWrite,
         now: OffsetDateTime,
     ) -> Result<PaymentOutcome, StoreError>;
 
@@ -148,6 +194,26 @@ pub trait PaymentStore: Send + Sync {
         reason: ReleaseReason,
         now: OffsetDateTime,
     ) -> Result<Payment, StoreError>;
+
+    /// Applies an operator's review to a payment in review (`payment` is the caller's read;
+    /// the stored state decides), atomically and exactly once, with its events: approved, it
+    /// becomes pending (or, created with `confirm: true`, is captured whole as a confirm would
+    /// capture it); declined, its hold is released as a cancel releases it.
+    ///
+    /// # Errors
+    /// [`PaymentError::NotInReview`](crate::PaymentError::NotInReview) with the payment as it
+    /// stands (a second decision); [`PaymentError::Expired`](crate::PaymentError::Expired)
+    /// after releasing the hold of an overdue one.
+    async fn review(
+        &self,
+        payment: &Payment,
+        outcome: &ReviewOutcome,
+        now: OffsetDateTime,
+    ) -> Result<Payment, StoreError>;
+
+    /// One page of the payments in review across all clients, oldest first. DynamoDB: one
+    /// `Query` of the sparse reviews index (eventually consistent).
+    async fn reviews(&self, query: &ReviewQuery) -> Result<ReviewPage, StoreError>;
 
     /// Pending payments whose window closed at or before `now`, oldest deadline first.
     async fn overdue_payments(

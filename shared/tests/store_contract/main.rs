@@ -30,6 +30,7 @@ mod posting;
 mod refund_concurrency;
 mod refunds;
 mod release;
+mod risk;
 mod round_trips;
 mod webhooks;
 
@@ -75,6 +76,7 @@ use posting::*;
 use refund_concurrency::*;
 use refunds::*;
 use release::*;
+use risk::*;
 use round_trips::*;
 use webhooks::*;
 
@@ -144,6 +146,12 @@ contract_suite! {
         racing_posters_post_each_credit_exactly_once,
         switching_posting_modes_keeps_every_credit,
         a_poster_that_dies_between_batches_loses_and_repeats_nothing,
+        concurrent_payments_never_pass_a_velocity_limit,
+        velocity_limits_count_payments_and_amounts_per_window,
+        the_payee_record_is_checked_and_written_with_the_hold,
+        declined_payments_are_kept_and_hold_nothing,
+        reviews_hold_funds_and_are_decided_exactly_once,
+        payments_in_review_expire_or_are_canceled_like_pending_ones,
     ],
     dynamodb_only: [
         operations_cost_the_documented_round_trips,

@@ -6,10 +6,11 @@ use async_trait::async_trait;
 use paygate_shared::{
     Account, AccountId, AccountPage, AccountQuery, ClientId, EntryPage, EntryQuery,
     IdempotencyRecord, Money, Payment, PaymentId, PaymentPage, PaymentQuery, PostingMode, Refund,
-    ReleaseReason, StoreError,
+    ReleaseReason, ReviewOutcome, StoreError,
+    listing::reviews::{ReviewPage, ReviewQuery},
     store::{
         AccountStore, Balance, LedgerStore, PaymentOutcome, PaymentStore, Posted, PostingStore,
-        RefundOutcome,
+        RefundOutcome, RiskWrite,
     },
     unposted::UnpostedCredit,
 };
@@ -39,12 +40,24 @@ impl PaymentStore for FailingStore {
     async fn payment(&self, _: PaymentId) -> Result<Option<Payment>, StoreError> {
         Err(self.0.clone())
     }
-    async fn create_payment(
+    async fn create_assessed_payment(
         &self,
         _: &Payment,
         _: &IdempotencyRecord,
+        _: &RiskWrite,
         _: OffsetDateTime,
     ) -> Result<PaymentOutcome, StoreError> {
+        Err(self.0.clone())
+    }
+    async fn review(
+        &self,
+        _: &Payment,
+        _: &ReviewOutcome,
+        _: OffsetDateTime,
+    ) -> Result<Payment, StoreError> {
+        Err(self.0.clone())
+    }
+    async fn reviews(&self, _: &ReviewQuery) -> Result<ReviewPage, StoreError> {
         Err(self.0.clone())
     }
     async fn capture(

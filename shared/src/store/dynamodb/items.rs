@@ -3,18 +3,22 @@
 
 use super::{
     attrs::{Item, Reader, attr_number, attr_string, outflow_attribute, outflow_day, timestamp},
+    keys::listing_sort_key,
     keys::{
         account_key, account_pk, client_key, entry_sort_key, idempotency_key, payment_key,
         pending_shard_key,
     },
-    schema::{PENDING_SHARDS, TTL_ATTRIBUTE},
+    schema::{PENDING_SHARDS, REVIEW_PARTITION, TTL_ATTRIBUTE},
 };
+use aws_sdk_dynamodb::types::AttributeValue;
+
 use crate::{
     Account, AccountKind, AccountLimits, AccountStatus, ClientId, Direction, Fingerprint,
     IdempotencyKey, IdempotencyRecord, LedgerEntry, Payment, PaymentKind, PaymentStatus,
-    PostingMode, StoreError,
+    PostingMode, RiskAssessment, StoreError,
     account::DailyOutflow,
     client::{ClientRecord, ClientStatus, SecretHash},
+    listing::PaymentPosition,
 };
 
 pub(crate) fn client_item(c: &ClientRecord) -> Item {
@@ -125,9 +129,29 @@ pub(crate) fn payment_item(p: &Payment) -> Item {
     if let Some(description) = &p.description {
         item.insert("description".to_owned(), attr_string(description.clone()));
     }
+    // Payments that risk control let through unremarked and without a review carry nothing
+    // more, as payments stored before risk control did.
+    if p.risk != RiskAssessment::allowed() {
+        item.insert("risk".to_owned(), attr_string(json_text(&p.risk)));
+    }
+    if p.capture_on_approval {
+        item.insert("capture_on_approval".to_owned(), AttributeValue::Bool(true));
+    }
+    if let Some(review) = &p.review {
+        item.insert("review".to_owned(), attr_string(json_text(review)));
+    }
     item.extend(super::listing::index_attributes(p));
-    if p.status() == PaymentStatus::Pending {
-        // Only pending payments carry the sparse index keys the expiry sweep reads.
+    if p.status() == PaymentStatus::RequiresReview {
+        // Only payments in review carry the sparse keys of the reviews index.
+        item.insert("review_pk".to_owned(), attr_string(REVIEW_PARTITION));
+        item.insert(
+            "review_sk".to_owned(),
+            attr_string(listing_sort_key(PaymentPosition::of(p))),
+        );
+    }
+    if p.holds_funds() {
+        // Only holds (pending, or in review) carry the sparse index keys the expiry sweep
+        // reads.
         let shard = (p.id.ulid().0 % u128::from(PENDING_SHARDS)) as u32;
         item.insert("gsi1pk".to_owned(), attr_string(pending_shard_key(shard)));
         item.insert(
@@ -271,7 +295,7 @@ pub(crate) fn payment_from(item: &Item) -> Result<Payment, StoreError> {
         Some(_) => r.parse("payee")?,
         None => ClientId::system(),
     };
-    Ok(Payment::restore(
+    let mut payment = Payment::restore(
         r.parse("payment_id")?,
         r.enumerated("kind", PaymentKind::parse)?,
         r.parse("client_id")?,
@@ -286,7 +310,27 @@ pub(crate) fn payment_from(item: &Item) -> Result<Payment, StoreError> {
         r.time("created_at")?,
         r.time("expires_at")?,
         r.time("updated_at")?,
-    ))
+    );
+    if let Some(risk) = r.opt_str("risk")? {
+        payment.risk = serde_json::from_str(risk)
+            .map_err(|_| StoreError::internal("stored item has a malformed attribute `risk`"))?;
+    }
+    payment.capture_on_approval = matches!(
+        item.get("capture_on_approval"),
+        Some(AttributeValue::Bool(true))
+    );
+    if let Some(review) = r.opt_str("review")? {
+        payment.review =
+            Some(serde_json::from_str(review).map_err(|_| {
+                StoreError::internal("stored item has a malformed attribute `review`")
+            })?);
+    }
+    Ok(payment)
+}
+
+/// A value's JSON text (these are plain structs: serializing them cannot fail).
+fn json_text<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_default()
 }
 
 pub(crate) fn entry_from(item: &Item) -> Result<LedgerEntry, StoreError> {

@@ -41,6 +41,8 @@ mod refund_replay_tests;
 mod refunds;
 mod releases;
 mod retry;
+mod reviews;
+mod risk;
 pub mod schema;
 mod tx;
 #[cfg(test)]
@@ -121,6 +123,8 @@ pub struct DynamoStore {
     round_trips: RoundTripCounter,
     /// Account owners already looked up (accounts never change owner), bounded.
     owners: Arc<Mutex<HashMap<crate::AccountId, crate::ClientId>>>,
+    /// The velocity counters last seen: the next hold's guess of them.
+    guesses: Arc<risk::Guesses>,
 }
 
 impl DynamoStore {
@@ -139,6 +143,7 @@ impl DynamoStore {
             tables: Arc::new(tables),
             round_trips,
             owners: Arc::default(),
+            guesses: Arc::default(),
         }
     }
 

@@ -3,6 +3,8 @@
 //! the change emits (`payment.created`, `payment.succeeded`); see the module docs of [`super`]
 //! for the round trips each costs.
 
+use std::sync::Mutex;
+
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
@@ -13,30 +15,51 @@ use super::{
     keys::{idempotency_key, idempotency_pk, payment_key},
     reads::found_account,
     retry::{Verdict, with_retries},
+    risk::{
+        counter_writes, counts_found, counts_reported, day_counter_key, hour_counter_key,
+        payee_key, payee_write, pk_of,
+    },
     tx::{Role, Transaction, TxOutcome},
     updates::{AccountUpdate, idempotency_put, payment_capture},
 };
 use crate::{
     Event, EventType, IdempotencyRecord, Money, Payment, PaymentError, PaymentId, PaymentPage,
-    PaymentQuery, PaymentStatus, Refund, ReleaseReason, StoreError,
-    store::{PaymentOutcome, PaymentStore, RefundOutcome},
+    PaymentQuery, PaymentStatus, Refund, ReleaseReason, ReviewOutcome, RiskError, StoreError,
+    listing::reviews::{ReviewPage, ReviewQuery},
+    risk::velocity::{self, Counts, Windows},
+    store::{PayeeCheck, PaymentOutcome, PaymentStore, RefundOutcome, RiskWrite},
     unposted::Settlement,
 };
 
 impl DynamoStore {
-    /// A payment that waits for its capture: the hold on the source, a check that the
-    /// destination can receive, the payment and the idempotency record, in one transaction.
+    /// A payment that waits for its capture (pending, or in review): the hold on the source, a
+    /// check that the destination can receive, the payment, the idempotency record, the
+    /// velocity counters and the payee record, in one transaction.
     async fn hold(
         &self,
         payment: &Payment,
         record: &IdempotencyRecord,
+        risk: &RiskWrite,
         now: OffsetDateTime,
     ) -> Result<PaymentOutcome, StoreError> {
         // The hold's day is the payment's own, so its release finds the same day's budget.
         let today = payment.created_at.date();
         let currency = payment.amount.currency.code();
         let (accounts, transactions) = (self.accounts_table(), self.transactions_table());
+        let windows = Windows::at(payment.created_at);
+        let guess = Mutex::new(self.guesses.get(payment.source, &windows));
         with_retries(|| async {
+            let counts = guess.lock().map(|g| *g).unwrap_or_default();
+            let velocity = match velocity::plan(
+                &risk.velocity,
+                payment.source,
+                counts,
+                payment.amount.amount,
+                &windows,
+            ) {
+                Ok(plan) => plan,
+                Err(e) => return Ok(Verdict::Done(Err(RiskError::from(e).into()))),
+            };
             let tx = Transaction::new()
                 .with(
                     Role::Source,
@@ -56,23 +79,104 @@ impl DynamoStore {
                     Role::IdempotencyRecord,
                     idempotency_put(transactions, record, now)?,
                 )
+                .with_all(counter_writes(
+                    transactions,
+                    payment.source,
+                    &risk.velocity,
+                    &velocity,
+                    payment.amount.amount,
+                    &windows,
+                )?)
+                .with_all(payee_write(transactions, payment, risk.payee)?)
                 .with_events(
                     transactions,
-                    &Event::for_payment(EventType::PaymentCreated, payment, now),
+                    &Event::for_creation(payment, &velocity.alerts, now),
                 )?;
+            self.create(tx, payment, record, risk, (&guess, counts, &windows))
+                .await
+        })
+        .await
+    }
+
+    /// Runs a new payment's transaction and explains a cancellation, in the order a client
+    /// would want to hear it: the idempotency record, the accounts' rules, then the velocity
+    /// counters (their values as they are become the next attempt's guess, and the sandbox's)
+    /// and the payee record.
+    async fn create(
+        &self,
+        tx: Transaction,
+        payment: &Payment,
+        record: &IdempotencyRecord,
+        risk: &RiskWrite,
+        (guess, counts, windows): (&Mutex<Counts>, Counts, &Windows),
+    ) -> Result<Verdict<PaymentOutcome>, StoreError> {
+        let today = payment.created_at.date();
+        let created = || PaymentOutcome::Created(payment.clone());
+        let TxOutcome::Cancelled(reasons) = self.transact(tx).await? else {
+            if !risk.velocity.is_empty() {
+                self.guesses
+                    .set(payment.source, windows, counts.after(payment.amount.amount));
+            }
+            return Ok(Verdict::Done(Ok(created())));
+        };
+        if explain::committed_before(&reasons) {
+            return Ok(Verdict::Done(Ok(created())));
+        }
+        if let Some(verdict) = explain::record(&reasons, record, created) {
+            return Ok(verdict);
+        }
+        if reasons.condition_failed(Role::Payment).is_some() {
+            return Ok(Verdict::Done(Err(StoreError::DuplicateId(
+                payment.id.to_string(),
+            ))));
+        }
+        // Account conditions that fail only on the ledger head mean a concurrent posting: the
+        // next attempt re-reads and re-plans.
+        if let Some(e) = explain::parties(&reasons, payment, today) {
+            return Ok(Verdict::Done(Err(e)));
+        }
+        if let Some(actual) = counts_reported(&reasons, counts)? {
+            if let Ok(mut guess) = guess.lock() {
+                *guess = actual;
+            }
+            self.guesses.set(payment.source, windows, actual);
+            return Ok(Verdict::Retry);
+        }
+        if reasons.condition_failed(Role::PayeeRecord).is_some() {
+            let known = risk.payee == PayeeCheck::New;
+            return Ok(Verdict::Done(Err(
+                RiskError::PayeeAssumption { known }.into()
+            )));
+        }
+        Ok(explain::retry_or_fail(&reasons))
+    }
+
+    /// A payment risk control declined: recorded with its idempotency record (the 422 it was
+    /// answered with) and its `payment.declined` event; nothing is held.
+    async fn record_declined(
+        &self,
+        payment: &Payment,
+        record: &IdempotencyRecord,
+        now: OffsetDateTime,
+    ) -> Result<PaymentOutcome, StoreError> {
+        let transactions = self.transactions_table();
+        with_retries(|| async {
+            let tx = Transaction::new()
+                .with(Role::Payment, put_new(transactions, payment_item(payment))?)
+                .with(
+                    Role::IdempotencyRecord,
+                    idempotency_put(transactions, record, now)?,
+                )
+                .with_events(transactions, &Event::for_creation(payment, &[], now))?;
+            let created = || PaymentOutcome::Created(payment.clone());
             let TxOutcome::Cancelled(reasons) = self.transact(tx).await? else {
-                return Ok(Verdict::Done(Ok(PaymentOutcome::Created(payment.clone()))));
+                return Ok(Verdict::Done(Ok(created())));
             };
             if explain::committed_before(&reasons) {
-                return Ok(Verdict::Done(Ok(PaymentOutcome::Created(payment.clone()))));
+                return Ok(Verdict::Done(Ok(created())));
             }
-            if let Some(verdict) = explain::record(&reasons, record, || {
-                PaymentOutcome::Created(payment.clone())
-            }) {
+            if let Some(verdict) = explain::record(&reasons, record, created) {
                 return Ok(verdict);
-            }
-            if let Some(e) = explain::parties(&reasons, payment, today) {
-                return Ok(Verdict::Done(Err(e)));
             }
             if reasons.condition_failed(Role::Payment).is_some() {
                 return Ok(Verdict::Done(Err(StoreError::DuplicateId(
@@ -84,23 +188,36 @@ impl DynamoStore {
         .await
     }
 
-    /// A one-step payment: read both accounts (and the idempotency record), then hold and
-    /// capture in one transaction conditioned on both ledger heads.
+    /// A one-step payment: read both accounts (with the idempotency record, the velocity
+    /// counters and the payee record), then hold and capture in one transaction conditioned on
+    /// both ledger heads.
     async fn pay_at_once(
         &self,
         payment: &Payment,
         record: &IdempotencyRecord,
+        risk: &RiskWrite,
         now: OffsetDateTime,
     ) -> Result<PaymentOutcome, StoreError> {
         // The hold's day is the payment's own, so its release finds the same day's budget.
         let today = payment.created_at.date();
         let currency = payment.amount.currency.code();
         let (accounts, transactions) = (self.accounts_table(), self.transactions_table());
+        let windows = Windows::at(payment.created_at);
+        let guess = Mutex::new(Counts::default());
         with_retries(|| async {
             let parties = [payment.source, payment.destination];
-            let found = self
-                .batch_get(&parties, vec![idempotency_key(&record.key)])
-                .await?;
+            let mut keys = vec![idempotency_key(&record.key)];
+            if risk.velocity.counts_hour() {
+                keys.push(hour_counter_key(payment.source, &windows));
+            }
+            if risk.velocity.counts_day() {
+                keys.push(day_counter_key(payment.source, &windows));
+            }
+            let payee = payee_key(payment.source, payment.destination);
+            if risk.payee != PayeeCheck::Unchecked {
+                keys.push(payee.clone());
+            }
+            let found = self.batch_get(&parties, keys).await?;
             let previous = found.get(&idempotency_pk(&record.key));
             if let Some(previous) = previous.map(idempotency_from).transpose()?
                 && previous.is_live(now)
@@ -113,6 +230,33 @@ impl DynamoStore {
             source.check_hold(&payment.client_id, payment.amount, today)?;
             let destination = found_account(&found, payment.destination)?;
             destination.check_payee(&payment.payee, payment.amount.currency)?;
+            let counts = counts_found(&found, payment.source, &windows)?;
+            let velocity = match velocity::plan(
+                &risk.velocity,
+                payment.source,
+                counts,
+                payment.amount.amount,
+                &windows,
+            ) {
+                Ok(plan) => plan,
+                Err(e) => return Ok(Verdict::Done(Err(RiskError::from(e).into()))),
+            };
+            let known = found.contains_key(&pk_of(&payee));
+            match risk.payee {
+                PayeeCheck::Known if !known => {
+                    return Ok(Verdict::Done(Err(RiskError::PayeeAssumption {
+                        known: false,
+                    }
+                    .into())));
+                }
+                PayeeCheck::New if known => {
+                    return Ok(Verdict::Done(Err(RiskError::PayeeAssumption {
+                        known: true,
+                    }
+                    .into())));
+                }
+                _ => {}
+            }
             let settlement = Settlement::plan(payment, &source, &destination, now)?;
             let tx = Transaction::new()
                 .with(
@@ -136,29 +280,21 @@ impl DynamoStore {
                     Role::IdempotencyRecord,
                     idempotency_put(transactions, record, now)?,
                 )
-                .with_events(transactions, &Event::for_one_step(payment, now))?;
-            let TxOutcome::Cancelled(reasons) = self.transact(tx).await? else {
-                return Ok(Verdict::Done(Ok(PaymentOutcome::Created(payment.clone()))));
-            };
-            if explain::committed_before(&reasons) {
-                return Ok(Verdict::Done(Ok(PaymentOutcome::Created(payment.clone()))));
-            }
-            if let Some(verdict) = explain::record(&reasons, record, || {
-                PaymentOutcome::Created(payment.clone())
-            }) {
-                return Ok(verdict);
-            }
-            if reasons.condition_failed(Role::Payment).is_some() {
-                return Ok(Verdict::Done(Err(StoreError::DuplicateId(
-                    payment.id.to_string(),
-                ))));
-            }
-            // Account conditions that fail only on the ledger head mean a concurrent posting:
-            // the next attempt re-reads and re-plans.
-            if let Some(e) = explain::parties(&reasons, payment, today) {
-                return Ok(Verdict::Done(Err(e)));
-            }
-            Ok(explain::retry_or_fail(&reasons))
+                .with_all(counter_writes(
+                    transactions,
+                    payment.source,
+                    &risk.velocity,
+                    &velocity,
+                    payment.amount.amount,
+                    &windows,
+                )?)
+                .with_all(payee_write(transactions, payment, risk.payee)?)
+                .with_events(
+                    transactions,
+                    &Event::for_creation(payment, &velocity.alerts, now),
+                )?;
+            self.create(tx, payment, record, risk, (&guess, counts, &windows))
+                .await
         })
         .await
     }
@@ -252,15 +388,19 @@ impl PaymentStore for DynamoStore {
             .transpose()
     }
 
-    async fn create_payment(
+    async fn create_assessed_payment(
         &self,
         payment: &Payment,
         idempotency: &IdempotencyRecord,
+        risk: &RiskWrite,
         now: OffsetDateTime,
     ) -> Result<PaymentOutcome, StoreError> {
         match payment.status() {
-            PaymentStatus::Pending => self.hold(payment, idempotency, now).await,
-            PaymentStatus::Succeeded => self.pay_at_once(payment, idempotency, now).await,
+            PaymentStatus::Pending | PaymentStatus::RequiresReview => {
+                self.hold(payment, idempotency, risk, now).await
+            }
+            PaymentStatus::Succeeded => self.pay_at_once(payment, idempotency, risk, now).await,
+            PaymentStatus::Declined => self.record_declined(payment, idempotency, now).await,
             other => Err(StoreError::internal(format!(
                 "cannot create a payment in state {}",
                 other.as_str()
@@ -308,6 +448,19 @@ impl PaymentStore for DynamoStore {
         now: OffsetDateTime,
     ) -> Result<Payment, StoreError> {
         self.release_hold(payment, reason, now).await
+    }
+
+    async fn review(
+        &self,
+        payment: &Payment,
+        outcome: &ReviewOutcome,
+        now: OffsetDateTime,
+    ) -> Result<Payment, StoreError> {
+        self.review_payment(payment, outcome, now).await
+    }
+
+    async fn reviews(&self, query: &ReviewQuery) -> Result<ReviewPage, StoreError> {
+        self.list_reviews(query).await
     }
 
     async fn overdue_payments(

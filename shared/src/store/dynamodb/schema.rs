@@ -22,6 +22,11 @@ pub const POSTING_INDEX: &str = "accounts-by-posting";
 /// (`UNPOSTED#acc_…#0`..), none of them the account's own, so a burst of payments into one
 /// account never concentrates on one partition key.
 pub const UNPOSTED_SHARDS: u32 = 8;
+/// The sparse GSI of payments in review (only they carry its keys), oldest first: what
+/// `GET /reviews` lists. One partition: reviews are rare and read by operators.
+pub const REVIEW_INDEX: &str = "payments-in-review";
+/// The one partition key of the reviews index.
+pub const REVIEW_PARTITION: &str = "REVIEW";
 /// The GSI of accounts by owning client.
 pub const OWNER_INDEX: &str = "accounts-by-owner";
 /// The TTL attribute: epoch seconds after which DynamoDB deletes an idempotency record, an

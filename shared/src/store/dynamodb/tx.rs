@@ -75,6 +75,12 @@ pub(crate) enum Role {
     Endpoint,
     /// The count of a client's live webhook endpoints.
     EndpointCount,
+    /// The source account's velocity counter of the hour.
+    HourCounter,
+    /// The source account's velocity counter of the day.
+    DayCounter,
+    /// The record that the source has paid the destination before.
+    PayeeRecord,
 }
 
 /// The writes of one transaction, each under its role.
@@ -86,6 +92,13 @@ pub(crate) struct Transaction {
 impl Transaction {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Adds writes, each under its role.
+    pub fn with_all(self, writes: Vec<(Role, TransactWriteItem)>) -> Self {
+        writes
+            .into_iter()
+            .fold(self, |tx, (role, write)| tx.with(role, write))
     }
 
     /// Adds the write that plays `role` (each role at most once).

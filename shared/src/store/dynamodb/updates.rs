@@ -222,8 +222,8 @@ impl AccountUpdate {
     }
 }
 
-/// A payment's state change to `to`, conditioned on it still being pending (and on
-/// `extra_condition`); it leaves the pending-payments index.
+/// A hold's state change to `to` (a release), conditioned on it still holding funds (pending,
+/// or in review) and on `extra_condition`; it leaves the pending-payments index.
 pub(crate) fn payment_transition(
     table: &str,
     id: PaymentId,
@@ -231,7 +231,19 @@ pub(crate) fn payment_transition(
     now: OffsetDateTime,
     extra_condition: &str,
 ) -> Result<TransactWriteItem, StoreError> {
-    transition(Expr::new(), table, id, to, now, "", extra_condition)
+    let expr = Expr::new().value(
+        ":review",
+        attr_string(PaymentStatus::RequiresReview.as_str()),
+    );
+    transition(
+        expr,
+        table,
+        id,
+        to,
+        now,
+        "",
+        &format!("(#status = :pending OR #status = :review){extra_condition}"),
+    )
 }
 
 /// A pending payment's capture of `captured` minor units.
@@ -249,7 +261,40 @@ pub(crate) fn payment_capture(
         PaymentStatus::Succeeded,
         now,
         ", #amount_captured = :captured",
-        "",
+        "#status = :pending",
+    )
+}
+
+/// A payment in review as the review left it (`reviewed`: pending, captured, or declined),
+/// conditioned on it still being in review: a second decision fails.
+pub(crate) fn payment_review(
+    table: &str,
+    reviewed: &Payment,
+    now: OffsetDateTime,
+) -> Result<TransactWriteItem, StoreError> {
+    let review = serde_json::to_string(&reviewed.review).unwrap_or_default();
+    let expr = Expr::new()
+        .value(
+            ":review",
+            attr_string(PaymentStatus::RequiresReview.as_str()),
+        )
+        .value(":captured", attr_number(reviewed.amount_captured))
+        .value(":outcome", attr_string(review));
+    let expr = expr
+        .value(":to", attr_string(reviewed.status().as_str()))
+        .value(":now", attr_string(timestamp(now)));
+    let mut update = "SET #status = :to, #updated_at = :now, #amount_captured = :captured, \
+                      #review = :outcome REMOVE #review_pk, #review_sk"
+        .to_owned();
+    // Approved (still a hold), it stays in the pending index; otherwise it leaves it.
+    if !reviewed.holds_funds() {
+        update.push_str(", #gsi1pk, #gsi1sk");
+    }
+    expr.update(
+        table,
+        payment_key(reviewed.id),
+        &update,
+        "#status = :review",
     )
 }
 
@@ -260,7 +305,7 @@ fn transition(
     to: PaymentStatus,
     now: OffsetDateTime,
     extra_set: &str,
-    extra_condition: &str,
+    condition: &str,
 ) -> Result<TransactWriteItem, StoreError> {
     expr.value(":pending", attr_string(PaymentStatus::Pending.as_str()))
         .value(":to", attr_string(to.as_str()))
@@ -268,8 +313,11 @@ fn transition(
         .update(
             table,
             payment_key(id),
-            &format!("SET #status = :to, #updated_at = :now{extra_set} REMOVE #gsi1pk, #gsi1sk"),
-            &format!("#status = :pending{extra_condition}"),
+            &format!(
+                "SET #status = :to, #updated_at = :now{extra_set} \
+                 REMOVE #gsi1pk, #gsi1sk, #review_pk, #review_sk"
+            ),
+            condition,
         )
 }
 
