@@ -110,6 +110,13 @@ pub struct ClientRecord {
     /// The scopes it may request (`payments:write`, ...).
     pub scopes: Vec<String>,
     pub status: ClientStatus,
+    /// A payments operator: may be granted `risk:review`. Set only by the admin CLI or a seed
+    /// file, never through the API.
+    #[serde(default)]
+    pub operator: bool,
+    /// Its own risk rules, replacing the defaults (`paygate-admin set-risk-rules`).
+    #[serde(default)]
+    pub risk: Option<crate::RiskRules>,
     #[serde(with = "crate::timefmt::rfc3339_millis")]
     pub created_at: OffsetDateTime,
 }

@@ -186,6 +186,14 @@ fn granted(client: &ClientRecord, requested: Option<&str>) -> Result<Scopes, OAu
             }
             scope
         })
+        .filter(|scope| {
+            // Only an operator reviews payments, whatever its record lists.
+            let refused = *scope == Scope::RiskReview && !client.operator;
+            if refused {
+                tracing::warn!(client_id = %client.client_id, "risk:review in the record of a client that is not an operator is not granted");
+            }
+            !refused
+        })
         .collect();
     let Some(requested) = requested else {
         return Ok(allowed);
@@ -196,6 +204,11 @@ fn granted(client: &ClientRecord, requested: Option<&str>) -> Result<Scopes, OAu
         .map_err(|_| invalid("a requested scope does not exist"))?;
     if requested.is_empty() {
         return Err(invalid("the scope parameter names no scope"));
+    }
+    if requested.contains(Scope::RiskReview) && !client.operator {
+        return Err(invalid(
+            "the risk:review scope is granted only to operator clients",
+        ));
     }
     if !allowed.contains_all(requested) {
         return Err(invalid("the requested scope exceeds the client's scopes"));

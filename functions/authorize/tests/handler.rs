@@ -84,6 +84,8 @@ async fn register(clients: &MemoryStore, id: &str, scopes: &[&str], status: Clie
             client_id: id.parse().unwrap(),
             secret_hash: SecretHash::new(SECRET, 1_000),
             scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
+            operator: scopes.contains(&"risk:review") && !id.starts_with("merchant"),
+            risk: None,
             status,
             created_at: T0,
         })

@@ -219,6 +219,8 @@ mod tests {
             secret_hash: SecretHash::new("pgs_x", 1),
             scopes: vec!["payments:read".into()],
             status: ClientStatus::Active,
+            operator: false,
+            risk: None,
             created_at: NOW,
         };
         store.create_client(&alice).await.unwrap();

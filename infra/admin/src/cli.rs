@@ -96,6 +96,13 @@ pub enum Command {
     /// unposted credits and post in batches) or `immediate` (posts what waited, then each
     /// credit at once). Prints the account
     SetPosting(SetPosting),
+    /// Set a client's own risk rules from a JSON file (replacing the defaults for its
+    /// payments), or --clear them. A malformed file is refused naming the field; nothing is
+    /// stored. Prints the client's rules
+    SetRiskRules(SetRiskRules),
+    /// Print a client's own risk rules (null: the function's defaults apply) and whether it is
+    /// an operator
+    ShowRiskRules(ShowRiskRules),
 }
 
 #[derive(Debug, Args)]
@@ -105,9 +112,41 @@ pub struct CreateClient {
     pub client_id: Option<ClientId>,
 
     /// Space-separated scopes the client may request: payments:write, payments:read,
-    /// accounts:read, webhooks:manage
+    /// accounts:read, webhooks:manage, and (operators only) risk:review
     #[arg(long)]
     pub scopes: Scopes,
+
+    /// A payments operator, who may be granted risk:review (reviews payments of every client)
+    #[arg(long)]
+    pub operator: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SetRiskRules {
+    /// The client whose payments the rules govern (it must exist)
+    #[arg(long, value_name = "CLIENT")]
+    pub client_id: ClientId,
+
+    /// A JSON object of rules (docs/risk.md): max_payments_per_hour, max_payments_per_day,
+    /// max_amount_per_hour, new_payee_max_amount, review_amount, blocked_accounts,
+    /// blocked_clients
+    #[arg(
+        long,
+        value_name = "FILE",
+        required_unless_present = "clear",
+        conflicts_with = "clear"
+    )]
+    pub file: Option<std::path::PathBuf>,
+
+    /// Remove the client's own rules: the defaults apply again
+    #[arg(long)]
+    pub clear: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowRiskRules {
+    #[arg(long, value_name = "CLIENT")]
+    pub client_id: ClientId,
 }
 
 #[derive(Debug, Args)]

@@ -66,6 +66,12 @@ async fn execute(
         Command::SetPosting(args) => {
             json(&accounts::set_posting(&target.store().await, args, now).await?)
         }
+        Command::SetRiskRules(args) => {
+            json(&clients::set_risk_rules(&target.store().await, args).await?)
+        }
+        Command::ShowRiskRules(args) => {
+            json(&clients::show_risk_rules(&target.store().await, &args.client_id).await?)
+        }
         Command::CreateSigningKey(args) => {
             signing::create_signing_key(&target.secrets().await, &args, now).await
         }

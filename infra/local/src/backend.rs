@@ -15,6 +15,7 @@ use paygate_shared::{
     config::{PaymentSettings, TokenSettings},
     notify::ssrf::UrlPolicy,
     poster::Poster,
+    risk::RiskControl,
     store::{ClientStore, NotificationStore, PostingStore, Store, memory::MemoryStore},
     webhook::{AesGcmSealer, SecretSealer},
     wiring::{TokenDeps, WebhookDeps},
@@ -60,6 +61,8 @@ pub struct Backend {
     /// Posts batched accounts' credits (on `store`, by `clock`); its stats count for every
     /// clone.
     pub poster: Poster,
+    /// Risk control's defaults and caches, shared by every clone (one sandbox's worth).
+    pub risk: RiskControl,
 }
 
 impl Backend {
@@ -84,6 +87,7 @@ impl Backend {
                 allow_loopback_http: true,
             },
             upstream: None,
+            risk: RiskControl::default(),
         }
     }
 
@@ -165,6 +169,7 @@ impl Backend {
             clock: self.clock.clone(),
             payments: self.payments,
             round_trips: None,
+            risk: self.risk.clone(),
         };
         Functions {
             webhooks: WebhookDeps {

@@ -2,7 +2,7 @@
 //! template, and two funded CNY accounts.
 
 use paygate_shared::{
-    Account, AccountId, ClientId, Currency, EntryQuery, Money, PostingMode, StoreError,
+    Account, AccountId, ClientId, Currency, EntryQuery, Money, PostingMode, RiskRules, StoreError,
     client::{ClientRecord, ClientStatus, DEFAULT_ROUNDS, SecretHash},
 };
 
@@ -55,6 +55,27 @@ pub async fn add_client(
     secret: &str,
     scopes: &[String],
 ) -> Result<(), SeedError> {
+    add_client_with(gateway, client_id, secret, scopes, false, None).await
+}
+
+/// Registers a client, an operator or not, with its own risk rules (none: the defaults). A
+/// client a persistent store already has keeps its record, but gets these rules.
+///
+/// # Errors
+/// `risk:review` for a client that is not an operator; a store refusal.
+pub async fn add_client_with(
+    gateway: &Gateway,
+    client_id: &str,
+    secret: &str,
+    scopes: &[String],
+    operator: bool,
+    risk: Option<RiskRules>,
+) -> Result<(), SeedError> {
+    if scopes.iter().any(|s| s == "risk:review") && !operator {
+        return Err(SeedError::Invalid(format!(
+            "client {client_id}: risk:review is granted only to operator clients (\"operator\": true)"
+        )));
+    }
     let backend = gateway.backend();
     let id: ClientId = client_id
         .parse()
@@ -64,11 +85,21 @@ pub async fn add_client(
         secret_hash: SecretHash::new(secret, DEFAULT_ROUNDS),
         scopes: scopes.to_vec(),
         status: ClientStatus::Active,
+        operator,
+        risk: risk.clone(),
         created_at: backend.clock.now(),
     };
     match backend.clients.create_client(&record).await {
-        // A persistent store (`--dynamodb-endpoint`) seeded by an earlier run keeps its client.
-        Ok(()) | Err(StoreError::DuplicateId(_)) => Ok(()),
+        Ok(()) => Ok(()),
+        // A persistent store (`--dynamodb-endpoint`) seeded by an earlier run keeps its client,
+        // with the seed's rules.
+        Err(StoreError::DuplicateId(_)) => {
+            backend
+                .clients
+                .set_risk_rules(&record.client_id, risk.as_ref())
+                .await?;
+            Ok(())
+        }
         Err(err) => Err(err.into()),
     }
 }
@@ -156,6 +187,12 @@ pub struct SeedClient {
     /// A usage plan of the template: its logical id (`StandardUsagePlan`) or that id without
     /// the `UsagePlan` suffix, in any case (`standard`).
     pub usage_plan: String,
+    /// A payments operator (may be granted `risk:review`).
+    #[serde(default)]
+    pub operator: bool,
+    /// The client's own risk rules (docs/risk.md); the defaults apply without.
+    #[serde(default)]
+    pub risk: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Clone, serde::Deserialize)]
@@ -191,8 +228,22 @@ pub async fn load(gateway: &mut Gateway, file: &SeedFile) -> Result<(), SeedErro
             .parse()
             .map_err(|e| SeedError::Invalid(format!("client {}: {e}", client.client_id)))?;
         let scopes: Vec<String> = scopes.iter().map(|s| s.as_str().to_owned()).collect();
+        let risk = client
+            .risk
+            .as_ref()
+            .map(RiskRules::from_value)
+            .transpose()
+            .map_err(|e| SeedError::Invalid(format!("client {}: risk: {e}", client.client_id)))?;
         gateway.add_api_key(&format!("{}-key", client.client_id), &client.api_key, &plan)?;
-        add_client(gateway, &client.client_id, &client.client_secret, &scopes).await?;
+        add_client_with(
+            gateway,
+            &client.client_id,
+            &client.client_secret,
+            &scopes,
+            client.operator,
+            risk,
+        )
+        .await?;
     }
     for account in &file.accounts {
         let currency = paygate_shared::money::parse_currency(&account.currency)

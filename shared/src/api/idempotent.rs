@@ -82,11 +82,52 @@ impl Idempotent {
             expires_at: now + RETENTION,
         })
     }
+
+    /// The record of a request answered with something else than its creation (a declined
+    /// payment's `422` problem, kept with the payment it declined).
+    pub fn answered(
+        &self,
+        payment_id: PaymentId,
+        status: StatusCode,
+        body: String,
+        now: OffsetDateTime,
+    ) -> IdempotencyRecord {
+        IdempotencyRecord {
+            key: self.key.clone(),
+            fingerprint: self.fingerprint.clone(),
+            payment_id,
+            response_status: status.as_u16(),
+            response_body: body,
+            created_at: now,
+            expires_at: now + RETENTION,
+        }
+    }
 }
 
 /// The answer of a request whose record was just written.
 pub fn answer_created(record: &IdempotencyRecord) -> Response<Body> {
-    raw_json(StatusCode::CREATED, record.response_body.clone())
+    recorded(StatusCode::CREATED, record.response_body.clone())
+}
+
+/// A recorded answer: a problem document for an error status, JSON otherwise.
+fn recorded(status: StatusCode, body: String) -> Response<Body> {
+    let mut response = raw_json(status, body);
+    if status.is_client_error() {
+        response.headers_mut().insert(
+            lambda_http::http::header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+    }
+    response
+}
+
+/// The answer a request's record remembers, as first given (not marked as a replay).
+///
+/// # Errors
+/// Internal, if the stored status is not an HTTP status.
+pub fn answer_recorded(record: &IdempotencyRecord) -> Result<Response<Body>, ApiError> {
+    let status = StatusCode::from_u16(record.response_status).map_err(ApiError::internal)?;
+    Ok(recorded(status, record.response_body.clone()))
 }
 
 /// The answer remembered by `first`, marked as a replay.
@@ -95,7 +136,7 @@ pub fn answer_created(record: &IdempotencyRecord) -> Response<Body> {
 /// Internal, if the stored status is not an HTTP status.
 pub fn answer_replayed(first: IdempotencyRecord) -> Result<Response<Body>, ApiError> {
     let status = StatusCode::from_u16(first.response_status).map_err(ApiError::internal)?;
-    let mut response = raw_json(status, first.response_body);
+    let mut response = recorded(status, first.response_body);
     response
         .headers_mut()
         .insert(IDEMPOTENT_REPLAYED, HeaderValue::from_static("true"));

@@ -15,15 +15,18 @@ pub enum Scope {
     AccountsRead,
     /// Register, list, rotate and delete webhook endpoints; read and resend events.
     WebhooksManage,
+    /// List payments in review and decide them: granted only to operator clients.
+    RiskReview,
 }
 
 impl Scope {
     /// Every scope, in the stable order [`Scopes`] prints them.
-    pub const ALL: [Scope; 4] = [
+    pub const ALL: [Scope; 5] = [
         Scope::PaymentsWrite,
         Scope::PaymentsRead,
         Scope::AccountsRead,
         Scope::WebhooksManage,
+        Scope::RiskReview,
     ];
 
     /// The scope's name as it appears in tokens.
@@ -33,6 +36,7 @@ impl Scope {
             Scope::PaymentsRead => "payments:read",
             Scope::AccountsRead => "accounts:read",
             Scope::WebhooksManage => "webhooks:manage",
+            Scope::RiskReview => "risk:review",
         }
     }
 

@@ -17,8 +17,10 @@ use time::{Duration, OffsetDateTime};
 
 use crate::{AccountId, ClientId, Money, spelling::spelled};
 
+pub mod control;
 pub mod velocity;
 
+pub use control::{RiskControl, RiskSettings};
 pub use velocity::{VelocityExceeded, VelocityLimits, VelocityRule};
 
 spelled! {

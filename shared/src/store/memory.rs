@@ -214,6 +214,18 @@ impl ClientStore for MemoryStore {
     async fn client(&self, id: &ClientId) -> Result<Option<ClientRecord>, StoreError> {
         Ok(self.state().clients.get(id).cloned())
     }
+
+    async fn set_risk_rules(
+        &self,
+        id: &ClientId,
+        rules: Option<&crate::RiskRules>,
+    ) -> Result<Option<ClientRecord>, StoreError> {
+        let mut state = self.state();
+        Ok(state.clients.get_mut(id).map(|client| {
+            client.risk = rules.cloned();
+            client.clone()
+        }))
+    }
 }
 
 #[async_trait]
@@ -236,8 +248,19 @@ impl PaymentStore for MemoryStore {
         if state.payments.contains_key(&payment.id) {
             return Err(StoreError::DuplicateId(payment.id.to_string()));
         }
+        let pair = (payment.source, payment.destination);
+        let known = state.risk.payees.contains(&pair);
+        let assumed_wrong = match risk.payee {
+            PayeeCheck::Known => !known,
+            PayeeCheck::New => known,
+            PayeeCheck::Unchecked => false,
+        };
         if payment.status() == PaymentStatus::Declined {
-            // Nothing is held: the payment is kept for audit, with its answer.
+            // Assessed on what is known of the payee, like any payment, but nothing is held or
+            // recorded: the payment is kept for audit, with its answer.
+            if assumed_wrong {
+                return Err(RiskError::PayeeAssumption { known }.into());
+            }
             state.payments.insert(payment.id, payment.clone());
             state
                 .idempotency
@@ -269,16 +292,8 @@ impl PaymentStore for MemoryStore {
             &windows,
         )
         .map_err(RiskError::from)?;
-        let pair = (payment.source, payment.destination);
-        let known = state.risk.payees.contains(&pair);
-        match risk.payee {
-            PayeeCheck::Known if !known => {
-                return Err(RiskError::PayeeAssumption { known: false }.into());
-            }
-            PayeeCheck::New if known => {
-                return Err(RiskError::PayeeAssumption { known: true }.into());
-            }
-            _ => {}
+        if assumed_wrong {
+            return Err(RiskError::PayeeAssumption { known }.into());
         }
         if risk.payee != PayeeCheck::Unchecked {
             state.risk.payees.insert(pair);

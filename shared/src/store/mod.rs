@@ -341,6 +341,15 @@ pub trait ClientStore: Send + Sync {
 
     /// One consistent read.
     async fn client(&self, id: &ClientId) -> Result<Option<ClientRecord>, StoreError>;
+
+    /// Sets (or, with `None`, removes) a client's own risk rules: the client as it now stands,
+    /// `None` if there is no such client (nothing written). DynamoDB: one conditional
+    /// `UpdateItem`.
+    async fn set_risk_rules(
+        &self,
+        id: &ClientId,
+        rules: Option<&crate::RiskRules>,
+    ) -> Result<Option<ClientRecord>, StoreError>;
 }
 
 /// Events, as the outbox wrote them with the changes they describe, and their deliveries.
@@ -443,9 +452,9 @@ pub trait NotificationStore: EventStore + WebhookStore {}
 impl<T: EventStore + WebhookStore> NotificationStore for T {}
 
 /// Everything the endpoints need, as one object to inject.
-pub trait Store: AccountStore + PaymentStore + LedgerStore + PostingStore {}
+pub trait Store: AccountStore + PaymentStore + LedgerStore + PostingStore + ClientStore {}
 
-impl<T: AccountStore + PaymentStore + LedgerStore + PostingStore> Store for T {}
+impl<T: AccountStore + PaymentStore + LedgerStore + PostingStore + ClientStore> Store for T {}
 
 /// Validates a funding amount: positive, in the account's currency.
 pub(crate) fn check_funding(account: &Account, amount: Money) -> Result<(), StoreError> {

@@ -7,6 +7,7 @@ use crate::{
     Clock,
     api::{Authenticator, serve::RoundTrips},
     config::PaymentSettings,
+    risk::RiskControl,
     store::Store,
 };
 
@@ -19,6 +20,8 @@ pub struct ApiDeps {
     pub clock: Arc<dyn Clock>,
     pub payments: PaymentSettings,
     pub round_trips: Option<RoundTrips>,
+    /// Risk control: default rules, the per-sandbox rules and payee caches, decision metrics.
+    pub risk: RiskControl,
 }
 
 /// Everything the account and payment endpoints need, from the environment: the tables, the
@@ -39,6 +42,7 @@ pub fn api_deps_from_env() -> Result<ApiDeps, super::StartupError> {
     let resources = Resources::from_env(&env)?;
     let tokens = TokenSettings::from_env(&env)?;
     let payments = PaymentSettings::from_env(&env)?;
+    let risk = crate::risk::RiskSettings::from_env(&env)?;
     let public_keys = env.required("PAYGATE_PUBLIC_KEYS_SECRET")?;
     let base = aws_base_config(&resources)?;
     let store = dynamo_store(&base, &resources);
@@ -51,5 +55,6 @@ pub fn api_deps_from_env() -> Result<ApiDeps, super::StartupError> {
         clock: Arc::new(SystemClock),
         payments,
         round_trips: Some(Arc::new(move || counter.round_trips())),
+        risk: RiskControl::new(risk, Some(Arc::new(|line: &str| println!("{line}")))),
     })
 }

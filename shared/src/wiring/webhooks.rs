@@ -65,6 +65,7 @@ pub async fn webhook_deps_from_env() -> Result<WebhookDeps, super::StartupError>
             clock: Arc::new(SystemClock),
             payments,
             round_trips: Some(Arc::new(move || counter.round_trips())),
+            risk: crate::risk::RiskControl::default(),
         },
         sealer: Arc::new(sealer),
         policy,

@@ -6,11 +6,12 @@ use async_trait::async_trait;
 use paygate_shared::{
     Account, AccountId, AccountPage, AccountQuery, ClientId, EntryPage, EntryQuery,
     IdempotencyRecord, Money, Payment, PaymentId, PaymentPage, PaymentQuery, PostingMode, Refund,
-    ReleaseReason, ReviewOutcome, StoreError,
+    ReleaseReason, ReviewOutcome, RiskRules, StoreError,
+    client::ClientRecord,
     listing::reviews::{ReviewPage, ReviewQuery},
     store::{
-        AccountStore, Balance, LedgerStore, PaymentOutcome, PaymentStore, Posted, PostingStore,
-        RefundOutcome, RiskWrite,
+        AccountStore, Balance, ClientStore, LedgerStore, PaymentOutcome, PaymentStore, Posted,
+        PostingStore, RefundOutcome, RiskWrite,
     },
     unposted::UnpostedCredit,
 };
@@ -31,6 +32,23 @@ impl AccountStore for FailingStore {
         Err(self.0.clone())
     }
     async fn accounts_of(&self, _: &ClientId, _: &AccountQuery) -> Result<AccountPage, StoreError> {
+        Err(self.0.clone())
+    }
+}
+
+#[async_trait]
+impl ClientStore for FailingStore {
+    async fn create_client(&self, _: &ClientRecord) -> Result<(), StoreError> {
+        Err(self.0.clone())
+    }
+    async fn client(&self, _: &ClientId) -> Result<Option<ClientRecord>, StoreError> {
+        Err(self.0.clone())
+    }
+    async fn set_risk_rules(
+        &self,
+        _: &ClientId,
+        _: Option<&RiskRules>,
+    ) -> Result<Option<ClientRecord>, StoreError> {
         Err(self.0.clone())
     }
 }

@@ -60,6 +60,7 @@ impl TestApi {
             clock: clock.clone(),
             payments: PaymentSettings::default(),
             round_trips: None,
+            risk: paygate_shared::risk::RiskControl::default(),
         };
         Self {
             deps,

@@ -37,6 +37,15 @@ pub(crate) fn client_item(c: &ClientRecord) -> Item {
             attr_string(timestamp(c.created_at)),
         ),
     ]);
+    if c.operator {
+        item.insert("operator".to_owned(), AttributeValue::Bool(true));
+    }
+    if let Some(rules) = &c.risk {
+        item.insert(
+            "risk_rules".to_owned(),
+            attr_string(rules.to_value().to_string()),
+        );
+    }
     item
 }
 
@@ -51,6 +60,12 @@ pub(crate) fn client_from(item: &Item) -> Result<ClientRecord, StoreError> {
             .map(str::to_owned)
             .collect(),
         status: r.enumerated("status", ClientStatus::parse)?,
+        operator: matches!(item.get("operator"), Some(AttributeValue::Bool(true))),
+        risk: r
+            .opt_str("risk_rules")?
+            .map(crate::RiskRules::from_json)
+            .transpose()
+            .map_err(|e| StoreError::internal(format!("stored risk rules are malformed: {e}")))?,
         created_at: r.time("created_at")?,
     })
 }

@@ -17,7 +17,7 @@ use super::{
     retry::{Verdict, with_retries},
     risk::{
         counter_writes, counts_found, counts_reported, day_counter_key, hour_counter_key,
-        payee_key, payee_write, pk_of,
+        payee_check, payee_key, payee_write, pk_of,
     },
     tx::{Role, Transaction, TxOutcome},
     updates::{AccountUpdate, idempotency_put, payment_capture},
@@ -157,6 +157,7 @@ impl DynamoStore {
         &self,
         payment: &Payment,
         record: &IdempotencyRecord,
+        check: PayeeCheck,
         now: OffsetDateTime,
     ) -> Result<PaymentOutcome, StoreError> {
         let transactions = self.transactions_table();
@@ -167,6 +168,7 @@ impl DynamoStore {
                     Role::IdempotencyRecord,
                     idempotency_put(transactions, record, now)?,
                 )
+                .with_all(payee_check(transactions, payment, check)?)
                 .with_events(transactions, &Event::for_creation(payment, &[], now))?;
             let created = || PaymentOutcome::Created(payment.clone());
             let TxOutcome::Cancelled(reasons) = self.transact(tx).await? else {
@@ -182,6 +184,12 @@ impl DynamoStore {
                 return Ok(Verdict::Done(Err(StoreError::DuplicateId(
                     payment.id.to_string(),
                 ))));
+            }
+            if reasons.condition_failed(Role::PayeeRecord).is_some() {
+                let known = check == PayeeCheck::New;
+                return Ok(Verdict::Done(Err(
+                    RiskError::PayeeAssumption { known }.into()
+                )));
             }
             Ok(explain::retry_or_fail(&reasons))
         })
@@ -400,7 +408,10 @@ impl PaymentStore for DynamoStore {
                 self.hold(payment, idempotency, risk, now).await
             }
             PaymentStatus::Succeeded => self.pay_at_once(payment, idempotency, risk, now).await,
-            PaymentStatus::Declined => self.record_declined(payment, idempotency, now).await,
+            PaymentStatus::Declined => {
+                self.record_declined(payment, idempotency, risk.payee, now)
+                    .await
+            }
             other => Err(StoreError::internal(format!(
                 "cannot create a payment in state {}",
                 other.as_str()

@@ -98,6 +98,43 @@ impl ClientStore for DynamoStore {
             .map(client_from)
             .transpose()
     }
+
+    async fn set_risk_rules(
+        &self,
+        id: &ClientId,
+        rules: Option<&crate::RiskRules>,
+    ) -> Result<Option<ClientRecord>, StoreError> {
+        let request = self
+            .client
+            .update_item()
+            .table_name(self.accounts_table())
+            .set_key(Some(client_key(id)))
+            .condition_expression("attribute_exists(pk)")
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew);
+        let request = match rules {
+            Some(rules) => request
+                .update_expression("SET risk_rules = :rules")
+                .expression_attribute_values(
+                    ":rules",
+                    aws_sdk_dynamodb::types::AttributeValue::S(rules.to_value().to_string()),
+                ),
+            None => request.update_expression("REMOVE risk_rules"),
+        };
+        match request.send().await {
+            Ok(output) => output.attributes.as_ref().map(client_from).transpose(),
+            Err(e)
+                if matches!(
+                    e.as_service_error(),
+                    Some(
+                        aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(_)
+                    )
+                ) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(sdk_error(e)),
+        }
+    }
 }
 
 impl DynamoStore {

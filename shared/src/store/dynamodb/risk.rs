@@ -210,6 +210,25 @@ pub(crate) fn payee_write(
     Ok(vec![(Role::PayeeRecord, write)])
 }
 
+/// A check of the payee record as the assessment assumed it, writing nothing (a declined
+/// payment's).
+pub(crate) fn payee_check(
+    table: &str,
+    payment: &Payment,
+    check: PayeeCheck,
+) -> Result<Vec<(Role, TransactWriteItem)>, StoreError> {
+    let key = payee_key(payment.source, payment.destination);
+    let condition = match check {
+        PayeeCheck::Unchecked => return Ok(Vec::new()),
+        PayeeCheck::Known => "attribute_exists(#pk)",
+        PayeeCheck::New => "attribute_not_exists(#pk)",
+    };
+    Ok(vec![(
+        Role::PayeeRecord,
+        Expr::new().check(table, key, condition)?,
+    )])
+}
+
 /// A counter item's values (a missing item counts 0).
 fn counter_values(item: Option<&Item>) -> Result<(i64, i64), StoreError> {
     let Some(item) = item else {

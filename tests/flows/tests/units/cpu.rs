@@ -53,6 +53,8 @@ pub fn client_record() -> ClientRecord {
         secret_hash: SecretHash::new(events::SECRET, DEFAULT_ROUNDS),
         scopes: events::SCOPES.split(' ').map(str::to_owned).collect(),
         status: ClientStatus::Active,
+        operator: false,
+        risk: None,
         created_at: T0,
     }
 }
