@@ -202,7 +202,14 @@ impl Functions {
     pub fn serves(binary: &str) -> bool {
         matches!(
             binary,
-            "authorize" | "pay" | "confirm" | "refund" | "balance" | "transactions" | "webhooks"
+            "authorize"
+                | "pay"
+                | "confirm"
+                | "refund"
+                | "review"
+                | "balance"
+                | "transactions"
+                | "webhooks"
         )
     }
 
@@ -213,6 +220,7 @@ impl Functions {
             "pay" => paygate_pay::handle(&self.api, request).await,
             "confirm" => paygate_confirm::handle(&self.api, request).await,
             "refund" => paygate_refund::handle(&self.api, request).await,
+            "review" => paygate_review::handle(&self.api, request).await,
             "balance" => paygate_balance::handle(&self.api, request).await,
             "transactions" => paygate_transactions::handle(&self.api, request).await,
             "webhooks" => paygate_webhooks::handle(&self.webhooks, request).await,

@@ -31,6 +31,9 @@ pub enum ApiError {
     /// The token lacks the scope the route needs: 403.
     #[error("this request needs the `{0}` scope")]
     MissingScope(&'static str),
+    /// The caller may not do this, whatever its token says: 403 with a specific code.
+    #[error("{detail}")]
+    Forbidden { code: &'static str, detail: String },
     #[error("no route for {method} {path}")]
     NoRoute { method: String, path: String },
     #[error(transparent)]
@@ -351,6 +354,10 @@ impl ApiError {
                     "insufficient_scope",
                     "Insufficient scope",
                 ),
+                self.to_string(),
+            ),
+            Self::Forbidden { code, .. } => (
+                shape(StatusCode::FORBIDDEN, code, "Forbidden"),
                 self.to_string(),
             ),
             Self::NoRoute { .. } => (

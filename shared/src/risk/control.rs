@@ -28,6 +28,8 @@ pub struct RiskSettings {
     pub defaults: RiskRules,
     /// How long a client's rules are cached per sandbox.
     pub cache_ttl: Duration,
+    /// The CloudWatch namespace of the decision metrics.
+    pub metrics_namespace: String,
 }
 
 impl Default for RiskSettings {
@@ -35,6 +37,7 @@ impl Default for RiskSettings {
         Self {
             defaults: RiskRules::default(),
             cache_ttl: Duration::from_secs(60),
+            metrics_namespace: "paygate".to_owned(),
         }
     }
 }
@@ -74,6 +77,9 @@ impl RiskSettings {
                 ..RiskRules::default()
             },
             cache_ttl: Duration::from_secs(ttl),
+            metrics_namespace: env
+                .optional("PAYGATE_METRICS_NAMESPACE")
+                .unwrap_or_else(|| "paygate".to_owned()),
         })
     }
 }
@@ -170,18 +176,23 @@ impl RiskControl {
     /// per decision (`RiskDecisions`, dimension `Decision`), with the score as a second metric.
     pub fn record_decision(&self, risk: &RiskAssessment, at_millis: i64) {
         if let Some(sink) = &self.metrics {
-            sink(&decision_metric(risk.decision, risk.score, at_millis));
+            sink(&decision_metric(
+                &self.settings.metrics_namespace,
+                risk.decision,
+                risk.score,
+                at_millis,
+            ));
         }
     }
 }
 
 /// The embedded-metric-format line of one decision.
-pub fn decision_metric(decision: Decision, score: u8, at_millis: i64) -> String {
+pub fn decision_metric(namespace: &str, decision: Decision, score: u8, at_millis: i64) -> String {
     serde_json::json!({
         "_aws": {
             "Timestamp": at_millis,
             "CloudWatchMetrics": [{
-                "Namespace": "paygate",
+                "Namespace": namespace,
                 "Dimensions": [["Decision"]],
                 "Metrics": [
                     {"Name": "RiskDecisions", "Unit": "Count"},
@@ -233,7 +244,7 @@ mod tests {
                 review_amount: Some(100),
                 ..RiskRules::default()
             },
-            cache_ttl: Duration::from_secs(60),
+            ..RiskSettings::default()
         };
         let control = RiskControl::new(settings, None);
         assert_eq!(
@@ -267,7 +278,7 @@ mod tests {
 
     #[test]
     fn a_decision_is_one_embedded_metric_line() {
-        let line = decision_metric(Decision::Review, 42, 1_764_500_000_000);
+        let line = decision_metric("paygate/test", Decision::Review, 42, 1_764_500_000_000);
         let value: serde_json::Value = serde_json::from_str(&line).unwrap();
         assert_eq!(value["Decision"], "review");
         assert_eq!(value["RiskDecisions"], 1);

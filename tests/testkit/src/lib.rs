@@ -104,6 +104,24 @@ impl TestApi {
         account.id
     }
 
+    /// Registers client `id` (an operator or not) with its own risk `rules` (a JSON object,
+    /// parsed as the seed file and the admin CLI parse it), as the admin CLI would.
+    pub async fn client(&self, id: &str, operator: bool, rules: Option<Value>) {
+        let record = paygate_shared::client::ClientRecord {
+            client_id: id.parse().expect("client id"),
+            secret_hash: paygate_shared::client::SecretHash::new("pgs_test", 1),
+            scopes: Vec::new(),
+            status: paygate_shared::client::ClientStatus::Active,
+            operator,
+            risk: rules.map(|r| paygate_shared::RiskRules::from_value(&r).expect("valid rules")),
+            created_at: self.clock.now_utc(),
+        };
+        self.store
+            .create_client(&record)
+            .await
+            .expect("create client");
+    }
+
     pub async fn balance(&self, id: AccountId) -> (i64, i64) {
         let account = self.store.account(id).await.expect("read").expect("exists");
         (account.balance, account.available)
