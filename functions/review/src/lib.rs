@@ -83,10 +83,7 @@ pub async fn handle(deps: &ApiDeps, req: Request) -> Response<Body> {
 async fn require_operator(deps: &ApiDeps, client: &ClientId) -> Result<(), ApiError> {
     match deps.store.client(client).await? {
         Some(record) if record.operator => Ok(()),
-        _ => Err(ApiError::Forbidden {
-            code: "not_operator",
-            detail: "only payments operators review payments".into(),
-        }),
+        _ => Err(ApiError::NotOperator),
     }
 }
 
@@ -121,10 +118,7 @@ async fn decide(deps: &ApiDeps, call: Call<'_>, id: PaymentId) -> Result<Respons
         .await?
         .ok_or(PaymentError::NotFound(id))?;
     if &payment.client_id == reviewer || &payment.payee == reviewer {
-        return Err(ApiError::Forbidden {
-            code: "own_payment",
-            detail: format!("payment {id} is the reviewer's own: another operator must decide it"),
-        });
+        return Err(ApiError::OwnPayment(id));
     }
     let outcome = ReviewOutcome {
         decision: body.decision,

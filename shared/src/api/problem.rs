@@ -31,9 +31,12 @@ pub enum ApiError {
     /// The token lacks the scope the route needs: 403.
     #[error("this request needs the `{0}` scope")]
     MissingScope(&'static str),
-    /// The caller may not do this, whatever its token says: 403 with a specific code.
-    #[error("{detail}")]
-    Forbidden { code: &'static str, detail: String },
+    /// A review by a client that is not a payments operator (whatever its token says): 403.
+    #[error("only payments operators review payments")]
+    NotOperator,
+    /// An operator reviewing a payment it is a party to: 403.
+    #[error("payment {0} is the reviewer's own: another operator must decide it")]
+    OwnPayment(crate::PaymentId),
     #[error("no route for {method} {path}")]
     NoRoute { method: String, path: String },
     #[error(transparent)]
@@ -356,8 +359,20 @@ impl ApiError {
                 ),
                 self.to_string(),
             ),
-            Self::Forbidden { code, .. } => (
-                shape(StatusCode::FORBIDDEN, code, "Forbidden"),
+            Self::NotOperator => (
+                shape(
+                    StatusCode::FORBIDDEN,
+                    "not_operator",
+                    "Not a payments operator",
+                ),
+                self.to_string(),
+            ),
+            Self::OwnPayment(_) => (
+                shape(
+                    StatusCode::FORBIDDEN,
+                    "own_payment",
+                    "An operator cannot review its own payment",
+                ),
                 self.to_string(),
             ),
             Self::NoRoute { .. } => (
