@@ -1,4 +1,4 @@
-//! The attack suite: every attack of issues 6, 13, 14 and 15 sent over real HTTP to a local gateway (the
+//! The attack suite: every attack of issues 6, 13, 14, 15 and 16 sent over real HTTP to a local gateway (the
 //! bundled template, functions in-process on the embedded store), each asserting the exact
 //! refusal and that no money moved. All of it runs under one log capture, which ends the run
 //! by checking that no client secret, API key or token reached a log line.
@@ -18,6 +18,7 @@ mod lists;
 mod logs;
 mod parties;
 mod refunds;
+mod risk;
 mod scopes;
 mod storms;
 mod support;
@@ -43,6 +44,7 @@ const GROUPS: &[(&str, Group)] = &[
     ("captures", |w| Box::pin(captures::run(w))),
     ("refunds", |w| Box::pin(refunds::run(w))),
     ("incoming", |w| Box::pin(incoming::run(w))),
+    ("risk", |w| Box::pin(risk::run(w))),
     ("storms", |w| Box::pin(storms::run(w))),
     ("webhooks", |w| Box::pin(webhooks::run(w))),
     ("webhook_urls_on_aws", |w| {

@@ -71,6 +71,8 @@ pub struct Target {
     /// All scopes, one account: the third party in the cases of issue 13 (neither payer nor
     /// payee of the payments between alice and bob).
     pub dave: Client,
+    /// A payments operator (`risk:review payments:read`), no account: the reviewer of issue 16.
+    pub erin: Client,
     pub watch: Arc<Watchlist>,
     /// The gateway's store, for what only an operator does (an account's posting mode) and the
     /// gateway's poster (which this suite does not start: posting happens when a case says).
@@ -129,6 +131,7 @@ impl Target {
         let bob = client("bob", 2, &watch);
         let carol = client("carol", 1, &watch);
         let dave = client("dave", 1, &watch);
+        let erin = client("erin", 0, &watch);
         let seed_client = |c: &Client, scopes: &str| {
             json!({"client_id": c.id, "client_secret": c.secret, "api_key": c.api_key,
                    "scopes": scopes.split(' ').collect::<Vec<_>>(), "usage_plan": plan})
@@ -142,9 +145,12 @@ impl Target {
                 })
             })
             .collect();
+        let mut operator = seed_client(&erin, "risk:review payments:read");
+        operator["operator"] = json!(true);
         let file = json!({
             "clients": [seed_client(&alice, ALL_SCOPES), seed_client(&bob, ALL_SCOPES),
-                        seed_client(&carol, "accounts:read"), seed_client(&dave, ALL_SCOPES)],
+                        seed_client(&carol, "accounts:read"), seed_client(&dave, ALL_SCOPES),
+                        operator],
             "accounts": accounts,
         });
         let file: seed::SeedFile = serde_json::from_value(file).expect("a seed file");
@@ -161,6 +167,7 @@ impl Target {
             bob,
             carol,
             dave,
+            erin,
             watch,
             store,
             poster,
