@@ -65,6 +65,8 @@ EXPECTED = {
         "post": ("createRefund", "payments:write"),
         "get": ("listRefunds", "payments:read"),
     },
+    "/payments/{payment_id}/review": {"post": ("reviewPayment", "risk:review")},
+    "/reviews": {"get": ("listReviews", "risk:review")},
     "/accounts": {"get": ("listAccounts", "accounts:read")},
     "/accounts/{account_id}/balance": {"get": ("getAccountBalance", "accounts:read")},
     "/accounts/{account_id}/transactions": {"get": ("listAccountTransactions", "accounts:read")},

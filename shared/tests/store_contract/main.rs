@@ -160,6 +160,7 @@ contract_suite! {
         the_stream_carries_exactly_the_events_written,
         webhook_endpoint_operations_cost_one_round_trip,
         batched_posting_costs_the_documented_round_trips,
+        risk_control_costs_the_documented_round_trips,
     ],
 }
 

@@ -475,3 +475,104 @@ pub(crate) async fn payments_in_review_expire_or_are_canceled_like_pending_ones(
     let a1 = account(s, a).await;
     assert_eq!((a1.balance, a1.available), (10_000, 10_000));
 }
+
+/// What risk control costs on DynamoDB, counted: nothing on the common path.
+pub(crate) async fn risk_control_costs_the_documented_round_trips(fx: Fixture) {
+    let s = fx.store();
+    let count = || {
+        fx.round_trips()
+            .expect("a DynamoDB fixture counts round trips")
+    };
+    let (alice, bob) = (client("alice"), client("bob"));
+    let a = open_funded(s, &alice, GENEROUS, 1_000_000, T0).await;
+    let b = open_funded(s, &bob, GENEROUS, 0, T0).await;
+    let now = T0 + minutes(1);
+    let spend = async |p: &Payment, risk: &RiskWrite| {
+        let before = count();
+        let outcome = create_risked(s, p, risk, p.created_at).await;
+        (count() - before, outcome)
+    };
+    let known = RiskWrite {
+        velocity: VelocityLimits {
+            per_hour: Some(10),
+            per_day: Some(100),
+            amount_per_hour: Some(1_000_000),
+        },
+        payee: PayeeCheck::Known,
+    };
+    let new = RiskWrite {
+        payee: PayeeCheck::New,
+        ..known
+    };
+    let (trips, result) = spend(&transfer(&alice, a, b, cny(10), now), &known).await;
+    assert_eq!(
+        (trips, result),
+        (1, Err(RiskError::PayeeAssumption { known: false }.into())),
+        "a wrong guess about the payee: the one write, refused"
+    );
+    let (trips, result) = spend(&transfer(&alice, a, b, cny(10), now), &new).await;
+    assert!(result.is_ok(), "{result:?}");
+    assert_eq!(
+        trips, 1,
+        "a hold with its counters and the new payee's record"
+    );
+    for i in 0..7 {
+        let (trips, result) = spend(&transfer(&alice, a, b, cny(10), now), &known).await;
+        assert!(result.is_ok(), "{result:?}");
+        assert_eq!(
+            trips, 1,
+            "hold {i} to a known payee, counters guessed from the last"
+        );
+    }
+    // The store's guess is the counters it last wrote; another sandbox's store guesses from
+    // nothing and pays one failed write to learn them.
+    let (trips, result) = spend(&one_step(transfer(&alice, a, b, cny(10), now)), &known).await;
+    assert!(result.is_ok(), "{result:?}");
+    assert_eq!(
+        trips, 2,
+        "a one-step payment reads the counters with the accounts"
+    );
+    let held = assessed(transfer(&alice, a, b, cny(10), now), Decision::Review, true);
+    let (trips, result) = spend(&held, &known).await;
+    assert!(result.is_ok(), "{result:?}");
+    assert_eq!(trips, 1, "the 10th hold of the hour, sent to review");
+    let declined = assessed(
+        transfer(&alice, a, b, cny(10), now),
+        Decision::Decline,
+        false,
+    );
+    let (trips, result) = spend(&declined, &known).await;
+    assert!(result.is_ok(), "{result:?}");
+    assert_eq!(trips, 1, "a declined payment: one write");
+    let (trips, result) = spend(&transfer(&alice, a, b, cny(10), now), &known).await;
+    assert!(result.is_err(), "the 11th: {result:?}");
+    assert_eq!(
+        trips, 0,
+        "over the limit by the store's own count: refused without a write"
+    );
+
+    let before = count();
+    let page = s
+        .reviews(&ReviewQuery {
+            limit: 10,
+            after: None,
+        })
+        .await
+        .expect("reviews");
+    assert_eq!(
+        (count() - before, page.payments.len()),
+        (1, 1),
+        "a page of reviews"
+    );
+    let before = count();
+    let captured = s
+        .review(&held, &outcome(ReviewDecision::Approve, now), now)
+        .await
+        .expect("approve");
+    assert_eq!(captured.status(), PaymentStatus::Succeeded);
+    assert_eq!(
+        count() - before,
+        2,
+        "an approval that captures: read both accounts, write"
+    );
+}
