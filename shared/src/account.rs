@@ -221,6 +221,18 @@ impl Account {
         Ok(())
     }
 
+    /// Checks that this account, the source of a payment `client` makes, is the client's and
+    /// usable in `currency`: what a declined payment (which holds nothing) is still held to.
+    ///
+    /// # Errors
+    /// Not found (another owner, or a treasury), inactive, or currency mismatch.
+    pub fn check_party(&self, client: &ClientId, currency: Currency) -> Result<(), AccountError> {
+        if self.owner != *client {
+            return Err(AccountError::NotFound(self.id));
+        }
+        self.check_receive(currency)
+    }
+
     /// Checks that this account, the destination of a payment to `payee`, belongs to `payee`
     /// and can receive a payment in `currency`.
     ///

@@ -116,10 +116,6 @@ async fn create(deps: &ApiDeps, call: Call<'_>) -> Result<Response<Body>, ApiErr
             .await
         {
             Ok(PaymentOutcome::Created(_)) => {
-                if !declined {
-                    deps.risk
-                        .remember_payee(payment.source, payment.destination);
-                }
                 let millis =
                     i64::try_from(call.now.unix_timestamp_nanos() / 1_000_000).unwrap_or_default();
                 deps.risk.record_decision(&payment.risk, millis);

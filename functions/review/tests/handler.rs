@@ -384,3 +384,51 @@ async fn reviews_page_oldest_first_with_opaque_cursors() {
     let bad = w.reviews("desk", &[("limit", "101")]).await;
     assert_eq!(bad.status, 400);
 }
+
+#[tokio::test]
+async fn every_decision_is_one_embedded_metric_line() {
+    use std::sync::{Arc, Mutex};
+
+    use paygate_shared::risk::{RiskControl, RiskSettings};
+
+    let mut w = World::new(json!({"review_amount": 10_000, "blocked_clients": ["carol"]})).await;
+    let lines: Arc<Mutex<Vec<String>>> = Arc::default();
+    let sink = lines.clone();
+    w.api.deps.risk = RiskControl::new(
+        RiskSettings {
+            metrics_namespace: "paygate/test-stack".into(),
+            ..RiskSettings::default()
+        },
+        Some(Arc::new(move |line: &str| {
+            sink.lock().unwrap().push(line.to_owned());
+        })),
+    );
+    assert_eq!(w.pay(w.bob, 100, false).await.status, 201);
+    assert_eq!(w.pay(w.bob, 10_000, false).await.status, 201);
+    assert_eq!(w.pay(w.carol, 100, false).await.status, 422);
+    let key = w.key();
+    assert_eq!(w.pay_with_key(w.bob, 5, true, &key).await.status, 201);
+    assert_eq!(
+        w.pay_with_key(w.bob, 5, true, &key).await.status,
+        201,
+        "a replay"
+    );
+    let lines = lines.lock().unwrap().clone();
+    let decisions: Vec<String> = lines
+        .iter()
+        .map(|line| {
+            let metric: Value = serde_json::from_str(line).expect("a JSON line");
+            assert_eq!(
+                metric["_aws"]["CloudWatchMetrics"][0]["Namespace"],
+                "paygate/test-stack"
+            );
+            assert_eq!(metric["RiskDecisions"], 1);
+            metric["Decision"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    assert_eq!(
+        decisions,
+        ["allow", "review", "decline", "allow"],
+        "one line per decision, none for the replay"
+    );
+}

@@ -107,7 +107,7 @@ pub struct Problem {
     /// `payment_declined`: the declined payment, kept for audit.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub payment_id: Option<String>,
-    /// `payment_declined`: the rules that declined it.
+    /// `payment_declined`: the payment's risk reasons, the rules that declined it first.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reasons: Option<Vec<&'static str>>,
     #[serde(skip)]

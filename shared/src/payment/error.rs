@@ -16,8 +16,8 @@ pub enum PaymentError {
     /// with the payment as it stands).
     #[error("payment {} is {}, not pending", .0.id, .0.status())]
     NotPending(Box<Payment>),
-    /// Reviewed when it is not in review (already decided, or never sent to review): carried,
-    /// so a repeated decision can be answered with the payment as it stands.
+    /// Reviewed when it is not in review (already decided, or never sent to review): a second
+    /// decision is refused, whatever it is; the payment as it stands is carried for the log.
     #[error("payment {} is {}, not in review", .0.id, .0.status())]
     NotInReview(Box<Payment>),
     /// Confirmed after its window closed: the hold has been released.

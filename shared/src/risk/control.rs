@@ -1,23 +1,20 @@
 //! What the pay handler needs for risk control, per sandbox: the default rules (function
-//! configuration), each client's rules cached for at most [`RiskSettings::cache_ttl`], the
-//! source → destination pairs known to have been paid (so a known payee costs no read), and where
+//! configuration), each client's rules cached for at most [`RiskSettings::cache_ttl`], and where
 //! decision metrics go.
 
 use std::{
-    collections::{HashMap, HashSet},
+    collections::HashMap,
     sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
 
 use super::{Decision, RiskAssessment, RiskRules};
 use crate::{
-    AccountId, ClientId, StoreError,
+    ClientId, StoreError,
     config::{ConfigError, Env},
     store::ClientStore,
 };
 
-/// Pairs remembered per sandbox before the set starts over.
-const MAX_KNOWN_PAYEES: usize = 65_536;
 /// Clients whose rules are cached per sandbox before the cache starts over.
 const MAX_CACHED_CLIENTS: usize = 4_096;
 
@@ -95,7 +92,6 @@ pub type MetricSink = Arc<dyn Fn(&str) + Send + Sync>;
 pub struct RiskControl {
     settings: Arc<RiskSettings>,
     rules: Arc<Mutex<HashMap<ClientId, CachedRules>>>,
-    payees: Arc<Mutex<HashSet<(AccountId, AccountId)>>>,
     metrics: Option<MetricSink>,
 }
 
@@ -118,7 +114,6 @@ impl RiskControl {
         Self {
             settings: Arc::new(settings),
             rules: Arc::default(),
-            payees: Arc::default(),
             metrics,
         }
     }
@@ -154,22 +149,6 @@ impl RiskControl {
             }
         };
         Ok(own.unwrap_or_else(|| self.settings.defaults.clone()))
-    }
-
-    /// Whether this sandbox saw `source` pay `destination` (a record that never goes away).
-    pub fn knows_payee(&self, source: AccountId, destination: AccountId) -> bool {
-        self.payees
-            .lock()
-            .is_ok_and(|payees| payees.contains(&(source, destination)))
-    }
-
-    pub fn remember_payee(&self, source: AccountId, destination: AccountId) {
-        if let Ok(mut payees) = self.payees.lock() {
-            if payees.len() >= MAX_KNOWN_PAYEES {
-                payees.clear();
-            }
-            payees.insert((source, destination));
-        }
     }
 
     /// Records a decision as a metric: one line of CloudWatch embedded metric format, counted

@@ -119,12 +119,14 @@ impl Counts {
         }
     }
 
-    /// The counters once a payment of `amount` is counted.
-    pub fn after(&self, amount: i64) -> Self {
+    /// The counters once a payment of `amount` is counted in the windows `limits` keeps
+    /// counters for (the others stay as they were: nothing counts there).
+    pub fn after(&self, amount: i64, limits: &VelocityLimits) -> Self {
+        let (hour, day) = (limits.counts_hour(), limits.counts_day());
         Self {
-            hour_payments: self.hour_payments + 1,
-            hour_amount: self.hour_amount + amount,
-            day_payments: self.day_payments + 1,
+            hour_payments: self.hour_payments + i64::from(hour),
+            hour_amount: self.hour_amount + if hour { amount } else { 0 },
+            day_payments: self.day_payments + i64::from(day),
         }
     }
 }

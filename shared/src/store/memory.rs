@@ -257,7 +257,15 @@ impl PaymentStore for MemoryStore {
         };
         if payment.status() == PaymentStatus::Declined {
             // Assessed on what is known of the payee, like any payment, but nothing is held or
-            // recorded: the payment is kept for audit, with its answer.
+            // recorded: the payment is kept for audit, with its answer. Its parties are still
+            // the caller's and the payee's accounts.
+            let currency = payment.amount.currency;
+            state
+                .account(payment.source)?
+                .check_party(&payment.client_id, currency)?;
+            state
+                .account(payment.destination)?
+                .check_payee(&payment.payee, currency)?;
             if assumed_wrong {
                 return Err(RiskError::PayeeAssumption { known }.into());
             }

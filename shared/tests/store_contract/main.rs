@@ -149,6 +149,7 @@ contract_suite! {
         concurrent_payments_never_pass_a_velocity_limit,
         velocity_limits_count_payments_and_amounts_per_window,
         the_payee_record_is_checked_and_written_with_the_hold,
+        at_the_limit_retries_replay_and_strangers_learn_nothing,
         declined_payments_are_kept_and_hold_nothing,
         reviews_hold_funds_and_are_decided_exactly_once,
         payments_in_review_expire_or_are_canceled_like_pending_ones,

@@ -6,7 +6,8 @@
 use super::*;
 
 use paygate_shared::{
-    Decision, PaymentQuery, ReviewDecision, ReviewOutcome, RiskAssessment, RiskError, RiskReason,
+    Decision, Money, PaymentQuery, ReviewDecision, ReviewOutcome, RiskAssessment, RiskError,
+    RiskReason,
     listing::reviews::ReviewQuery,
     risk::{VelocityLimits, VelocityRule},
     store::{PayeeCheck, RiskWrite},
@@ -43,6 +44,22 @@ fn assessed(payment: Payment, decision: Decision, confirm: bool) -> Payment {
         reasons: vec![RiskReason::ReviewAmount],
     };
     payment.assessed(risk, confirm, at).expect("a new payment")
+}
+
+fn new_payment(
+    client: &ClientId,
+    source: AccountId,
+    destination: AccountId,
+    amount: Money,
+) -> NewPayment {
+    NewPayment {
+        client_id: client.clone(),
+        payee: payee_of(destination),
+        source,
+        destination,
+        amount,
+        description: None,
+    }
 }
 
 fn exceeded(result: &Result<PaymentOutcome, StoreError>) -> Option<VelocityRule> {
@@ -153,6 +170,42 @@ pub(crate) async fn velocity_limits_count_payments_and_amounts_per_window(fx: Fi
     assert!(create_risked(s, &p, &risk, tomorrow).await.is_ok());
 }
 
+pub(crate) async fn at_the_limit_retries_replay_and_strangers_learn_nothing(fx: Fixture) {
+    let s = fx.store();
+    let (alice, bob, mallory) = (client("alice"), client("bob"), client("mallory"));
+    let a = open_funded(s, &alice, GENEROUS, 10_000, T0).await;
+    let b = open_funded(s, &bob, GENEROUS, 0, T0).await;
+    let now = T0 + minutes(1);
+    let risk = limits(Some(1), Some(1), Some(1_000));
+    let first = transfer(&alice, a, b, cny(100), now);
+    let first_record = record(&first, "limit-1", "pay bob 100", now);
+    assert!(
+        s.create_assessed_payment(&first, &first_record, &risk, now)
+            .await
+            .is_ok()
+    );
+    // The same request again (a new payment made of it, as the handler makes one per try).
+    let retry = transfer(&alice, a, b, cny(100), now);
+    let again = s
+        .create_assessed_payment(
+            &retry,
+            &record(&retry, "limit-1", "pay bob 100", now),
+            &risk,
+            now,
+        )
+        .await;
+    assert!(
+        matches!(&again, Ok(PaymentOutcome::Replayed(r)) if r.payment_id == first.id),
+        "a retry at the limit replays: {again:?}"
+    );
+    // Another client paying from alice's account learns nothing of its counters.
+    let stranger = transfer(&mallory, a, b, cny(100), now);
+    let refused = create_risked(s, &stranger, &risk, now).await;
+    assert_eq!(refused, Err(AccountError::NotFound(a).into()));
+    let mine = transfer(&alice, a, b, cny(100), now);
+    assert!(exceeded(&create_risked(s, &mine, &risk, now).await).is_some());
+}
+
 pub(crate) async fn the_payee_record_is_checked_and_written_with_the_hold(fx: Fixture) {
     let s = fx.store();
     let (alice, bob) = (client("alice"), client("bob"));
@@ -251,6 +304,34 @@ pub(crate) async fn declined_payments_are_kept_and_hold_nothing(fx: Fixture) {
             .await
             .is_ok()
     );
+    // Declined, but still only from the caller's own account to the payee's.
+    let mallory = client("mallory");
+    for (what, forged) in [
+        (
+            "another client's source",
+            transfer(&mallory, a, b, cny(5), now),
+        ),
+        (
+            "a destination of someone else than the payee",
+            Payment::pending(
+                NewPayment {
+                    payee: client("carol"),
+                    ..new_payment(&alice, a, b, cny(5))
+                },
+                now,
+                TTL,
+            )
+            .unwrap(),
+        ),
+    ] {
+        let forged = assessed(forged, Decision::Decline, false);
+        let refused = create_risked(s, &forged, &RiskWrite::default(), now).await;
+        assert!(
+            matches!(refused, Err(StoreError::Account(AccountError::NotFound(_)))),
+            "{what}: {refused:?}"
+        );
+        assert_eq!(s.payment(forged.id).await, Ok(None), "{what}: nothing kept");
+    }
     let listed = s
         .payments(&PaymentQuery {
             statuses: vec![PaymentStatus::Declined],
@@ -547,8 +628,9 @@ pub(crate) async fn risk_control_costs_the_documented_round_trips(fx: Fixture) {
     let (trips, result) = spend(&transfer(&alice, a, b, cny(10), now), &known).await;
     assert!(result.is_err(), "the 11th: {result:?}");
     assert_eq!(
-        trips, 0,
-        "over the limit by the store's own count: refused without a write"
+        trips, 1,
+        "over the limit by the store's own count: one read (the key, the source, the counters) \
+         before refusing, no write"
     );
 
     let before = count();

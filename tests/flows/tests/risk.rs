@@ -19,6 +19,8 @@ use paygate_testkit::{Answer, T0, http::send, moto_endpoint};
 use serde_json::{Value, json};
 
 const PAYER: &str = "payer";
+const PAYER2: &str = "payer-two";
+const PAYER2_ACCOUNT: &str = "acc_01KAS0RSK000000000000000P2";
 const SHOP: &str = "shop";
 const BLOCKED: &str = "blocked-shop";
 const DESK: &str = "risk-desk";
@@ -148,8 +150,16 @@ async fn flow(backend: Backend, mut meter: Meter) {
         "blocked_clients": [BLOCKED],
     }))
     .unwrap();
+    let rules2 = RiskRules::from_value(&json!({
+        "max_payments_per_day": 2,
+        "max_amount_per_hour": 30_000,
+        "new_payee_max_amount": 5_000,
+        "blocked_accounts": [BLOCKED_ACCOUNT],
+    }))
+    .unwrap();
     for (client, operator, risk, scopes) in [
         (PAYER, false, Some(rules), merchant.clone()),
+        (PAYER2, false, Some(rules2), merchant.clone()),
         (SHOP, false, None, merchant.clone()),
         (BLOCKED, false, None, merchant.clone()),
         (
@@ -183,6 +193,7 @@ async fn flow(backend: Backend, mut meter: Meter) {
     assert!(refused.is_err(), "risk:review needs an operator");
     for (account, owner, balance) in [
         (PAYER_ACCOUNT, PAYER, 1_000_000),
+        (PAYER2_ACCOUNT, PAYER2, 1_000_000),
         (SHOP_ACCOUNT, SHOP, 0),
         (BLOCKED_ACCOUNT, BLOCKED, 0),
     ] {
@@ -346,7 +357,89 @@ async fn flow(backend: Backend, mut meter: Meter) {
         sixth.body
     );
 
-    // 7. The events the payer was sent, in order of kind.
+    // 7. The other rules, for a second payer: a new payee above new_payee_max_amount goes to
+    // review and its approval captures it (created with confirm: true); max_amount_per_hour,
+    // blocked_accounts, max_payments_per_day.
+    let payer2 = Client::new(addr, PAYER2).await;
+    let pay2 = async |key: &str, destination: &str, amount: i64, confirm: bool| {
+        payer2
+            .call(
+                "POST",
+                "/payments",
+                Some(key),
+                Some(
+                    json!({"source_account": PAYER2_ACCOUNT, "destination_account": destination,
+                            "amount": amount, "currency": "CNY", "confirm": confirm}),
+                ),
+            )
+            .await
+    };
+    let new_payee = pay2("s-1", SHOP_ACCOUNT, 8_000, true).await;
+    assert_eq!(
+        new_payee.body["status"], "requires_review",
+        "{:?}",
+        new_payee.body
+    );
+    assert_eq!(new_payee.body["risk"]["reasons"][0], "new_payee_max_amount");
+    let captured = desk
+        .call(
+            "POST",
+            &format!("/payments/{}/review", id(&new_payee)),
+            None,
+            Some(json!({"decision": "approve"})),
+        )
+        .await;
+    assert_eq!(captured.body["status"], "succeeded", "{:?}", captured.body);
+    assert_eq!(captured.body["amount_captured"], 8_000);
+    let over_amount = pay2("s-2", SHOP_ACCOUNT, 25_000, false).await;
+    assert_eq!(
+        over_amount.body["code"], "velocity_limit_exceeded",
+        "{:?}",
+        over_amount.body
+    );
+    assert!(
+        over_amount.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("max_amount_per_hour")
+    );
+    assert_eq!(pay2("s-3", SHOP_ACCOUNT, 100, true).await.status, 201);
+    let blocked_account = pay2("s-4", BLOCKED_ACCOUNT, 100, false).await;
+    assert_eq!(
+        blocked_account.body["code"], "payment_declined",
+        "{:?}",
+        blocked_account.body
+    );
+    assert_eq!(blocked_account.body["reasons"][0], "blocked_accounts");
+    let over_day = pay2("s-5", SHOP_ACCOUNT, 100, false).await;
+    assert_eq!(
+        over_day.body["code"], "velocity_limit_exceeded",
+        "{:?}",
+        over_day.body
+    );
+    assert!(
+        over_day.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("max_payments_per_day")
+    );
+    let events2 = payer2.call("GET", "/events?limit=100", None, None).await;
+    let types2: Vec<&str> = events2.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
+    for expected in [
+        "payment.review_required",
+        "payment.review_approved",
+        "payment.succeeded",
+        "payment.declined",
+    ] {
+        assert!(types2.contains(&expected), "{expected} in {types2:?}");
+    }
+
+    // 8. The events the payer was sent, in order of kind.
     let events = payer.call("GET", "/events?limit=100", None, None).await;
     assert_eq!(events.status, 200, "{:?}", events.body);
     let types: Vec<&str> = events.body["data"]

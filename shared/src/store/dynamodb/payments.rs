@@ -58,7 +58,14 @@ impl DynamoStore {
                 &windows,
             ) {
                 Ok(plan) => plan,
-                Err(e) => return Ok(Verdict::Done(Err(RiskError::from(e).into()))),
+                // The guess (this sandbox's last sight of the counters, which only grow) says
+                // no: read before refusing, so that a retry of a created payment replays it and
+                // a source that is not the caller's is refused as such, telling nothing of it.
+                Err(_) => {
+                    return self
+                        .refuse_over_limit(payment, record, risk, (&guess, &windows), now)
+                        .await;
+                }
             };
             let tx = Transaction::new()
                 .with(
@@ -98,6 +105,59 @@ impl DynamoStore {
         .await
     }
 
+    /// A hold the sandbox's guess of the counters refuses, decided on a read of the idempotency
+    /// record, the source account and the counters (one `BatchGetItem`): a replay, the
+    /// source's own refusal, or the velocity refusal by the counters as they are (or, if they
+    /// allow it after all, a retry with them as the guess).
+    async fn refuse_over_limit(
+        &self,
+        payment: &Payment,
+        record: &IdempotencyRecord,
+        risk: &RiskWrite,
+        (guess, windows): (&Mutex<Counts>, &Windows),
+        now: OffsetDateTime,
+    ) -> Result<Verdict<PaymentOutcome>, StoreError> {
+        let mut keys = vec![idempotency_key(&record.key)];
+        if risk.velocity.counts_hour() {
+            keys.push(hour_counter_key(payment.source, windows));
+        }
+        if risk.velocity.counts_day() {
+            keys.push(day_counter_key(payment.source, windows));
+        }
+        let found = self.batch_get(&[payment.source], keys).await?;
+        if let Some(previous) = found
+            .get(&idempotency_pk(&record.key))
+            .map(idempotency_from)
+            .transpose()?
+            && previous.is_live(now)
+        {
+            return Ok(explain::previous_request(previous, record, || {
+                PaymentOutcome::Created(payment.clone())
+            }));
+        }
+        let source = found_account(&found, payment.source)?;
+        source.check_hold(
+            &payment.client_id,
+            payment.amount,
+            payment.created_at.date(),
+        )?;
+        let counts = counts_found(&found, payment.source, windows)?;
+        self.guesses.set(payment.source, windows, counts);
+        if let Ok(mut guess) = guess.lock() {
+            *guess = counts;
+        }
+        match velocity::plan(
+            &risk.velocity,
+            payment.source,
+            counts,
+            payment.amount.amount,
+            windows,
+        ) {
+            Err(e) => Ok(Verdict::Done(Err(RiskError::from(e).into()))),
+            Ok(_) => Ok(Verdict::Retry),
+        }
+    }
+
     /// Runs a new payment's transaction and explains a cancellation, in the order a client
     /// would want to hear it: the idempotency record, the accounts' rules, then the velocity
     /// counters (their values as they are become the next attempt's guess, and the sandbox's)
@@ -114,8 +174,8 @@ impl DynamoStore {
         let created = || PaymentOutcome::Created(payment.clone());
         let TxOutcome::Cancelled(reasons) = self.transact(tx).await? else {
             if !risk.velocity.is_empty() {
-                self.guesses
-                    .set(payment.source, windows, counts.after(payment.amount.amount));
+                let after = counts.after(payment.amount.amount, &risk.velocity);
+                self.guesses.set(payment.source, windows, after);
             }
             return Ok(Verdict::Done(Ok(created())));
         };
@@ -160,9 +220,24 @@ impl DynamoStore {
         check: PayeeCheck,
         now: OffsetDateTime,
     ) -> Result<PaymentOutcome, StoreError> {
-        let transactions = self.transactions_table();
+        let (accounts, transactions) = (self.accounts_table(), self.transactions_table());
+        let currency = payment.amount.currency;
         with_retries(|| async {
             let tx = Transaction::new()
+                .with(
+                    Role::Source,
+                    AccountUpdate::of(payment.source)
+                        .receiving(currency.code())
+                        .owned_by(&payment.client_id)
+                        .check(accounts)?,
+                )
+                .with(
+                    Role::Destination,
+                    AccountUpdate::of(payment.destination)
+                        .receiving(currency.code())
+                        .owned_by(&payment.payee)
+                        .check(accounts)?,
+                )
                 .with(Role::Payment, put_new(transactions, payment_item(payment))?)
                 .with(
                     Role::IdempotencyRecord,
@@ -184,6 +259,19 @@ impl DynamoStore {
                 return Ok(Verdict::Done(Err(StoreError::DuplicateId(
                     payment.id.to_string(),
                 ))));
+            }
+            let source = reasons.condition_failed(Role::Source).and_then(|old| {
+                explain::account(old, payment.source, |a| {
+                    a.check_party(&payment.client_id, currency)
+                })
+            });
+            let destination = reasons.condition_failed(Role::Destination).and_then(|old| {
+                explain::account(old, payment.destination, |a| {
+                    a.check_payee(&payment.payee, currency)
+                })
+            });
+            if let Some(e) = source.or(destination) {
+                return Ok(Verdict::Done(Err(e)));
             }
             if reasons.condition_failed(Role::PayeeRecord).is_some() {
                 let known = check == PayeeCheck::New;
