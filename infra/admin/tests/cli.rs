@@ -229,6 +229,73 @@ async fn operator_flow_clients_accounts_funding_and_key_rotation() {
             "immediate",
         ],
     );
+    // Risk control on DynamoDB: an operator, rules set from a file (a malformed one refused
+    // naming its field, nothing stored), shown, and cleared.
+    let desk = ok_json(
+        &prefix,
+        &[
+            "create-client",
+            "--scopes",
+            "risk:review payments:read",
+            "--operator",
+        ],
+    );
+    assert_eq!(desk["operator"], true);
+    let (code, message) = fails(&prefix, &["create-client", "--scopes", "risk:review"]);
+    assert_eq!(code, 2, "{message}");
+    assert!(message.contains("--operator"), "{message}");
+    let dir = std::env::temp_dir().join(unique("rules"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (good, bad) = (dir.join("good.json"), dir.join("bad.json"));
+    std::fs::write(
+        &good,
+        r#"{"review_amount": 50000, "blocked_clients": ["mallory"]}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        &bad,
+        r#"{"review_amount": 50000, "max_payments_per_day": 0}"#,
+    )
+    .unwrap();
+    let (good, bad) = (good.to_str().unwrap(), bad.to_str().unwrap());
+    let (code, message) = fails(
+        &prefix,
+        &["set-risk-rules", "--client-id", &client_id, "--file", bad],
+    );
+    assert_eq!(code, 2, "{message}");
+    assert!(message.contains("`max_payments_per_day`"), "{message}");
+    let shown = ok_json(&prefix, &["show-risk-rules", "--client-id", &client_id]);
+    assert_eq!(shown["risk"], Value::Null, "nothing stored");
+    let set = ok_json(
+        &prefix,
+        &["set-risk-rules", "--client-id", &client_id, "--file", good],
+    );
+    let rules = serde_json::json!({"review_amount": 50000, "blocked_clients": ["mallory"]});
+    assert_eq!(set["risk"], rules);
+    let shown = ok_json(&prefix, &["show-risk-rules", "--client-id", &client_id]);
+    assert_eq!(
+        (&shown["risk"], &shown["operator"]),
+        (&rules, &false.into())
+    );
+    let stored = ClientStore::client(&store, &id).await.unwrap().unwrap();
+    assert_eq!(stored.risk.map(|r| r.to_value()), Some(rules));
+    let cleared = ok_json(
+        &prefix,
+        &["set-risk-rules", "--client-id", &client_id, "--clear"],
+    );
+    assert_eq!(cleared["risk"], Value::Null);
+    let (_, missing) = fails(
+        &prefix,
+        &[
+            "set-risk-rules",
+            "--client-id",
+            "nobody-here",
+            "--file",
+            good,
+        ],
+    );
+    assert!(missing.contains("nobody-here"), "{missing}");
+    let _ = std::fs::remove_dir_all(dir);
     assert_eq!(
         (
             &immediate["posting"],

@@ -26,10 +26,39 @@ use crate::{
     Event, EventType, IdempotencyRecord, Money, Payment, PaymentError, PaymentId, PaymentPage,
     PaymentQuery, PaymentStatus, Refund, ReleaseReason, ReviewOutcome, RiskError, StoreError,
     listing::reviews::{ReviewPage, ReviewQuery},
-    risk::velocity::{self, Counts, Windows},
+    risk::velocity::{self, Counts, VelocityPlan, Windows},
     store::{PayeeCheck, PaymentOutcome, PaymentStore, RefundOutcome, RiskWrite},
     unposted::Settlement,
 };
+
+impl Transaction {
+    /// What a new payment's write adds for risk control: the velocity counters' updates, the
+    /// payee record's check or put, and the payment's events (with a `risk.alert` per limit it
+    /// takes past 80 %).
+    fn with_risk(
+        self,
+        transactions: &str,
+        payment: &Payment,
+        risk: &RiskWrite,
+        velocity: &VelocityPlan,
+        windows: &Windows,
+        now: OffsetDateTime,
+    ) -> Result<Self, StoreError> {
+        self.with_all(counter_writes(
+            transactions,
+            payment.source,
+            &risk.velocity,
+            velocity,
+            payment.amount.amount,
+            windows,
+        )?)
+        .with_all(payee_write(transactions, payment, risk.payee)?)
+        .with_events(
+            transactions,
+            &Event::for_creation(payment, &velocity.alerts, now),
+        )
+    }
+}
 
 impl DynamoStore {
     /// A payment that waits for its capture (pending, or in review): the hold on the source, a
@@ -86,19 +115,7 @@ impl DynamoStore {
                     Role::IdempotencyRecord,
                     idempotency_put(transactions, record, now)?,
                 )
-                .with_all(counter_writes(
-                    transactions,
-                    payment.source,
-                    &risk.velocity,
-                    &velocity,
-                    payment.amount.amount,
-                    &windows,
-                )?)
-                .with_all(payee_write(transactions, payment, risk.payee)?)
-                .with_events(
-                    transactions,
-                    &Event::for_creation(payment, &velocity.alerts, now),
-                )?;
+                .with_risk(transactions, payment, risk, &velocity, &windows, now)?;
             self.create(tx, payment, record, risk, (&guess, counts, &windows))
                 .await
         })
@@ -376,19 +393,7 @@ impl DynamoStore {
                     Role::IdempotencyRecord,
                     idempotency_put(transactions, record, now)?,
                 )
-                .with_all(counter_writes(
-                    transactions,
-                    payment.source,
-                    &risk.velocity,
-                    &velocity,
-                    payment.amount.amount,
-                    &windows,
-                )?)
-                .with_all(payee_write(transactions, payment, risk.payee)?)
-                .with_events(
-                    transactions,
-                    &Event::for_creation(payment, &velocity.alerts, now),
-                )?;
+                .with_risk(transactions, payment, risk, &velocity, &windows, now)?;
             self.create(tx, payment, record, risk, (&guess, counts, &windows))
                 .await
         })
