@@ -179,7 +179,7 @@ mod tests {
         let all: Scopes = Scope::ALL.into_iter().collect();
         assert_eq!(
             all.to_string(),
-            "payments:write payments:read accounts:read webhooks:manage"
+            "payments:write payments:read accounts:read webhooks:manage risk:review"
         );
         assert_eq!(all.to_string().parse::<Scopes>(), Ok(all));
 
