@@ -157,6 +157,19 @@ impl State {
         self.entries.insert((entry.account_id, entry.id), entry);
     }
 
+    /// A hold acted on after its window closed (a late confirm or review): released as expired,
+    /// with its event; the error to answer.
+    fn expire_late(&mut self, current: &Payment, now: OffsetDateTime) -> StoreError {
+        let expired = match current.release(ReleaseReason::Expired, now) {
+            Ok(expired) => expired,
+            Err(e) => return e.into(),
+        };
+        self.release_hold(current, current.amount.amount, now);
+        self.emit(Event::for_payment(EventType::PaymentExpired, &expired, now));
+        self.payments.insert(current.id, expired);
+        PaymentError::Expired(current.id).into()
+    }
+
     /// Gives `amount` of `payment`'s hold back to its source.
     fn release_hold(&mut self, payment: &Payment, amount: i64, now: OffsetDateTime) {
         if let Some(source) = self.accounts.get_mut(&payment.source) {
@@ -335,13 +348,7 @@ impl PaymentStore for MemoryStore {
         let mut state = self.state();
         let current = state.current_payment(payment.id)?.clone();
         let captured = match current.capture(amount, now) {
-            Err(PaymentError::Expired(id)) => {
-                let expired = current.release(ReleaseReason::Expired, now)?;
-                state.release_hold(&current, current.amount.amount, now);
-                state.emit(Event::for_payment(EventType::PaymentExpired, &expired, now));
-                state.payments.insert(id, expired);
-                return Err(PaymentError::Expired(id).into());
-            }
+            Err(PaymentError::Expired(_)) => return Err(state.expire_late(&current, now)),
             other => other?,
         };
         let settlement = Settlement::plan(
@@ -406,13 +413,7 @@ impl PaymentStore for MemoryStore {
         let mut state = self.state();
         let current = state.current_payment(payment.id)?.clone();
         let reviewed = match current.reviewed(outcome.clone(), now) {
-            Err(PaymentError::Expired(id)) => {
-                let expired = current.release(ReleaseReason::Expired, now)?;
-                state.release_hold(&current, current.amount.amount, now);
-                state.emit(Event::for_payment(EventType::PaymentExpired, &expired, now));
-                state.payments.insert(id, expired);
-                return Err(PaymentError::Expired(id).into());
-            }
+            Err(PaymentError::Expired(_)) => return Err(state.expire_late(&current, now)),
             other => other?,
         };
         match reviewed.status() {
