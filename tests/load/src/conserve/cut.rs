@@ -36,8 +36,8 @@ pub struct Cut {
 
 /// Takes a cut. `hot` are the accounts that may hold unposted credits (on DynamoDB only their
 /// shards are read; the final audit scans for credits anywhere). On DynamoDB, `poster_held` (if
-/// any) is let go once the credits are listed, so the poster posts while the balances and
-/// credits are read.
+/// any) is let go once the credits are listed and one account has been read with credits
+/// waiting, so the poster posts while the other balances and credits are read.
 ///
 /// # Errors
 /// When the store cannot be read, or the credits of one account stayed over 99 for 10 s.
@@ -94,6 +94,26 @@ async fn dynamodb_cut<G>(
     for &account in hot {
         listed.push(credit_keys(client, transactions_table, account).await?);
     }
+    // The poster stays held until one account has been read with credits still waiting, so a
+    // cut that listed credits checks at least one account with its credits unposted (rather
+    // than racing the poster to them); it then posts while the other accounts are read.
+    let mut poster_held = poster_held;
+    if listed.iter().any(|keys| keys.len() > MAX_CREDITS_READ) {
+        // Too many for one read: the poster must drain some first.
+        drop(poster_held.take());
+    }
+    let mut hot_balances = Vec::with_capacity(hot.len());
+    let mut credits: Vec<CreditRow> = Vec::new();
+    for (&account, keys) in hot.iter().zip(listed) {
+        let (balance, waiting) =
+            account_with_credits(client, (accounts_table, transactions_table), account, keys)
+                .await?;
+        if !waiting.is_empty() {
+            drop(poster_held.take());
+        }
+        hot_balances.push((account, balance));
+        credits.extend(waiting);
+    }
     drop(poster_held);
     let mut balances: HashMap<String, (String, i64)> = HashMap::new();
     for item in audit::scan(client, accounts_table).await? {
@@ -104,15 +124,11 @@ async fn dynamodb_cut<G>(
             );
         }
     }
-    let mut credits: Vec<CreditRow> = Vec::new();
-    for (&account, keys) in hot.iter().zip(listed) {
-        let (balance, waiting) =
-            account_with_credits(client, (accounts_table, transactions_table), account, keys)
-                .await?;
+    // A hot account's balance is the one read with its credits; the scan may have seen it later.
+    for (account, balance) in hot_balances {
         if let Some(row) = balances.get_mut(&account.to_string()) {
             row.1 = balance;
         }
-        credits.extend(waiting);
     }
     Ok(Cut {
         credits: credits.len(),

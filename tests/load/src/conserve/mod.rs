@@ -350,8 +350,8 @@ async fn set_mode(
 ///
 /// On DynamoDB a cut stops the workers between requests (see [`cut`]). The poster is held
 /// first, until the stream has handed it credits it cannot post, and while the workers finish
-/// what they are sending; it is let go once the cut has listed the credits, so it posts while
-/// the cut reads, which is what the cut must stand.
+/// what they are sending; it is let go once the cut has listed the credits and read one account
+/// with credits waiting, so it posts while the cut reads the rest, which the cut must stand.
 async fn watch(
     store: setup::StoreHandle,
     gateway: Arc<paygate_local::Gateway>,
