@@ -282,9 +282,14 @@ fn parse_authorizer(name: &str, node: &Node<'_>) -> Result<Authorizer, TemplateE
     })
 }
 
-/// The function behind an ARN written `!GetAtt Function.Arn` or `!Sub ${Function.Arn}`.
+/// The function behind an ARN written `!GetAtt Function.Arn`, `!Sub ${Function.Arn}` or
+/// `!Ref Function.Alias` (SAM's reference to the alias `AutoPublishAlias` publishes: the gateway
+/// calls that alias, which runs the function's code all the same).
 fn lambda_function(arn: &Node<'_>) -> Result<String, TemplateError> {
     let function = match arn.value().as_intrinsic() {
+        Some(Intrinsic::Ref(name)) => name
+            .strip_suffix(".Alias")
+            .filter(|name| !name.is_empty() && !name.contains('.')),
         Some(Intrinsic::GetAtt {
             resource,
             attribute,
@@ -301,7 +306,8 @@ fn lambda_function(arn: &Node<'_>) -> Result<String, TemplateError> {
     function.map(str::to_owned).ok_or_else(|| {
         invalid(
             arn.at(),
-            "expected the ARN of a function of this template (!GetAtt <Function>.Arn)",
+            "expected the ARN of a function of this template (!GetAtt <Function>.Arn or !Ref \
+             <Function>.Alias)",
         )
     })
 }

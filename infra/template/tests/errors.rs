@@ -109,7 +109,17 @@ fn apis_whose_authorizers_do_not_resolve() {
     assert_eq!(
         error(&API.replace("!GetAtt Check.Arn", "arn:aws:lambda:us-east-1:1:function:x")),
         "Resources.Api.Properties.Auth.Authorizers.Jwt.FunctionArn: expected the ARN of a \
-         function of this template (!GetAtt <Function>.Arn)"
+         function of this template (!GetAtt <Function>.Arn or !Ref <Function>.Alias)"
+    );
+    assert_eq!(
+        error(&API.replace("!GetAtt Check.Arn", "!Ref Check.Version")),
+        "Resources.Api.Properties.Auth.Authorizers.Jwt.FunctionArn: expected the ARN of a \
+         function of this template (!GetAtt <Function>.Arn or !Ref <Function>.Alias)"
+    );
+    assert_eq!(
+        error(&API.replace("!GetAtt Check.Arn", "!Ref Elsewhere.Alias")),
+        "Resources.Api.Properties.Auth.Authorizers.Jwt.FunctionArn: `Elsewhere` is not an \
+         AWS::Serverless::Function of this template"
     );
     assert_eq!(
         error(&API.replace("!GetAtt Check.Arn", "!GetAtt Elsewhere.Arn")),
