@@ -36,6 +36,9 @@ bash tests/scripts/discovery_check.sh "$test_py"
 # --- the webhook receiver (standardwebhooks from PyPI) the end-to-end tests rely on -----------
 "$test_py" tests/webhooks/receiver_check.py
 
+# --- the one-time API Gateway account setup of docs/deploy.md, on moto's IAM and API Gateway --
+"$test_py" tests/scripts/apigateway_account_check.py
+
 # --- moto ------------------------------------------------------------------------------------
 mkdir -p "$target_dir"
 start_moto "$test_py" "$target_dir/moto.log"
