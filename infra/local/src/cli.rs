@@ -109,6 +109,7 @@ pub async fn start(args: &Args) -> Result<Running, Error> {
     };
     let (backend, embedded) = backend(args, &template).await?;
     notify::log_not_emulated(&template);
+    crate::waf::log_emulation(&template);
     let embedded_store = embedded.clone();
     let mut background = match (&args.aws.dynamodb_endpoint, embedded) {
         (Some(endpoint), _) => {

@@ -1,5 +1,6 @@
-//! The gateway: one request through stage, route, authorizer, API key and usage plan to the
-//! function, exactly in API Gateway's order, with everything taken from the template.
+//! The gateway: one request through stage, AWS WAF's rate-based rule, route, authorizer, API
+//! key and usage plan to the function, exactly in AWS's order, with everything taken from the
+//! template.
 
 use std::{collections::HashMap, time::Instant};
 
@@ -14,6 +15,7 @@ use crate::{
     reply::{GatewayError, GatewayResponses, Reply},
     routes,
     upstream::proxy_reply,
+    waf::Waf,
 };
 
 /// Integration timeout of API Gateway REST APIs.
@@ -57,6 +59,8 @@ pub struct Gateway {
     plans: Vec<UsagePlan>,
     keys: HashMap<String, ApiKey>,
     limiter: Limiter,
+    /// The stage's web ACL: its rate-based rules per source IP.
+    waf: Waf,
     authorizers: Authorizers,
     functions: Functions,
     backend: Backend,
@@ -118,6 +122,7 @@ impl Gateway {
             plans: template.usage_plans().to_vec(),
             keys: HashMap::new(),
             limiter: Limiter::default(),
+            waf: Waf::of_template(template),
             authorizers: Authorizers::new(backend.authorizer_deps(), backend.upstream.clone()),
             functions: backend.functions(),
             backend,
@@ -205,6 +210,13 @@ impl Gateway {
         } else {
             path.to_owned()
         };
+        let now = self.backend.clock.now();
+
+        // 0. AWS WAF, which sees every request to the stage before API Gateway does.
+        self.waf
+            .admit(&req.source_ip, now)
+            .map_err(|_| GatewayError::WafFiltered)?;
+
         let matched = routes::find(
             &self.routes,
             &req.method,
@@ -212,7 +224,6 @@ impl Gateway {
         )
         .ok_or(GatewayError::MissingAuthenticationToken)?;
         let route = matched.route;
-        let now = self.backend.clock.now();
         let key_value = req.header("x-api-key");
         let key = key_value.and_then(|v| self.keys.get(v));
         let mut ctx = Context {

@@ -1,5 +1,6 @@
 //! The local gateway: API Gateway emulated from `infra/template.yaml` (stage, routes, Lambda
-//! authorizer with its cache, API keys, usage-plan throttles and quotas, gateway responses),
+//! authorizer with its cache, API keys, usage-plan throttles and quotas, gateway responses, and
+//! the rate-based rule of the AWS WAF web ACL in front of the stage),
 //! with the functions run in-process (or under `cargo lambda watch`) on the embedded store (or
 //! DynamoDB and Secrets Manager at any endpoint).
 
@@ -19,6 +20,7 @@ pub mod seed;
 pub mod server;
 pub mod tls;
 pub mod upstream;
+pub mod waf;
 
 pub use backend::Backend;
 pub use gateway::{Gateway, SetupError};

@@ -22,6 +22,8 @@ pub struct Reply {
 pub enum GatewayError {
     MissingAuthenticationToken,
     Forbidden,
+    /// AWS WAF blocked the request: API Gateway answers with its `WAF_FILTERED` response.
+    WafFiltered,
     Unauthorized,
     AccessDenied,
     AuthorizerFailure,
@@ -43,6 +45,9 @@ impl GatewayError {
                 "MISSING_AUTHENTICATION_TOKEN",
             ),
             Self::Forbidden => (403, "Forbidden", "ForbiddenException", "INVALID_API_KEY"),
+            // WAF's block is 403 by default and the protected resource sends it: API Gateway's
+            // WAF_FILTERED gateway response, which falls back to DEFAULT_4XX like the others.
+            Self::WafFiltered => (403, "Forbidden", "ForbiddenException", "WAF_FILTERED"),
             Self::Unauthorized => (401, "Unauthorized", "UnauthorizedException", "UNAUTHORIZED"),
             Self::AccessDenied => (
                 403,

@@ -1,7 +1,9 @@
 //! `infra/template.yaml`, the single source of truth for what paygate deploys, read as a typed
 //! model: the DynamoDB tables, the API with its Lambda authorizer, the routes, the usage plans,
-//! the schedules, the polled event sources (table streams and queues) and the queues. Tests, `paygate-admin create-tables` and the local gateway create and serve
-//! what the template declares, so the template and the code cannot drift apart.
+//! the AWS WAF web ACLs in front of the stage, the schedules, the polled event sources (table
+//! streams and queues) and the queues. Tests, `paygate-admin create-tables` and the local
+//! gateway create and serve what the template declares, so the template and the code cannot
+//! drift apart.
 //!
 //! CloudFormation's intrinsic functions (`!Ref`, `!GetAtt`, `!Sub`, ... in short or long form)
 //! are kept as [`Intrinsic`] values; where the model needs plain text (a stage name, a schedule),
@@ -20,6 +22,7 @@ mod queues;
 mod tables;
 mod usage_plans;
 mod value;
+mod waf;
 
 use std::path::Path;
 
@@ -41,6 +44,10 @@ pub use tables::{
 };
 pub use usage_plans::{ApiStage, Quota, QuotaPeriod, Throttle, UsagePlan};
 pub use value::{Intrinsic, Value};
+pub use waf::{
+    AggregateKey, RATE_LIMIT_BOUNDS, RATE_WINDOWS, RateRule, WafAction, WafRule, WafScope,
+    WafStatement, WebAcl,
+};
 
 use globals::Globals;
 use node::{Node, Parameters};
@@ -61,6 +68,7 @@ pub struct Template {
     other_events: Vec<OtherEvent>,
     queues: Vec<Queue>,
     usage_plans: Vec<UsagePlan>,
+    web_acls: Vec<WebAcl>,
 }
 
 impl Template {
@@ -179,6 +187,14 @@ impl Template {
             usage_plans.push(usage_plans::parse(id, resource, &parameters, &apis)?);
         }
 
+        let mut web_acls = Vec::new();
+        for (id, resource) in of_type("AWS::WAFv2::WebACL") {
+            web_acls.push(waf::parse(id, resource, &parameters)?);
+        }
+        for (_, resource) in of_type("AWS::WAFv2::WebACLAssociation") {
+            waf::associate(&mut web_acls, resource, &parameters, &apis)?;
+        }
+
         Ok(Self {
             parameters: parameters.0,
             tables,
@@ -190,6 +206,7 @@ impl Template {
             other_events,
             queues,
             usage_plans,
+            web_acls,
         })
     }
 
@@ -251,6 +268,17 @@ impl Template {
     /// Every `AWS::ApiGateway::UsagePlan`.
     pub fn usage_plans(&self) -> &[UsagePlan] {
         &self.usage_plans
+    }
+
+    /// Every `AWS::WAFv2::WebACL`, in template order, with the API stages it is associated with.
+    pub fn web_acls(&self) -> &[WebAcl] {
+        &self.web_acls
+    }
+
+    /// The web ACL associated with the API's stage: AWS WAF sees its requests first.
+    pub fn api_web_acl(&self) -> Option<&WebAcl> {
+        let api = self.api.as_ref()?;
+        self.web_acls.iter().find(|acl| acl.protects(api))
     }
 
     /// The default of a parameter (`None` when it has none or does not exist).

@@ -163,18 +163,47 @@ impl Parameters {
     /// Plain text: a string or number, or `!Ref` to a parameter that has a default.
     pub(crate) fn text(&self, node: &Node<'_>) -> Result<String, TemplateError> {
         match node.value().as_intrinsic() {
-            Some(Intrinsic::Ref(name)) => match self.0.iter().find(|(n, _)| n == name) {
-                Some((_, Some(default))) => Ok(default.clone()),
-                Some((_, None)) => Err(invalid(
-                    node.at(),
-                    format!("!Ref {name}: the parameter has no Default to stand for it"),
-                )),
-                None => Err(invalid(
-                    node.at(),
-                    format!("!Ref {name}: expected a parameter with a Default"),
-                )),
-            },
+            Some(Intrinsic::Ref(name)) => self.default_of(name, node.at()),
             _ => scalar(node),
+        }
+    }
+
+    /// The `Default` of the parameter `name`, referred to at `at`.
+    pub(crate) fn default_of(&self, name: &str, at: &str) -> Result<String, TemplateError> {
+        match self.0.iter().find(|(n, _)| n == name) {
+            Some((_, Some(default))) => Ok(default.clone()),
+            Some((_, None)) => Err(invalid(
+                at,
+                format!("!Ref {name}: the parameter has no Default to stand for it"),
+            )),
+            None => Err(invalid(
+                at,
+                format!("!Ref {name}: expected a parameter with a Default"),
+            )),
+        }
+    }
+
+    /// Whether the template declares a parameter `name`.
+    pub(crate) fn has(&self, name: &str) -> bool {
+        self.0.iter().any(|(n, _)| n == name)
+    }
+
+    /// A whole number ≥ 0: written as one, or `!Ref` to a parameter whose `Default` is one.
+    pub(crate) fn u64(&self, node: &Node<'_>) -> Result<u64, TemplateError> {
+        match node.value().as_intrinsic() {
+            Some(Intrinsic::Ref(name)) => {
+                let default = self.text(node)?;
+                default.trim().parse().map_err(|_| {
+                    invalid(
+                        node.at(),
+                        format!(
+                            "!Ref {name}: the parameter's Default `{default}` is not a whole \
+                             number ≥ 0"
+                        ),
+                    )
+                })
+            }
+            _ => node.u64(),
         }
     }
 }

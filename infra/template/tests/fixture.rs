@@ -390,6 +390,8 @@ fn a_template_with_only_resources_has_empty_parts() {
     assert!(template.routes().is_empty());
     assert!(template.schedules().is_empty());
     assert!(template.usage_plans().is_empty());
+    assert!(template.web_acls().is_empty());
+    assert_eq!(template.api_web_acl(), None);
     assert!(template.functions().is_empty());
     assert!(template.event_sources().is_empty());
     assert_eq!(template.queues().len(), 1);

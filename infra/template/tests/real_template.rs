@@ -239,3 +239,47 @@ fn the_poster_reads_the_credit_items_of_the_transactions_stream_and_sweeps_every
     assert!(sweep.enabled);
     assert_eq!(sweep.expression, "rate(1 minute)");
 }
+
+#[test]
+fn waf_guards_the_stage_with_a_rate_per_source_ip_and_the_managed_rules() {
+    use paygate_template::{AggregateKey, RateRule, WafAction, WafStatement};
+    let template = real();
+    let acl = template
+        .api_web_acl()
+        .expect("a web ACL associated with the API's stage");
+    assert_eq!(acl.logical_id, "ApiWebAcl");
+    assert_eq!(acl.default_action, WafAction::Allow);
+    // The parameters' defaults: WafRateLimit and WafRateWindowSeconds.
+    assert_eq!(
+        acl.rate_rules,
+        [RateRule {
+            name: "RatePerSourceIp".into(),
+            priority: 0,
+            limit: 20_000,
+            window_seconds: 300,
+            aggregate_key: AggregateKey::Ip,
+            action: WafAction::Block,
+            scoped_down: false,
+        }]
+    );
+    let managed: Vec<(&str, u64)> = acl
+        .other_rules
+        .iter()
+        .map(|rule| match &rule.statement {
+            WafStatement::ManagedRuleGroup { vendor, name } => {
+                assert_eq!((vendor.as_str(), name), ("AWS", &rule.name));
+                (name.as_str(), rule.priority)
+            }
+            WafStatement::Other(kind) => panic!("only managed rule groups, not {kind}"),
+        })
+        .collect();
+    assert_eq!(
+        managed,
+        [
+            ("AWSManagedRulesAmazonIpReputationList", 1),
+            ("AWSManagedRulesKnownBadInputsRuleSet", 2),
+            ("AWSManagedRulesCommonRuleSet", 3),
+        ]
+    );
+    assert_eq!(template.web_acls().len(), 1);
+}

@@ -158,7 +158,7 @@ pub struct Setting {
 
 pub fn markdown(setting: &Setting, cells: &[Cell]) -> String {
     let mut out = format!(
-        "Gateway: {}. Store: {}. Load: keep-alive HTTP/1.1 connections from 127.0.0.1, one request in flight per connection, {:.0} s per cell after a warm-up. Machine: {}. Throttling: a template copy whose `PremiumUsagePlan` throttle (500/s, burst 1000) and the stage's method throttling (1000/s, burst 2000) are raised to 10^7 req/s and the quota to 10^12/day, so API Gateway's limits never throttle (`tests/load/src/setup.rs`, `load_template`).\n",
+        "Gateway: {}. Store: {}. Load: keep-alive HTTP/1.1 connections from 127.0.0.1, one request in flight per connection, {:.0} s per cell after a warm-up. Machine: {}. Throttling: a template copy whose `PremiumUsagePlan` throttle (500/s, burst 1000) and the stage's method throttling (1000/s, burst 2000) are raised to 10^7 req/s, the quota to 10^12/day and AWS WAF's rate per source IP to 2·10^9 per 5 minutes, so neither API Gateway's nor WAF's limits refuse (`tests/load/src/setup.rs`, `load_template`).\n",
         setting.gateway, setting.store, setting.seconds, setting.machine
     );
     for scenario in Scenario::ALL {
