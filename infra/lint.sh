@@ -25,7 +25,7 @@ if ! { [ -x "$venv/bin/python" ] && "$venv/bin/python" -c "$needs" 2>/dev/null; 
   started=$(date +%s)
   python3 -m venv "$venv"
   "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
-    'aws-sam-cli>=1.120,<2' 'cfn-lint>=1.20,<2'
+    'aws-sam-cli>=1.165,<2' 'cfn-lint>=1.20,<2'
   log "installed in $(( $(date +%s) - started ))s"
 fi
 
