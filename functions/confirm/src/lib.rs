@@ -20,6 +20,9 @@ use paygate_shared::{
 };
 use serde::Deserialize;
 
+/// The function's binary name (the `Function` of its metrics).
+const FUNCTION: &str = "confirm";
+
 /// Cancel takes no body: one with a body is refused before its payment id is read. Confirm
 /// takes an optional one.
 const ROUTES: &[Route<(Action, PaymentId)>] = &[
@@ -60,7 +63,7 @@ enum Intent {
 }
 
 pub async fn handle(deps: &ApiDeps, req: Request) -> Response<Body> {
-    serve(deps, req, ROUTES, async |call, (action, id)| {
+    serve(deps, FUNCTION, req, ROUTES, async |call, (action, id)| {
         let intent = match action {
             Action::Confirm => Intent::Confirm(capture_amount(call.req)?),
             Action::Cancel => Intent::Cancel,

@@ -39,6 +39,9 @@ const ROUTES: &[Route<Endpoint>] = &[
     }),
 ];
 
+/// The function's binary name (the `Function` of its metrics).
+const FUNCTION: &str = "pay";
+
 /// The `Idempotency-Key` request header and the replay marker response header.
 pub use paygate_shared::api::idempotent::{IDEMPOTENCY_KEY, IDEMPOTENT_REPLAYED};
 
@@ -58,11 +61,17 @@ struct CreatePayment {
 }
 
 pub async fn handle(deps: &ApiDeps, req: Request) -> Response<Body> {
-    serve(deps, req, ROUTES, async |call, endpoint| match endpoint {
-        Endpoint::Create => create(deps, call).await,
-        Endpoint::List => list::list(deps, call).await,
-        Endpoint::Show(id) => show(deps, call, id).await,
-    })
+    serve(
+        deps,
+        FUNCTION,
+        req,
+        ROUTES,
+        async |call, endpoint| match endpoint {
+            Endpoint::Create => create(deps, call).await,
+            Endpoint::List => list::list(deps, call).await,
+            Endpoint::Show(id) => show(deps, call, id).await,
+        },
+    )
     .await
 }
 
@@ -116,9 +125,7 @@ async fn create(deps: &ApiDeps, call: Call<'_>) -> Result<Response<Body>, ApiErr
             .await
         {
             Ok(PaymentOutcome::Created(_)) => {
-                let millis =
-                    i64::try_from(call.now.unix_timestamp_nanos() / 1_000_000).unwrap_or_default();
-                deps.risk.record_decision(&payment.risk, millis);
+                deps.metrics.risk_decision(&payment.risk, call.now);
                 return answer_recorded(&record);
             }
             Ok(PaymentOutcome::Replayed(first)) => return answer_replayed(first),

@@ -22,6 +22,9 @@ use paygate_shared::{
 };
 use serde::{Deserialize, Serialize};
 
+/// The function's binary name (the `Function` of its metrics).
+const FUNCTION: &str = "refund";
+
 #[derive(Debug, Clone, Copy)]
 enum Endpoint {
     Create(PaymentId),
@@ -55,10 +58,16 @@ struct CreateRefund {
 }
 
 pub async fn handle(deps: &ApiDeps, req: Request) -> Response<Body> {
-    serve(deps, req, ROUTES, async |call, endpoint| match endpoint {
-        Endpoint::Create(id) => create(deps, call, id).await,
-        Endpoint::List(id) => list(deps, call, id).await,
-    })
+    serve(
+        deps,
+        FUNCTION,
+        req,
+        ROUTES,
+        async |call, endpoint| match endpoint {
+            Endpoint::Create(id) => create(deps, call, id).await,
+            Endpoint::List(id) => list(deps, call, id).await,
+        },
+    )
     .await
 }
 

@@ -21,6 +21,9 @@ use paygate_shared::{
 };
 use serde::{Deserialize, Serialize};
 
+/// The function's binary name (the `Function` of its metrics).
+const FUNCTION: &str = "review";
+
 #[derive(Debug, Clone, Copy)]
 enum Endpoint {
     List,
@@ -68,7 +71,7 @@ impl From<&Payment> for InReview {
 }
 
 pub async fn handle(deps: &ApiDeps, req: Request) -> Response<Body> {
-    serve(deps, req, ROUTES, async |call, endpoint| {
+    serve(deps, FUNCTION, req, ROUTES, async |call, endpoint| {
         require_operator(deps, &call.caller.client_id).await?;
         match endpoint {
             Endpoint::List => list(deps, call).await,

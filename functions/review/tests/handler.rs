@@ -387,22 +387,11 @@ async fn reviews_page_oldest_first_with_opaque_cursors() {
 
 #[tokio::test]
 async fn every_decision_is_one_embedded_metric_line() {
-    use std::sync::{Arc, Mutex};
-
-    use paygate_shared::risk::{RiskControl, RiskSettings};
+    use paygate_shared::metrics::{Metrics, RISK_DECISIONS};
 
     let mut w = World::new(json!({"review_amount": 10_000, "blocked_clients": ["carol"]})).await;
-    let lines: Arc<Mutex<Vec<String>>> = Arc::default();
-    let sink = lines.clone();
-    w.api.deps.risk = RiskControl::new(
-        RiskSettings {
-            metrics_namespace: "paygate/test-stack".into(),
-            ..RiskSettings::default()
-        },
-        Some(Arc::new(move |line: &str| {
-            sink.lock().unwrap().push(line.to_owned());
-        })),
-    );
+    let (metrics, captured) = Metrics::capture("paygate/test-stack");
+    w.api.deps.metrics = metrics;
     assert_eq!(w.pay(w.bob, 100, false).await.status, 201);
     assert_eq!(w.pay(w.bob, 10_000, false).await.status, 201);
     assert_eq!(w.pay(w.carol, 100, false).await.status, 422);
@@ -413,11 +402,10 @@ async fn every_decision_is_one_embedded_metric_line() {
         201,
         "a replay"
     );
-    let lines = lines.lock().unwrap().clone();
-    let decisions: Vec<String> = lines
+    let decisions: Vec<String> = captured
+        .with_metric(RISK_DECISIONS)
         .iter()
-        .map(|line| {
-            let metric: Value = serde_json::from_str(line).expect("a JSON line");
+        .map(|metric| {
             assert_eq!(
                 metric["_aws"]["CloudWatchMetrics"][0]["Namespace"],
                 "paygate/test-stack"

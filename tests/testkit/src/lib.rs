@@ -13,6 +13,7 @@ use paygate_shared::{
     api::{ApiDeps, Authenticator},
     auth::{Claims, Expectations, KeyCache, KeySet, Scopes, SigningKey, StaticKeySource, sign},
     config::PaymentSettings,
+    metrics::{CapturedMetrics, Metrics},
     money::Currency,
     store::{Store, memory::MemoryStore},
 };
@@ -61,6 +62,7 @@ impl TestApi {
             payments: PaymentSettings::default(),
             round_trips: None,
             risk: paygate_shared::risk::RiskControl::default(),
+            metrics: Metrics::off(),
         };
         Self {
             deps,
@@ -125,6 +127,13 @@ impl TestApi {
     pub async fn balance(&self, id: AccountId) -> (i64, i64) {
         let account = self.store.account(id).await.expect("read").expect("exists");
         (account.balance, account.available)
+    }
+
+    /// Records the handlers' metrics from now on, under `paygate/test`, for the test to read.
+    pub fn capture_metrics(&mut self) -> CapturedMetrics {
+        let (metrics, captured) = Metrics::capture("paygate/test");
+        self.deps.metrics = metrics;
+        captured
     }
 }
 

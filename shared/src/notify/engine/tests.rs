@@ -43,6 +43,7 @@ fn world(schedule: &str, timeout: StdDuration) -> World {
         schedule: RetrySchedule::parse(schedule).unwrap(),
         clock: clock.clone(),
         client: WebhookClient::new(RootCertStore::empty(), timeout),
+        metrics: Metrics::off(),
     };
     World {
         store,
