@@ -1,9 +1,13 @@
 //! The expire function: on a schedule, releases the holds of pending payments whose
 //! confirmation window has closed. Each release is its own atomic write conditioned on the
 //! payment still being pending, so a sweep racing a confirm or a cancel changes nothing twice.
-//! Each sweep's DynamoDB round trips are recorded (`DynamoDbRoundTrips`, function `expire`).
+//! Each release is counted (`PaymentEvents`, `expired`), and each sweep's DynamoDB round trips
+//! (`DynamoDbRoundTrips`, function `expire`).
 
-use paygate_shared::{PaymentError, ReleaseReason, StoreError, metrics::count_round_trips};
+use paygate_shared::{
+    PaymentError, ReleaseReason, StoreError,
+    metrics::{PaymentEvent, count_round_trips},
+};
 use serde::Serialize;
 
 /// What a sweep is built from (and `expire_deps_from_env`, its production wiring).
@@ -54,7 +58,9 @@ async fn release_overdue(deps: &ExpireDeps) -> Result<Sweep, StoreError> {
                 .release(&payment, ReleaseReason::Expired, now)
                 .await
             {
-                Ok(_) => {
+                Ok(expired) => {
+                    deps.metrics
+                        .payment_event(PaymentEvent::Expired, expired.amount, now);
                     done.expired += 1;
                     progressed = true;
                 }

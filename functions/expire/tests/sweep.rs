@@ -7,7 +7,7 @@ use paygate_shared::{
     Account, AccountId, AccountLimits, Clock, Fingerprint, IdempotencyKey, IdempotencyRecord,
     ManualClock, Money, NewPayment, Payment, PaymentStatus, ReleaseReason,
     idempotency::RETENTION,
-    metrics::{DYNAMODB_ROUND_TRIPS, Metrics},
+    metrics::{DYNAMODB_ROUND_TRIPS, Metrics, PAYMENT_EVENTS},
     money::Currency,
     store::{AccountStore, LedgerStore, PaymentStore, memory::MemoryStore},
 };
@@ -106,10 +106,20 @@ async fn overdue_holds_are_released_exactly_once() {
             .all(|s| *s == PaymentStatus::Expired)
     );
     assert!(statuses[120..].iter().all(|s| *s == PaymentStatus::Pending));
+    let expired = captured.with_metric(PAYMENT_EVENTS);
+    assert_eq!(expired.len(), 119, "one per hold released");
+    assert!(expired.iter().all(|record| record["Event"] == "expired"
+        && record["Currency"] == "CNY"
+        && record["PaymentAmount"] == 100));
     assert_eq!(
         sweep(&deps).await.unwrap().expired,
         0,
         "a second sweep finds nothing"
+    );
+    assert_eq!(
+        captured.with_metric(PAYMENT_EVENTS).len(),
+        119,
+        "and counts nothing"
     );
     let sweeps = captured.with_metric(DYNAMODB_ROUND_TRIPS);
     assert_eq!(sweeps.len(), 2, "one per sweep");

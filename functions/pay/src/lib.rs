@@ -17,6 +17,7 @@ use paygate_shared::{
         views::PaymentView,
     },
     auth::Scope,
+    metrics::PaymentEvent,
     money::parse_currency,
     risk::{RiskSubject, assess},
     store::{PayeeCheck, PaymentOutcome, RiskWrite},
@@ -125,7 +126,7 @@ async fn create(deps: &ApiDeps, call: Call<'_>) -> Result<Response<Body>, ApiErr
             .await
         {
             Ok(PaymentOutcome::Created(_)) => {
-                deps.metrics.risk_decision(&payment.risk, call.now);
+                record_creation(deps, &payment, call.now);
                 return answer_recorded(&record);
             }
             Ok(PaymentOutcome::Replayed(first)) => return answer_replayed(first),
@@ -136,6 +137,21 @@ async fn create(deps: &ApiDeps, call: Call<'_>) -> Result<Response<Body>, ApiErr
         }
     }
     Err(StoreError::Conflict.into())
+}
+
+/// Records a payment just created (never a replay): its risk decision, and unless declined
+/// its creation, with its capture when it was captured at once.
+fn record_creation(deps: &ApiDeps, payment: &Payment, now: time::OffsetDateTime) {
+    deps.metrics.risk_decision(&payment.risk, now);
+    if payment.status() == PaymentStatus::Declined {
+        return;
+    }
+    deps.metrics
+        .payment_event(PaymentEvent::Created, payment.amount, now);
+    if payment.status() == PaymentStatus::Succeeded {
+        deps.metrics
+            .payment_event(PaymentEvent::Captured, payment.captured_money(), now);
+    }
 }
 
 /// Turns the body into a pending payment, its payee resolved as the destination's owner (the
