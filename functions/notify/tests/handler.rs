@@ -11,7 +11,7 @@ use paygate_notify::{NotifyDeps, handle};
 use paygate_shared::{
     ClientId, IdempotencyKey, IdempotencyRecord, ManualClock, PaymentId, WebhookEndpointId,
     idempotency::Fingerprint,
-    metrics::{CapturedMetrics, DYNAMODB_ROUND_TRIPS, Metrics},
+    metrics::{CapturedMetrics, DYNAMODB_ROUND_TRIPS, Metrics, WEBHOOK_DELIVERIES},
     notify::{
         DeliveryJob, RetrySchedule, engine::Notifier, http::WebhookClient, queue::MemoryRetryQueue,
         signing::sign, ssrf::UrlPolicy,
@@ -176,6 +176,9 @@ async fn a_stream_batch_delivers_its_event_and_names_the_unreadable_record() {
     assert!(request.contains(&format!(
         "\r\nwebhook-timestamp: {stamp}\r\nwebhook-signature: {signature}\r\n"
     )));
+    let deliveries = setup.metrics.with_metric(WEBHOOK_DELIVERIES);
+    assert_eq!(deliveries.len(), 1, "{deliveries:?}");
+    assert_eq!(deliveries[0]["Outcome"], "delivered");
     let invocations = setup.metrics.with_metric(DYNAMODB_ROUND_TRIPS);
     assert_eq!(invocations.len(), 1, "one per invocation");
     assert_eq!(invocations[0]["Function"], "notify");
