@@ -26,6 +26,7 @@ pub mod ledger;
 pub mod listing;
 #[cfg(feature = "logging")]
 pub mod logging;
+pub mod metrics;
 pub mod money;
 #[cfg(feature = "notify")]
 pub mod notify;

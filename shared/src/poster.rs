@@ -154,6 +154,11 @@ impl Poster {
         Arc::clone(&self.stats)
     }
 
+    /// The clock the poster reads (what its callers stamp their own records with).
+    pub fn clock(&self) -> &dyn Clock {
+        self.clock.as_ref()
+    }
+
     /// Posts the account's credits, [`MAX_BATCH_CREDITS`] per write, until none is left or
     /// `budget` is spent. Each write logs one line with the posting lag of its oldest credit.
     ///

@@ -18,7 +18,7 @@ use lambda_http::{
 use paygate_shared::{
     ClientId, StoreError,
     api::{
-        ApiError, Matched, Public, Route, dispatch,
+        ApiError, Matched, Meter, Public, Route, dispatch,
         request::{body_bytes, header as header_value},
         response::json,
     },
@@ -47,6 +47,9 @@ const ROUTES: &[Route<Endpoint, Public>] = &[
     }),
 ];
 
+/// The function's binary name (the `Function` of its metrics).
+const FUNCTION: &str = "authorize";
+
 /// The only grant type served.
 pub const CLIENT_CREDENTIALS: &str = "client_credentials";
 /// Verifiers may cache the key set for five minutes: a rotated key is published as previous
@@ -56,10 +59,16 @@ const FORM_MEDIA_TYPE: &str = "application/x-www-form-urlencoded";
 
 /// Serves one request.
 pub async fn handle(deps: &TokenDeps, req: Request) -> Response<Body> {
+    let meter = Meter {
+        function: FUNCTION,
+        metrics: &deps.metrics,
+        clock: deps.clock.as_ref(),
+        round_trips: deps.round_trips.as_ref(),
+    };
     dispatch(
         req,
         ROUTES,
-        deps.round_trips.as_ref(),
+        meter,
         async |matched: Matched<'_>, endpoint| match endpoint {
             Endpoint::Token => token(deps, matched.req, &mut matched.log.client_id).await,
             Endpoint::Jwks => jwks(deps).await,

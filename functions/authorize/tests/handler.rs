@@ -45,6 +45,7 @@ fn deps(clients: Arc<MemoryStore>, source: Arc<dyn KeySource>) -> TokenDeps {
         clock: Arc::new(ManualClock::new(T0)),
         tokens: settings(),
         round_trips: None,
+        metrics: paygate_shared::metrics::Metrics::off(),
     }
 }
 

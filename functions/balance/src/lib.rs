@@ -26,6 +26,9 @@ enum Endpoint {
     Balance(AccountId),
 }
 
+/// The function's binary name (the `Function` of its metrics).
+const FUNCTION: &str = "balance";
+
 const ROUTES: &[Route<Endpoint>] = &[
     Route::get("/accounts", Scope::AccountsRead, |_| Ok(Endpoint::List)),
     Route::get(
@@ -36,13 +39,19 @@ const ROUTES: &[Route<Endpoint>] = &[
 ];
 
 pub async fn handle(deps: &ApiDeps, req: Request) -> Response<Body> {
-    serve(deps, req, ROUTES, async |call, endpoint| match endpoint {
-        Endpoint::List => list(deps, call).await,
-        Endpoint::Balance(id) => {
-            let shown = owned_balance(deps, &call.caller, id).await?;
-            json(StatusCode::OK, &BalanceView::new(&shown, call.now))
-        }
-    })
+    serve(
+        deps,
+        FUNCTION,
+        req,
+        ROUTES,
+        async |call, endpoint| match endpoint {
+            Endpoint::List => list(deps, call).await,
+            Endpoint::Balance(id) => {
+                let shown = owned_balance(deps, &call.caller, id).await?;
+                json(StatusCode::OK, &BalanceView::new(&shown, call.now))
+            }
+        },
+    )
     .await
 }
 

@@ -2,7 +2,9 @@
 //! of it or, with `{"amount": n}`, part of it, releasing the rest of the hold in the same atomic
 //! write; `POST /payments/{payment_id}/cancel` releases its hold. Only the payer may do either.
 //! Both are idempotent: confirming a succeeded payment again (with no amount, or the amount it
-//! captured), or canceling a canceled one, answers with it unchanged.
+//! captured), or canceling a canceled one, answers with it unchanged. Each change is counted
+//! once (`PaymentEvents`): `captured`, `canceled`, or `expired` for a confirm that came too late
+//! and released the hold; an unchanged answer counts nothing.
 
 use lambda_http::{Body, Request, Response, http::StatusCode};
 use paygate_shared::{
@@ -16,9 +18,13 @@ use paygate_shared::{
         views::PaymentView,
     },
     auth::Scope,
+    metrics::PaymentEvent,
     payment::Party,
 };
 use serde::Deserialize;
+
+/// The function's binary name (the `Function` of its metrics).
+const FUNCTION: &str = "confirm";
 
 /// Cancel takes no body: one with a body is refused before its payment id is read. Confirm
 /// takes an optional one.
@@ -60,7 +66,7 @@ enum Intent {
 }
 
 pub async fn handle(deps: &ApiDeps, req: Request) -> Response<Body> {
-    serve(deps, req, ROUTES, async |call, (action, id)| {
+    serve(deps, FUNCTION, req, ROUTES, async |call, (action, id)| {
         let intent = match action {
             Action::Confirm => Intent::Confirm(capture_amount(call.req)?),
             Action::Cancel => Intent::Cancel,
@@ -85,6 +91,7 @@ async fn settle(
     id: PaymentId,
 ) -> Result<Response<Body>, ApiError> {
     let payment = payment_as(deps, &call.caller, id, Party::Payer).await?;
+    let held = payment.amount;
     let outcome = match (payment.status(), intent) {
         (PaymentStatus::Pending, Intent::Confirm(amount)) => {
             let amount = amount.map_or(payment.amount, |n| Money::new(n, payment.amount.currency));
@@ -99,10 +106,23 @@ async fn settle(
         _ => Err(PaymentError::NotPending(Box::new(payment)).into()),
     };
     let settled = match outcome {
-        Ok(settled) => settled,
+        Ok(settled) => {
+            let (event, amount) = match intent {
+                Intent::Confirm(_) => (PaymentEvent::Captured, settled.captured_money()),
+                Intent::Cancel => (PaymentEvent::Canceled, settled.amount),
+            };
+            deps.metrics.payment_event(event, amount, call.now);
+            settled
+        }
         // Lost a race to, or retried after, the same request: the state it wanted is the answer.
         Err(StoreError::Payment(PaymentError::NotPending(current))) => {
             already_final(*current, intent)?
+        }
+        // Too late: this confirm released the hold (one that found it released is NotPending).
+        Err(StoreError::Payment(PaymentError::Expired(id))) => {
+            deps.metrics
+                .payment_event(PaymentEvent::Expired, held, call.now);
+            return Err(PaymentError::Expired(id).into());
         }
         Err(other) => return Err(other.into()),
     };

@@ -4,7 +4,7 @@ use paygate_shared::{
     AccountId, Fingerprint, IdempotencyKey, IdempotencyRecord, Money, NewPayment, Payment,
     idempotency::RETENTION, money::Currency,
 };
-use paygate_testkit::{Answer, Event, NowUtc, TestApi, answer};
+use paygate_testkit::{Answer, Event, NowUtc, TestApi, answer, payment_event, payment_events};
 
 const WRITE: &str = "payments:write";
 
@@ -100,6 +100,41 @@ async fn cancel_releases_the_hold_and_is_idempotent() {
     assert_eq!(
         (confirm.status, confirm.code()),
         (409, "payment_not_pending")
+    );
+}
+
+#[tokio::test]
+async fn each_settlement_is_counted_once_and_a_retry_not_at_all() {
+    let (mut api, alice, bob) = setup().await;
+    let metrics = api.capture_metrics();
+    let token = api.token("alice", WRITE);
+    let captured = hold(&api, "alice", alice, bob, 3_000).await.id.to_string();
+    let canceled = hold(&api, "alice", alice, bob, 1_000).await.id.to_string();
+    let late = hold(&api, "alice", alice, bob, 2_000).await.id.to_string();
+    for _ in 0..2 {
+        assert_eq!(post(&api, &token, &captured, "confirm").await.status, 200);
+        assert_eq!(post(&api, &token, &canceled, "cancel").await.status, 200);
+    }
+    assert_eq!(
+        payment_events(&metrics),
+        [
+            payment_event("captured", "CNY", 3_000),
+            payment_event("canceled", "CNY", 1_000),
+        ],
+        "the retries changed nothing and counted nothing"
+    );
+    // Refused: nothing changed, nothing counted.
+    assert_eq!(post(&api, &token, &captured, "cancel").await.status, 409);
+
+    // Too late: the first confirm releases the hold as expired, the second finds it expired.
+    api.clock.advance(time::Duration::minutes(15));
+    for _ in 0..2 {
+        let answer = post(&api, &token, &late, "confirm").await;
+        assert_eq!(answer.code(), "payment_expired");
+    }
+    assert_eq!(
+        payment_events(&metrics)[2..],
+        [payment_event("expired", "CNY", 2_000)]
     );
 }
 

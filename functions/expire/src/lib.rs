@@ -1,12 +1,20 @@
 //! The expire function: on a schedule, releases the holds of pending payments whose
 //! confirmation window has closed. Each release is its own atomic write conditioned on the
 //! payment still being pending, so a sweep racing a confirm or a cancel changes nothing twice.
+//! Each release is counted (`PaymentEvents`, `expired`), and each sweep's DynamoDB round trips
+//! (`DynamoDbRoundTrips`, function `expire`).
 
-use paygate_shared::{PaymentError, ReleaseReason, StoreError};
+use paygate_shared::{
+    PaymentError, ReleaseReason, StoreError,
+    metrics::{PaymentEvent, count_round_trips},
+};
 use serde::Serialize;
 
 /// What a sweep is built from (and `expire_deps_from_env`, its production wiring).
 pub use paygate_shared::wiring::ExpireDeps;
+
+/// The function's binary name (the `Function` of its metrics).
+const FUNCTION: &str = "expire";
 
 /// Payments read per store call.
 pub const BATCH: usize = 100;
@@ -25,11 +33,19 @@ pub struct Sweep {
     pub more: bool,
 }
 
-/// Releases every overdue hold (up to [`MAX_BATCHES`] batches).
+/// Releases every overdue hold (up to [`MAX_BATCHES`] batches), and records the round trips
+/// it took, failed or not.
 ///
 /// # Errors
 /// The store's error when it cannot be read or written; the schedule retries.
 pub async fn sweep(deps: &ExpireDeps) -> Result<Sweep, StoreError> {
+    let (swept, round_trips) = count_round_trips(release_overdue(deps)).await;
+    deps.metrics
+        .round_trips(FUNCTION, round_trips, deps.clock.now());
+    swept
+}
+
+async fn release_overdue(deps: &ExpireDeps) -> Result<Sweep, StoreError> {
     let mut done = Sweep::default();
     for _ in 0..MAX_BATCHES {
         let now = deps.clock.now();
@@ -42,7 +58,9 @@ pub async fn sweep(deps: &ExpireDeps) -> Result<Sweep, StoreError> {
                 .release(&payment, ReleaseReason::Expired, now)
                 .await
             {
-                Ok(_) => {
+                Ok(expired) => {
+                    deps.metrics
+                        .payment_event(PaymentEvent::Expired, expired.amount, now);
                     done.expired += 1;
                     progressed = true;
                 }

@@ -7,6 +7,7 @@ use paygate_shared::{
     Account, AccountId, AccountLimits, Clock, Fingerprint, IdempotencyKey, IdempotencyRecord,
     ManualClock, Money, NewPayment, Payment, PaymentStatus, ReleaseReason,
     idempotency::RETENTION,
+    metrics::{DYNAMODB_ROUND_TRIPS, Metrics, PAYMENT_EVENTS},
     money::Currency,
     store::{AccountStore, LedgerStore, PaymentStore, memory::MemoryStore},
 };
@@ -75,9 +76,11 @@ async fn overdue_holds_are_released_exactly_once() {
         .await
         .unwrap();
     clock.advance(Duration::minutes(16));
+    let (metrics, captured) = Metrics::capture("paygate/test");
     let deps = ExpireDeps {
         store: store.clone(),
         clock: clock.clone(),
+        metrics,
     };
     let done = sweep(&deps).await.unwrap();
     assert_eq!(
@@ -103,9 +106,26 @@ async fn overdue_holds_are_released_exactly_once() {
             .all(|s| *s == PaymentStatus::Expired)
     );
     assert!(statuses[120..].iter().all(|s| *s == PaymentStatus::Pending));
+    let expired = captured.with_metric(PAYMENT_EVENTS);
+    assert_eq!(expired.len(), 119, "one per hold released");
+    assert!(expired.iter().all(|record| record["Event"] == "expired"
+        && record["Currency"] == "CNY"
+        && record["PaymentAmount"] == 100));
     assert_eq!(
         sweep(&deps).await.unwrap().expired,
         0,
         "a second sweep finds nothing"
+    );
+    assert_eq!(
+        captured.with_metric(PAYMENT_EVENTS).len(),
+        119,
+        "and counts nothing"
+    );
+    let sweeps = captured.with_metric(DYNAMODB_ROUND_TRIPS);
+    assert_eq!(sweeps.len(), 2, "one per sweep");
+    assert_eq!(
+        (&sweeps[0]["Function"], &sweeps[0]["DynamoDbRoundTrips"]),
+        (&serde_json::json!("expire"), &serde_json::json!(0)),
+        "the memory store makes no round trip"
     );
 }

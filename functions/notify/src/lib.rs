@@ -6,20 +6,34 @@
 //! A record fails only when the notifier could not finish it (a store, queue or secret
 //! failure) or it cannot be read; a receiver's bad answer is not a failure here, it is retried
 //! through the queue. Records are handled concurrently: one receiver that never answers holds
-//! up nothing but its own attempt.
+//! up nothing but its own attempt. Each invocation's DynamoDB round trips are recorded
+//! (`DynamoDbRoundTrips`, function `notify`), as the notifier records each attempt's outcome.
 
 mod records;
 
 use futures_util::future::join_all;
+use paygate_shared::metrics::count_round_trips;
 use serde_json::{Value, json};
 
 /// What the function is built from (and `notify_deps_from_env`, its production wiring).
 pub use paygate_shared::wiring::NotifyDeps;
 pub use records::{BatchRecord, Source, parse_batch};
 
+/// The function's binary name (the `Function` of its metrics).
+const FUNCTION: &str = "notify";
+
 /// Handles one Lambda event (a DynamoDB stream batch or an SQS batch) and answers the partial
 /// batch failures: the `SequenceNumber` or `messageId` of each record to retry.
 pub async fn handle(deps: &NotifyDeps, event: Value) -> Value {
+    let (answer, round_trips) = count_round_trips(handle_batch(deps, event)).await;
+    let notifier = &deps.notifier;
+    notifier
+        .metrics
+        .round_trips(FUNCTION, round_trips, notifier.clock.now());
+    answer
+}
+
+async fn handle_batch(deps: &NotifyDeps, event: Value) -> Value {
     let records = parse_batch(&event);
     let notifier = &deps.notifier;
     // New events before resends of the same batch: a resend then finds the first attempt's

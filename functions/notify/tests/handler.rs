@@ -11,6 +11,7 @@ use paygate_notify::{NotifyDeps, handle};
 use paygate_shared::{
     ClientId, IdempotencyKey, IdempotencyRecord, ManualClock, PaymentId, WebhookEndpointId,
     idempotency::Fingerprint,
+    metrics::{CapturedMetrics, DYNAMODB_ROUND_TRIPS, Metrics, WEBHOOK_DELIVERIES},
     notify::{
         DeliveryJob, RetrySchedule, engine::Notifier, http::WebhookClient, queue::MemoryRetryQueue,
         signing::sign, ssrf::UrlPolicy,
@@ -82,6 +83,7 @@ fn complete(request: &[u8]) -> bool {
 struct Setup {
     deps: NotifyDeps,
     due: mpsc::Receiver<DeliveryJob>,
+    metrics: CapturedMetrics,
 }
 
 async fn setup(url: &str) -> Setup {
@@ -121,6 +123,7 @@ async fn setup(url: &str) -> Setup {
         .await
         .unwrap();
     let (queue, due) = MemoryRetryQueue::new();
+    let (metrics, captured) = Metrics::capture("paygate/test");
     let notifier = Notifier {
         store,
         queue: Arc::new(queue),
@@ -129,12 +132,14 @@ async fn setup(url: &str) -> Setup {
         schedule: RetrySchedule::parse("1s").unwrap(),
         clock: Arc::new(ManualClock::new(NOW)),
         client: WebhookClient::new(rustls::RootCertStore::empty(), Duration::from_secs(5)),
+        metrics,
     };
     Setup {
         deps: NotifyDeps {
             notifier: Arc::new(notifier),
         },
         due,
+        metrics: captured,
     }
 }
 
@@ -171,6 +176,12 @@ async fn a_stream_batch_delivers_its_event_and_names_the_unreadable_record() {
     assert!(request.contains(&format!(
         "\r\nwebhook-timestamp: {stamp}\r\nwebhook-signature: {signature}\r\n"
     )));
+    let deliveries = setup.metrics.with_metric(WEBHOOK_DELIVERIES);
+    assert_eq!(deliveries.len(), 1, "{deliveries:?}");
+    assert_eq!(deliveries[0]["Outcome"], "delivered");
+    let invocations = setup.metrics.with_metric(DYNAMODB_ROUND_TRIPS);
+    assert_eq!(invocations.len(), 1, "one per invocation");
+    assert_eq!(invocations[0]["Function"], "notify");
 }
 
 // Paused time: the retry queue's timer fires as soon as the runtime is idle.

@@ -17,6 +17,7 @@ use paygate_shared::{
         views::PaymentView,
     },
     auth::Scope,
+    metrics::PaymentEvent,
     money::parse_currency,
     risk::{RiskSubject, assess},
     store::{PayeeCheck, PaymentOutcome, RiskWrite},
@@ -39,6 +40,9 @@ const ROUTES: &[Route<Endpoint>] = &[
     }),
 ];
 
+/// The function's binary name (the `Function` of its metrics).
+const FUNCTION: &str = "pay";
+
 /// The `Idempotency-Key` request header and the replay marker response header.
 pub use paygate_shared::api::idempotent::{IDEMPOTENCY_KEY, IDEMPOTENT_REPLAYED};
 
@@ -58,11 +62,17 @@ struct CreatePayment {
 }
 
 pub async fn handle(deps: &ApiDeps, req: Request) -> Response<Body> {
-    serve(deps, req, ROUTES, async |call, endpoint| match endpoint {
-        Endpoint::Create => create(deps, call).await,
-        Endpoint::List => list::list(deps, call).await,
-        Endpoint::Show(id) => show(deps, call, id).await,
-    })
+    serve(
+        deps,
+        FUNCTION,
+        req,
+        ROUTES,
+        async |call, endpoint| match endpoint {
+            Endpoint::Create => create(deps, call).await,
+            Endpoint::List => list::list(deps, call).await,
+            Endpoint::Show(id) => show(deps, call, id).await,
+        },
+    )
     .await
 }
 
@@ -116,9 +126,7 @@ async fn create(deps: &ApiDeps, call: Call<'_>) -> Result<Response<Body>, ApiErr
             .await
         {
             Ok(PaymentOutcome::Created(_)) => {
-                let millis =
-                    i64::try_from(call.now.unix_timestamp_nanos() / 1_000_000).unwrap_or_default();
-                deps.risk.record_decision(&payment.risk, millis);
+                record_creation(deps, &payment, call.now);
                 return answer_recorded(&record);
             }
             Ok(PaymentOutcome::Replayed(first)) => return answer_replayed(first),
@@ -129,6 +137,21 @@ async fn create(deps: &ApiDeps, call: Call<'_>) -> Result<Response<Body>, ApiErr
         }
     }
     Err(StoreError::Conflict.into())
+}
+
+/// Records a payment just created (never a replay): its risk decision, and unless declined
+/// its creation, with its capture when it was captured at once.
+fn record_creation(deps: &ApiDeps, payment: &Payment, now: time::OffsetDateTime) {
+    deps.metrics.risk_decision(&payment.risk, now);
+    if payment.status() == PaymentStatus::Declined {
+        return;
+    }
+    deps.metrics
+        .payment_event(PaymentEvent::Created, payment.amount, now);
+    if payment.status() == PaymentStatus::Succeeded {
+        deps.metrics
+            .payment_event(PaymentEvent::Captured, payment.captured_money(), now);
+    }
 }
 
 /// Turns the body into a pending payment, its payee resolved as the destination's owner (the

@@ -1,7 +1,7 @@
 //! The pay handler, in-process, with REST v1 events against the in-memory store.
 
-use paygate_shared::money::Currency;
-use paygate_testkit::{Answer, Event, TestApi, answer};
+use paygate_shared::{metrics::DYNAMODB_ROUND_TRIPS, money::Currency};
+use paygate_testkit::{Answer, Event, TestApi, answer, payment_event, payment_events};
 use serde_json::{Value, json};
 
 const ALL: &str = "payments:write payments:read accounts:read";
@@ -75,6 +75,56 @@ async fn confirm_true_captures_at_once() {
     assert_eq!(created.body["status"], "succeeded");
     assert_eq!(api.balance(alice.parse().unwrap()).await, (6_000, 6_000));
     assert_eq!(api.balance(bob.parse().unwrap()).await, (4_000, 4_000));
+}
+
+#[tokio::test]
+async fn a_payment_is_counted_once_when_created_and_a_replay_not_at_all() {
+    let (mut api, alice, bob, token) = setup().await;
+    let metrics = api.capture_metrics();
+    let held = json!({"source_account": alice, "destination_account": bob, "amount": 2_500, "currency": "CNY"});
+    assert_eq!(call(&api, create(&token, "k-1", &held)).await.status, 201);
+    assert_eq!(
+        payment_events(&metrics),
+        [payment_event("created", "CNY", 2_500)]
+    );
+    let replay = call(&api, create(&token, "k-1", &held)).await;
+    assert_eq!(replay.header("idempotent-replayed"), Some("true"));
+    assert_eq!(payment_events(&metrics).len(), 1, "a replay counts nothing");
+
+    // One step: created and captured, in that order, each once.
+    let one_step = json!({"source_account": alice, "destination_account": bob, "amount": 4_000, "currency": "CNY", "confirm": true});
+    assert_eq!(
+        call(&api, create(&token, "k-2", &one_step)).await.status,
+        201
+    );
+    assert_eq!(
+        call(&api, create(&token, "k-2", &one_step)).await.status,
+        201
+    );
+    assert_eq!(
+        payment_events(&metrics),
+        [
+            payment_event("created", "CNY", 2_500),
+            payment_event("created", "CNY", 4_000),
+            payment_event("captured", "CNY", 4_000),
+        ]
+    );
+
+    // Refused before anything is written: nothing counted.
+    let too_much = json!({"source_account": alice, "destination_account": bob, "amount": 9_000, "currency": "CNY"});
+    let refused = call(&api, create(&token, "k-3", &too_much)).await;
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    assert_eq!(payment_events(&metrics).len(), 3);
+
+    // Every request, whatever its answer, reports its round trips once (none in memory).
+    let trips = metrics.with_metric(DYNAMODB_ROUND_TRIPS);
+    assert_eq!(trips.len(), 5, "one per request");
+    assert!(
+        trips
+            .iter()
+            .all(|r| r["Function"] == "pay" && r[DYNAMODB_ROUND_TRIPS] == 0),
+        "{trips:?}"
+    );
 }
 
 #[tokio::test]

@@ -12,13 +12,15 @@
 //!   (the posting-lag alarm's datapoint) on every run. A failed sweep fails the invocation.
 //!
 //! A record's credit is posted only by the write that deletes it (conditioned on it existing),
-//! so a redelivered record or a duplicate trigger posts nothing twice.
+//! so a redelivered record or a duplicate trigger posts nothing twice. Each invocation's
+//! DynamoDB round trips are recorded (`DynamoDbRoundTrips`, function `post`).
 
 use std::time::Duration;
 
 use futures_util::{StreamExt, stream};
 use paygate_shared::{
     AccountId, StoreError,
+    metrics::count_round_trips,
     poster::SWEEP_MIN_AGE,
     store::dynamodb::{image::item_from_json, unposted_credit_from_item},
     unposted::UnpostedCredit,
@@ -27,6 +29,9 @@ use serde_json::{Value, json};
 
 /// What the function is built from (and `post_deps_from_env`, its production wiring).
 pub use paygate_shared::wiring::PostDeps;
+
+/// The function's binary name (the `Function` of its metrics).
+const FUNCTION: &str = "post";
 
 /// Accounts drained at once from one stream batch.
 pub const CONCURRENT_ACCOUNTS: usize = 8;
@@ -42,6 +47,13 @@ pub const SWEEP_BUDGET: Duration = Duration::from_secs(40);
 /// # Errors
 /// The store's, for a sweep only (a stream batch reports failures per record instead).
 pub async fn handle(deps: &PostDeps, event: Value) -> Result<Value, StoreError> {
+    let (answer, round_trips) = count_round_trips(post(deps, event)).await;
+    deps.metrics
+        .round_trips(FUNCTION, round_trips, deps.poster.clock().now());
+    answer
+}
+
+async fn post(deps: &PostDeps, event: Value) -> Result<Value, StoreError> {
     let Some(records) = event.get("Records").and_then(Value::as_array) else {
         let swept = deps.poster.sweep(SWEEP_MIN_AGE, SWEEP_BUDGET).await?;
         return Ok(json!({

@@ -77,6 +77,7 @@ async fn books(merchants: usize, payments: usize) -> (Arc<MemoryStore>, Vec<Acco
 fn deps(store: Arc<dyn PostingStore>, now: OffsetDateTime) -> PostDeps {
     PostDeps {
         poster: Poster::new(store, Arc::new(ManualClock::new(now))),
+        metrics: paygate_shared::metrics::Metrics::off(),
     }
 }
 
@@ -115,8 +116,16 @@ async fn a_stream_batch_posts_the_credits_its_records_carry_once() {
     records.push(records[0].clone());
     records.push(json!({"eventSource": "aws:dynamodb", "dynamodb": {"SequenceNumber": "4", "NewImage": {"type": 7}}}));
     let batch = json!({ "Records": records });
-    let deps = deps(store.clone(), T0 + Duration::minutes(1));
+    let mut deps = deps(store.clone(), T0 + Duration::minutes(1));
+    let (metrics, captured) = paygate_shared::metrics::Metrics::capture("paygate/test");
+    deps.metrics = metrics;
     let answer = handle(&deps, batch.clone()).await.unwrap();
+    let invocations = captured.with_metric(paygate_shared::metrics::DYNAMODB_ROUND_TRIPS);
+    assert_eq!(
+        (invocations.len(), &invocations[0]["Function"]),
+        (1, &json!("post")),
+        "one record per invocation"
+    );
     assert_eq!(failures(&answer), ["4"], "only the unreadable record");
     for merchant in &merchants {
         let shown = store.balance(*merchant).await.unwrap().unwrap();

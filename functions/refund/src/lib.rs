@@ -2,6 +2,7 @@
 //! back, by its payee (who holds it): one debit of the payee's account and one credit of the
 //! payer's source account, atomic, under an `Idempotency-Key` exactly as `POST /payments`.
 //! `GET /payments/{payment_id}/refunds` lists a payment's refunds, oldest first, to either party.
+//! A refund posted is counted once (`PaymentEvents`, `refunded`, its amount); a replay is not.
 
 use lambda_http::{Body, Request, Response, http::StatusCode};
 use paygate_shared::{
@@ -16,11 +17,15 @@ use paygate_shared::{
         views::{ListView, RefundView},
     },
     auth::Scope,
+    metrics::PaymentEvent,
     payment::Party,
     refund::{Refund, RefundReason},
     store::RefundOutcome,
 };
 use serde::{Deserialize, Serialize};
+
+/// The function's binary name (the `Function` of its metrics).
+const FUNCTION: &str = "refund";
 
 #[derive(Debug, Clone, Copy)]
 enum Endpoint {
@@ -55,10 +60,16 @@ struct CreateRefund {
 }
 
 pub async fn handle(deps: &ApiDeps, req: Request) -> Response<Body> {
-    serve(deps, req, ROUTES, async |call, endpoint| match endpoint {
-        Endpoint::Create(id) => create(deps, call, id).await,
-        Endpoint::List(id) => list(deps, call, id).await,
-    })
+    serve(
+        deps,
+        FUNCTION,
+        req,
+        ROUTES,
+        async |call, endpoint| match endpoint {
+            Endpoint::Create(id) => create(deps, call, id).await,
+            Endpoint::List(id) => list(deps, call, id).await,
+        },
+    )
     .await
 }
 
@@ -90,7 +101,11 @@ async fn create(deps: &ApiDeps, call: Call<'_>, id: PaymentId) -> Result<Respons
         .create_refund(&payment, &refund, &record, call.now)
         .await?
     {
-        RefundOutcome::Created { .. } => Ok(answer_created(&record)),
+        RefundOutcome::Created { refund, .. } => {
+            deps.metrics
+                .payment_event(PaymentEvent::Refunded, refund.amount, call.now);
+            Ok(answer_created(&record))
+        }
         RefundOutcome::Replayed(first) => answer_replayed(first),
     }
 }

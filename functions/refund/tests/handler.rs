@@ -2,7 +2,7 @@
 //! are made and confirmed through the pay and confirm handlers, as a client makes them.
 
 use paygate_shared::{AccountId, PaymentId, money::Currency};
-use paygate_testkit::{Answer, Event, NowUtc, TestApi, answer};
+use paygate_testkit::{Answer, Event, NowUtc, TestApi, answer, payment_event, payment_events};
 use serde_json::{Value, json};
 
 const ALL: &str = "payments:write payments:read accounts:read";
@@ -225,6 +225,48 @@ async fn a_partial_capture_is_refundable_up_to_what_was_captured() {
     );
     assert_eq!(w.api.balance(w.alice).await, (10_000, 10_000));
     assert_eq!(w.api.balance(w.bob).await, (0, 0));
+}
+
+#[tokio::test]
+async fn each_refund_is_counted_once_and_a_replay_not_at_all() {
+    let mut w = World::new().await;
+    let id = w.pay("alice", w.alice, w.bob, 3_000, false).await;
+    let metrics = w.api.capture_metrics();
+    let captured = w
+        .settle(&id, "confirm", Some(json!({"amount": 1_200})))
+        .await;
+    assert_eq!(captured.status, 200, "{}", captured.body);
+    let first = w
+        .refund("bob", &id, "r-1", Some(json!({"amount": 500})))
+        .await;
+    assert_eq!(first.status, 201, "{}", first.body);
+    let replay = w
+        .refund("bob", &id, "r-1", Some(json!({"amount": 500})))
+        .await;
+    assert_eq!(replay.header("idempotent-replayed"), Some("true"));
+    let rest = w.refund("bob", &id, "r-2", None).await;
+    assert_eq!(rest.body["amount"], 700, "{}", rest.body);
+    let over = w
+        .refund("bob", &id, "r-3", Some(json!({"amount": 1})))
+        .await;
+    assert_eq!(over.status, 422);
+    assert_eq!(
+        payment_events(&metrics),
+        [
+            payment_event("captured", "CNY", 1_200),
+            payment_event("refunded", "CNY", 500),
+            payment_event("refunded", "CNY", 700),
+        ]
+    );
+    let functions: Vec<String> = metrics
+        .with_metric(paygate_shared::metrics::DYNAMODB_ROUND_TRIPS)
+        .iter()
+        .map(|r| r["Function"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        functions,
+        ["confirm", "refund", "refund", "refund", "refund"]
+    );
 }
 
 #[tokio::test]

@@ -3,11 +3,14 @@
 //! across every client, oldest first; `POST /payments/{payment_id}/review` decides one:
 //! `approve` makes it pending (or captures it at once, if it was created with `confirm: true`),
 //! `decline` releases its hold. Each decision is atomic and happens once: a second one is
-//! `409 payment_not_in_review`. An operator never reviews a payment it is a party to.
+//! `409 payment_not_in_review`. An operator never reviews a payment it is a party to. An
+//! approval that captures counts as `captured` (`PaymentEvents`), a review that came too late
+//! and released the hold as `expired`; a decline is risk control's, not a payment event.
 
 use lambda_http::{Body, Request, Response, http::StatusCode};
 use paygate_shared::{
-    ClientId, Payment, PaymentError, PaymentId, ReviewDecision, ReviewOutcome,
+    ClientId, Payment, PaymentError, PaymentId, PaymentStatus, ReviewDecision, ReviewOutcome,
+    StoreError,
     api::{
         ApiDeps, ApiError, Call, Route,
         query::QueryParams,
@@ -18,8 +21,12 @@ use paygate_shared::{
     },
     auth::Scope,
     listing::reviews::{MAX_REVIEW_PAGE, ReviewQuery, decode_review_cursor, encode_review_cursor},
+    metrics::PaymentEvent,
 };
 use serde::{Deserialize, Serialize};
+
+/// The function's binary name (the `Function` of its metrics).
+const FUNCTION: &str = "review";
 
 #[derive(Debug, Clone, Copy)]
 enum Endpoint {
@@ -68,7 +75,7 @@ impl From<&Payment> for InReview {
 }
 
 pub async fn handle(deps: &ApiDeps, req: Request) -> Response<Body> {
-    serve(deps, req, ROUTES, async |call, endpoint| {
+    serve(deps, FUNCTION, req, ROUTES, async |call, endpoint| {
         require_operator(deps, &call.caller.client_id).await?;
         match endpoint {
             Endpoint::List => list(deps, call).await,
@@ -126,6 +133,20 @@ async fn decide(deps: &ApiDeps, call: Call<'_>, id: PaymentId) -> Result<Respons
         reviewer: reviewer.clone(),
         reviewed_at: call.now,
     };
-    let reviewed = deps.store.review(&payment, &outcome, call.now).await?;
+    let reviewed = match deps.store.review(&payment, &outcome, call.now).await {
+        Ok(reviewed) => reviewed,
+        // Too late: this review released the hold (one that found it released is refused
+        // otherwise).
+        Err(StoreError::Payment(PaymentError::Expired(id))) => {
+            deps.metrics
+                .payment_event(PaymentEvent::Expired, payment.amount, call.now);
+            return Err(PaymentError::Expired(id).into());
+        }
+        Err(other) => return Err(other.into()),
+    };
+    if reviewed.status() == PaymentStatus::Succeeded {
+        deps.metrics
+            .payment_event(PaymentEvent::Captured, reviewed.captured_money(), call.now);
+    }
     json(StatusCode::OK, &PaymentView::from(&reviewed))
 }

@@ -3,7 +3,7 @@
 //! handler, confirmed and canceled through the confirm handler.
 
 use paygate_shared::{AccountId, money::Currency};
-use paygate_testkit::{Answer, Event, TestApi, answer};
+use paygate_testkit::{Answer, Event, TestApi, answer, payment_event, payment_events};
 use serde_json::{Value, json};
 
 const MERCHANT: &str = "payments:write payments:read accounts:read";
@@ -221,6 +221,38 @@ async fn an_approval_captures_a_one_step_payment_and_a_decline_releases_the_hold
 }
 
 #[tokio::test]
+async fn an_approval_that_captures_and_a_late_review_are_counted_once() {
+    let mut w = World::new(json!({"review_amount": 10_000})).await;
+    let metrics = w.api.capture_metrics();
+    let one_step = id(&w.pay(w.bob, 20_000, true).await);
+    let pending = id(&w.pay(w.bob, 30_000, false).await);
+    let late = id(&w.pay(w.bob, 40_000, false).await);
+    let approve = json!({"decision": "approve"});
+    let approved = w.decide("desk", REVIEWER, &one_step, approve.clone()).await;
+    assert_eq!(approved.body["status"], "succeeded", "{}", approved.body);
+    let again = w.decide("desk", REVIEWER, &one_step, approve.clone()).await;
+    assert_eq!(again.status, 409, "a second decision changes nothing");
+    let to_pending = w.decide("desk", REVIEWER, &pending, approve.clone()).await;
+    assert_eq!(to_pending.body["status"], "pending", "not a payment event");
+    w.api.clock.advance(time::Duration::hours(2));
+    // Too late: the first review releases the hold as expired; the second finds it expired.
+    let first = w.decide("desk", REVIEWER, &late, approve.clone()).await;
+    assert_eq!(first.code(), "payment_expired", "{}", first.body);
+    let second = w.decide("desk", REVIEWER, &late, approve).await;
+    assert_eq!(second.code(), "payment_not_in_review", "{}", second.body);
+    assert_eq!(
+        payment_events(&metrics),
+        [
+            payment_event("created", "CNY", 20_000),
+            payment_event("created", "CNY", 30_000),
+            payment_event("created", "CNY", 40_000),
+            payment_event("captured", "CNY", 20_000),
+            payment_event("expired", "CNY", 40_000),
+        ]
+    );
+}
+
+#[tokio::test]
 async fn blocked_payees_are_declined_kept_and_replayed_as_declined() {
     let w = World::new(json!({"blocked_clients": ["bob"]})).await;
     let key = w.key();
@@ -387,22 +419,11 @@ async fn reviews_page_oldest_first_with_opaque_cursors() {
 
 #[tokio::test]
 async fn every_decision_is_one_embedded_metric_line() {
-    use std::sync::{Arc, Mutex};
-
-    use paygate_shared::risk::{RiskControl, RiskSettings};
+    use paygate_shared::metrics::{Metrics, RISK_DECISIONS};
 
     let mut w = World::new(json!({"review_amount": 10_000, "blocked_clients": ["carol"]})).await;
-    let lines: Arc<Mutex<Vec<String>>> = Arc::default();
-    let sink = lines.clone();
-    w.api.deps.risk = RiskControl::new(
-        RiskSettings {
-            metrics_namespace: "paygate/test-stack".into(),
-            ..RiskSettings::default()
-        },
-        Some(Arc::new(move |line: &str| {
-            sink.lock().unwrap().push(line.to_owned());
-        })),
-    );
+    let (metrics, captured) = Metrics::capture("paygate/test-stack");
+    w.api.deps.metrics = metrics;
     assert_eq!(w.pay(w.bob, 100, false).await.status, 201);
     assert_eq!(w.pay(w.bob, 10_000, false).await.status, 201);
     assert_eq!(w.pay(w.carol, 100, false).await.status, 422);
@@ -413,11 +434,10 @@ async fn every_decision_is_one_embedded_metric_line() {
         201,
         "a replay"
     );
-    let lines = lines.lock().unwrap().clone();
-    let decisions: Vec<String> = lines
+    let decisions: Vec<String> = captured
+        .with_metric(RISK_DECISIONS)
         .iter()
-        .map(|line| {
-            let metric: Value = serde_json::from_str(line).expect("a JSON line");
+        .map(|metric| {
             assert_eq!(
                 metric["_aws"]["CloudWatchMetrics"][0]["Namespace"],
                 "paygate/test-stack"
@@ -430,5 +450,15 @@ async fn every_decision_is_one_embedded_metric_line() {
         decisions,
         ["allow", "review", "decline", "allow"],
         "one line per decision, none for the replay"
+    );
+    assert_eq!(
+        payment_events(&captured),
+        [
+            payment_event("created", "CNY", 100),
+            payment_event("created", "CNY", 10_000),
+            payment_event("created", "CNY", 5),
+            payment_event("captured", "CNY", 5),
+        ],
+        "a declined payment is risk control's metric only"
     );
 }

@@ -15,6 +15,9 @@ use paygate_shared::{
     auth::Scope,
 };
 
+/// The function's binary name (the `Function` of its metrics).
+const FUNCTION: &str = "transactions";
+
 const ROUTES: &[Route<AccountId>] = &[Route::get(
     "/accounts/{account_id}/transactions",
     Scope::AccountsRead,
@@ -24,7 +27,7 @@ const ROUTES: &[Route<AccountId>] = &[Route::get(
 const PARAMETERS: [&str; 4] = ["limit", "cursor", "from", "to"];
 
 pub async fn handle(deps: &ApiDeps, req: Request) -> Response<Body> {
-    serve(deps, req, ROUTES, async |call, account| {
+    serve(deps, FUNCTION, req, ROUTES, async |call, account| {
         let query = entry_query(call.req, account)?;
         let page = owned_entries(deps, &call.caller, account, &query).await?;
         json(StatusCode::OK, &EntryPageView::from(&page))

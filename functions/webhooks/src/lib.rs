@@ -70,6 +70,9 @@ enum Action {
 
 const MANAGE: Scope = Scope::WebhooksManage;
 
+/// The function's binary name (the `Function` of its metrics).
+const FUNCTION: &str = "webhooks";
+
 const ROUTES: &[Route<Action>] = &[
     Route::post("/webhook_endpoints", MANAGE, |_| Ok(Action::Register)),
     Route::get("/webhook_endpoints", MANAGE, |_| Ok(Action::ListEndpoints)),
@@ -100,15 +103,21 @@ const ROUTES: &[Route<Action>] = &[
 
 /// Serves one request to any of the function's routes.
 pub async fn handle(deps: &WebhookDeps, req: Request) -> Response<Body> {
-    serve(&deps.api, req, ROUTES, async |call, action| match action {
-        Action::Register => endpoints::create(deps, call).await,
-        Action::ListEndpoints => endpoints::list(deps, call).await,
-        Action::Show(id) => endpoints::show(deps, call, id).await,
-        Action::Delete(id) => endpoints::delete(deps, call, id).await,
-        Action::RotateSecret(id) => endpoints::rotate(deps, call, id).await,
-        Action::ListEvents => events::list(deps, call).await,
-        Action::ShowEvent(id) => events::show(deps, call, id).await,
-        Action::Resend(id) => events::resend(deps, call, id).await,
-    })
+    serve(
+        &deps.api,
+        FUNCTION,
+        req,
+        ROUTES,
+        async |call, action| match action {
+            Action::Register => endpoints::create(deps, call).await,
+            Action::ListEndpoints => endpoints::list(deps, call).await,
+            Action::Show(id) => endpoints::show(deps, call, id).await,
+            Action::Delete(id) => endpoints::delete(deps, call, id).await,
+            Action::RotateSecret(id) => endpoints::rotate(deps, call, id).await,
+            Action::ListEvents => events::list(deps, call).await,
+            Action::ShowEvent(id) => events::show(deps, call, id).await,
+            Action::Resend(id) => events::resend(deps, call, id).await,
+        },
+    )
     .await
 }

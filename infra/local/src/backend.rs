@@ -13,6 +13,7 @@ use paygate_shared::{
     api::{ApiDeps, Authenticator},
     auth::{Expectations, KeyCache, KeyError, KeySet, KeySource, SigningKey, StaticKeySource},
     config::{PaymentSettings, TokenSettings},
+    metrics::Metrics,
     notify::ssrf::UrlPolicy,
     poster::Poster,
     risk::RiskControl,
@@ -63,6 +64,8 @@ pub struct Backend {
     pub poster: Poster,
     /// Risk control's defaults and caches, shared by every clone (one sandbox's worth).
     pub risk: RiskControl,
+    /// The functions' metrics: off, since this process's stdout is its log.
+    pub metrics: Metrics,
 }
 
 impl Backend {
@@ -88,6 +91,7 @@ impl Backend {
             },
             upstream: None,
             risk: RiskControl::default(),
+            metrics: Metrics::off(),
         }
     }
 
@@ -159,6 +163,7 @@ impl Backend {
         ExpireDeps {
             store: self.store.clone(),
             clock: self.clock.clone(),
+            metrics: self.metrics.clone(),
         }
     }
 
@@ -170,6 +175,7 @@ impl Backend {
             payments: self.payments,
             round_trips: None,
             risk: self.risk.clone(),
+            metrics: self.metrics.clone(),
         };
         Functions {
             webhooks: WebhookDeps {
@@ -185,6 +191,7 @@ impl Backend {
                 clock: self.clock.clone(),
                 tokens: self.tokens.clone(),
                 round_trips: None,
+                metrics: self.metrics.clone(),
             },
         }
     }

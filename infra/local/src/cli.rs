@@ -221,7 +221,7 @@ async fn backend(
     // The functions' default risk rules, from the same variables as in Lambda (PAYGATE_RISK_*).
     let risk = paygate_shared::risk::RiskSettings::from_env(&paygate_shared::config::process_env())
         .map_err(|e| e.to_string())?;
-    backend.risk = paygate_shared::risk::RiskControl::new(risk, None);
+    backend.risk = paygate_shared::risk::RiskControl::new(risk);
     if let Some(endpoint) = &args.aws.secrets_endpoint {
         backend.sealer = Arc::new(aws::webhook_sealer(&args.aws, endpoint).await?);
     } else if args.aws.dynamodb_endpoint.is_some() {

@@ -16,7 +16,7 @@ pub use caller::{Authenticator, Caller};
 pub use problem::{ApiError, Problem};
 pub use response::RequestLog;
 pub use route::{FromPath, PathParams, Public, Route};
-pub use serve::{Call, Matched, dispatch, serve};
+pub use serve::{Call, Matched, Meter, dispatch, serve};
 // The views are the API's shapes, rendered by the store too (events carry them), so they live
 // outside the `http` feature.
 pub use crate::views;

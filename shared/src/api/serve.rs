@@ -1,6 +1,8 @@
 //! The request pipeline every endpoint shares: match the route, find the caller, check the
 //! route's declared scope, read the path parameters, run the handler, map any error to a
-//! problem, write one log line. Handlers receive their endpoint already chosen and typed.
+//! problem, write one log line and record the request's DynamoDB round trips as the
+//! `DynamoDbRoundTrips` metric of its function. Handlers receive their endpoint already chosen
+//! and typed.
 
 use std::sync::Arc;
 
@@ -12,10 +14,37 @@ use super::{
     request::{request_id, route_path},
     route::{Public, Route, match_route},
 };
-use crate::wiring::ApiDeps;
+use crate::{
+    Clock,
+    metrics::{Metrics, count_round_trips},
+    wiring::ApiDeps,
+};
 
 /// Counts the store's round trips (DynamoDB HTTP calls) for the log line.
 pub type RoundTrips = Arc<dyn Fn() -> u64 + Send + Sync>;
+
+/// How a pipeline accounts for each request: the function's binary name (the metric's
+/// `Function`), where its round trips are recorded and by which clock, and the store's counter
+/// for the log line (none: not logged).
+#[derive(Clone, Copy)]
+pub struct Meter<'d> {
+    pub function: &'static str,
+    pub metrics: &'d Metrics,
+    pub clock: &'d dyn Clock,
+    pub round_trips: Option<&'d RoundTrips>,
+}
+
+impl ApiDeps {
+    /// The meter of `function`'s requests, from these dependencies.
+    pub fn meter(&self, function: &'static str) -> Meter<'_> {
+        Meter {
+            function,
+            metrics: &self.metrics,
+            clock: self.clock.as_ref(),
+            round_trips: self.round_trips.as_ref(),
+        }
+    }
+}
 
 /// One authenticated request, whose caller holds the route's scope.
 pub struct Call<'r> {
@@ -32,17 +61,18 @@ pub struct Matched<'r> {
 }
 
 /// The pipeline of the public routes: match the route, run `handler` with its endpoint, map any
-/// error to a problem, write one log line (with the round trips spent, when they are counted).
+/// error to a problem, write one log line (with the round trips spent, when they are counted)
+/// and record the round trips as `meter` says.
 pub async fn dispatch<E, H>(
     req: Request,
     routes: &[Route<E, Public>],
-    round_trips: Option<&RoundTrips>,
+    meter: Meter<'_>,
     handler: H,
 ) -> Response<Body>
 where
     H: AsyncFnOnce(Matched<'_>, E) -> Result<Response<Body>, ApiError>,
 {
-    logged(req, round_trips, async |req, log| {
+    logged(req, meter, async |req, log| {
         let (route, path) = find(routes, req, log)?;
         let endpoint = route.endpoint(req, &path)?;
         handler(Matched { req, log }, endpoint).await
@@ -52,9 +82,11 @@ where
 
 /// The pipeline of the authenticated routes: the handler runs only for a known caller holding
 /// the route's scope, in this order: no route (404), no caller (401), no scope (403), then the
-/// route's body rule and path parameters (400).
+/// route's body rule and path parameters (400). `function` is the serving function's binary
+/// name, as its round-trip metric names it.
 pub async fn serve<E, H>(
     deps: &ApiDeps,
+    function: &'static str,
     req: Request,
     routes: &[Route<E>],
     handler: H,
@@ -62,7 +94,7 @@ pub async fn serve<E, H>(
 where
     H: AsyncFnOnce(Call<'_>, E) -> Result<Response<Body>, ApiError>,
 {
-    logged(req, deps.round_trips.as_ref(), async |req, log| {
+    logged(req, deps.meter(function), async |req, log| {
         let (route, path) = find(routes, req, log)?;
         let now = deps.clock.now();
         let caller = deps.auth.caller(req, now).await?;
@@ -74,17 +106,21 @@ where
     .await
 }
 
-/// Runs `handle` and writes the request's one log line.
-async fn logged<F>(req: Request, round_trips: Option<&RoundTrips>, handle: F) -> Response<Body>
+/// Runs `handle`, writes the request's one log line and records its round trips.
+async fn logged<F>(req: Request, meter: Meter<'_>, handle: F) -> Response<Body>
 where
     F: AsyncFnOnce(&Request, &mut RequestLog) -> Result<Response<Body>, ApiError>,
 {
     let mut log = RequestLog::start(request_id(&req));
-    let before = round_trips.map(|count| count());
-    let outcome = handle(&req, &mut log).await;
-    let spent = round_trips
+    let before = meter.round_trips.map(|count| count());
+    let (outcome, counted) = count_round_trips(handle(&req, &mut log)).await;
+    let spent = meter
+        .round_trips
         .zip(before)
         .map(|(count, before)| count() - before);
+    meter
+        .metrics
+        .round_trips(meter.function, counted, meter.clock.now());
     log.finish(outcome, spent)
 }
 

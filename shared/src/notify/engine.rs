@@ -24,6 +24,7 @@ use crate::{
     ClientId, Clock, Event, EventId, WebhookEndpointId,
     clock::truncate_to_millis,
     event::{Delivery, DeliveryStatus, OutboxRecord},
+    metrics::Metrics,
     store::NotificationStore,
     webhook::{EndpointStatus, SecretSealer, WebhookEndpoint},
 };
@@ -40,10 +41,13 @@ pub struct Notifier {
     pub clock: Arc<dyn Clock>,
     /// Makes the POSTs (the platform's root certificates in production).
     pub client: WebhookClient,
+    /// Each attempt's outcome (`WebhookDeliveries`); off unless set.
+    pub metrics: Metrics,
 }
 
 impl Notifier {
-    /// A notifier posting through a client that trusts the platform's root certificates.
+    /// A notifier posting through a client that trusts the platform's root certificates,
+    /// recording no metrics.
     pub fn new(
         store: Arc<dyn NotificationStore>,
         queue: Arc<dyn RetryQueue>,
@@ -60,6 +64,7 @@ impl Notifier {
             schedule,
             clock,
             client: WebhookClient::with_platform_roots(),
+            metrics: Metrics::off(),
         }
     }
 

@@ -1,6 +1,6 @@
 //! What the pay handler needs for risk control, per sandbox: the default rules (function
-//! configuration), each client's rules cached for at most [`RiskSettings::cache_ttl`], and where
-//! decision metrics go.
+//! configuration) and each client's rules cached for at most [`RiskSettings::cache_ttl`].
+//! Decisions are recorded as metrics by [`crate::metrics::Metrics::risk_decision`].
 
 use std::{
     collections::HashMap,
@@ -8,7 +8,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use super::{Decision, RiskAssessment, RiskRules};
+use super::RiskRules;
 use crate::{
     ClientId, StoreError,
     config::{ConfigError, Env},
@@ -25,8 +25,6 @@ pub struct RiskSettings {
     pub defaults: RiskRules,
     /// How long a client's rules are cached per sandbox.
     pub cache_ttl: Duration,
-    /// The CloudWatch namespace of the decision metrics.
-    pub metrics_namespace: String,
 }
 
 impl Default for RiskSettings {
@@ -34,7 +32,6 @@ impl Default for RiskSettings {
         Self {
             defaults: RiskRules::default(),
             cache_ttl: Duration::from_secs(60),
-            metrics_namespace: "paygate".to_owned(),
         }
     }
 }
@@ -74,9 +71,6 @@ impl RiskSettings {
                 ..RiskRules::default()
             },
             cache_ttl: Duration::from_secs(ttl),
-            metrics_namespace: env
-                .optional("PAYGATE_METRICS_NAMESPACE")
-                .unwrap_or_else(|| "paygate".to_owned()),
         })
     }
 }
@@ -84,15 +78,11 @@ impl RiskSettings {
 /// A client's own rules (none: the defaults) and when they were read.
 type CachedRules = (Instant, Option<RiskRules>);
 
-/// Where a decision's metric line goes (CloudWatch embedded metric format on stdout in Lambda).
-pub type MetricSink = Arc<dyn Fn(&str) + Send + Sync>;
-
 /// Risk control's per-sandbox state. Cheap to clone: clones share it.
 #[derive(Clone)]
 pub struct RiskControl {
     settings: Arc<RiskSettings>,
     rules: Arc<Mutex<HashMap<ClientId, CachedRules>>>,
-    metrics: Option<MetricSink>,
 }
 
 impl std::fmt::Debug for RiskControl {
@@ -105,16 +95,15 @@ impl std::fmt::Debug for RiskControl {
 
 impl Default for RiskControl {
     fn default() -> Self {
-        Self::new(RiskSettings::default(), None)
+        Self::new(RiskSettings::default())
     }
 }
 
 impl RiskControl {
-    pub fn new(settings: RiskSettings, metrics: Option<MetricSink>) -> Self {
+    pub fn new(settings: RiskSettings) -> Self {
         Self {
             settings: Arc::new(settings),
             rules: Arc::default(),
-            metrics,
         }
     }
 
@@ -150,40 +139,6 @@ impl RiskControl {
         };
         Ok(own.unwrap_or_else(|| self.settings.defaults.clone()))
     }
-
-    /// Records a decision as a metric: one line of CloudWatch embedded metric format, counted
-    /// per decision (`RiskDecisions`, dimension `Decision`), with the score as a second metric.
-    pub fn record_decision(&self, risk: &RiskAssessment, at_millis: i64) {
-        if let Some(sink) = &self.metrics {
-            sink(&decision_metric(
-                &self.settings.metrics_namespace,
-                risk.decision,
-                risk.score,
-                at_millis,
-            ));
-        }
-    }
-}
-
-/// The embedded-metric-format line of one decision.
-pub fn decision_metric(namespace: &str, decision: Decision, score: u8, at_millis: i64) -> String {
-    serde_json::json!({
-        "_aws": {
-            "Timestamp": at_millis,
-            "CloudWatchMetrics": [{
-                "Namespace": namespace,
-                "Dimensions": [["Decision"]],
-                "Metrics": [
-                    {"Name": "RiskDecisions", "Unit": "Count"},
-                    {"Name": "RiskScore", "Unit": "None"}
-                ]
-            }]
-        },
-        "Decision": decision.as_str(),
-        "RiskDecisions": 1,
-        "RiskScore": score,
-    })
-    .to_string()
 }
 
 #[cfg(test)]
@@ -225,7 +180,7 @@ mod tests {
             },
             ..RiskSettings::default()
         };
-        let control = RiskControl::new(settings, None);
+        let control = RiskControl::new(settings);
         assert_eq!(
             control.rules(&store, &alice).await.unwrap().review_amount,
             Some(100),
@@ -251,19 +206,7 @@ mod tests {
             Some(100),
             "cached"
         );
-        let fresh = RiskControl::new(RiskSettings::default(), None);
+        let fresh = RiskControl::new(RiskSettings::default());
         assert_eq!(fresh.rules(&store, &alice).await.unwrap(), own);
-    }
-
-    #[test]
-    fn a_decision_is_one_embedded_metric_line() {
-        let line = decision_metric("paygate/test", Decision::Review, 42, 1_764_500_000_000);
-        let value: serde_json::Value = serde_json::from_str(&line).unwrap();
-        assert_eq!(value["Decision"], "review");
-        assert_eq!(value["RiskDecisions"], 1);
-        assert_eq!(
-            value["_aws"]["CloudWatchMetrics"][0]["Dimensions"][0][0],
-            "Decision"
-        );
     }
 }

@@ -7,6 +7,7 @@ use crate::{
     Clock,
     api::{Authenticator, serve::RoundTrips},
     config::PaymentSettings,
+    metrics::Metrics,
     risk::RiskControl,
     store::Store,
 };
@@ -20,12 +21,15 @@ pub struct ApiDeps {
     pub clock: Arc<dyn Clock>,
     pub payments: PaymentSettings,
     pub round_trips: Option<RoundTrips>,
-    /// Risk control: default rules, the per-sandbox rules and payee caches, decision metrics.
+    /// Risk control: default rules, the per-sandbox rules and payee caches.
     pub risk: RiskControl,
+    /// Business metrics (payment events, risk decisions, each request's round trips).
+    pub metrics: Metrics,
 }
 
 /// Everything the account and payment endpoints need, from the environment: the tables, the
-/// public-keys secret (`PAYGATE_PUBLIC_KEYS_SECRET`), the token and payment settings.
+/// public-keys secret (`PAYGATE_PUBLIC_KEYS_SECRET`), the token and payment settings, the
+/// metrics' namespace (`PAYGATE_METRICS_NAMESPACE`).
 ///
 /// # Errors
 /// A [`super::StartupError`] naming the missing or malformed variable.
@@ -43,6 +47,7 @@ pub fn api_deps_from_env() -> Result<ApiDeps, super::StartupError> {
     let tokens = TokenSettings::from_env(&env)?;
     let payments = PaymentSettings::from_env(&env)?;
     let risk = crate::risk::RiskSettings::from_env(&env)?;
+    let metrics = Metrics::from_env(&env)?;
     let public_keys = env.required("PAYGATE_PUBLIC_KEYS_SECRET")?;
     let base = aws_base_config(&resources)?;
     let store = dynamo_store(&base, &resources);
@@ -55,6 +60,7 @@ pub fn api_deps_from_env() -> Result<ApiDeps, super::StartupError> {
         clock: Arc::new(SystemClock),
         payments,
         round_trips: Some(Arc::new(move || counter.round_trips())),
-        risk: RiskControl::new(risk, Some(Arc::new(|line: &str| println!("{line}")))),
+        risk: RiskControl::new(risk),
+        metrics,
     })
 }

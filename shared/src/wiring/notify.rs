@@ -14,7 +14,8 @@ pub struct NotifyDeps {
 /// The notify function's dependencies, from the environment: the tables
 /// (`PAYGATE_TRANSACTIONS_TABLE`, …), `PAYGATE_WEBHOOK_RETRY_QUEUE_URL` (the retry queue),
 /// `PAYGATE_WEBHOOK_KEY_SECRET` (the Secrets Manager secret the sealing key derives from, read
-/// once here), `PAYGATE_WEBHOOK_RETRY_SCHEDULE` (default `5s,5m,30m,2h,5h,10h,10h`), and the
+/// once here), `PAYGATE_WEBHOOK_RETRY_SCHEDULE` (default `5s,5m,30m,2h,5h,10h,10h`),
+/// `PAYGATE_METRICS_NAMESPACE` (the delivery and round-trip metrics), and the
 /// optional endpoints `PAYGATE_DYNAMODB_ENDPOINT`, `PAYGATE_SECRETS_ENDPOINT`,
 /// `PAYGATE_SQS_ENDPOINT` (moto). URLs must be `https` to public addresses, unless
 /// `PAYGATE_WEBHOOK_ALLOW_LOOPBACK=true` (only for `cargo lambda watch` beside a receiver on
@@ -39,6 +40,7 @@ pub async fn notify_deps_from_env() -> Result<NotifyDeps, super::StartupError> {
     let key_secret = env.required("PAYGATE_WEBHOOK_KEY_SECRET")?;
     let schedule = env.parsed("PAYGATE_WEBHOOK_RETRY_SCHEDULE", RetrySchedule::default())?;
     let policy = UrlPolicy::from_env(&env)?;
+    let metrics = crate::metrics::Metrics::from_env(&env)?;
     let sqs_endpoint = env.optional("PAYGATE_SQS_ENDPOINT");
     let endpoints = [
         resources.dynamodb_endpoint.as_deref(),
@@ -54,7 +56,7 @@ pub async fn notify_deps_from_env() -> Result<NotifyDeps, super::StartupError> {
             why: e.to_string(),
         })?;
     let sqs = aws_sdk_sqs::Client::new(&with_endpoint(&base, sqs_endpoint.as_deref()));
-    let notifier = Notifier::new(
+    let mut notifier = Notifier::new(
         Arc::new(dynamo_store(&base, &resources)),
         Arc::new(SqsRetryQueue::new(sqs, queue_url)),
         Arc::new(sealer),
@@ -62,6 +64,7 @@ pub async fn notify_deps_from_env() -> Result<NotifyDeps, super::StartupError> {
         schedule,
         Arc::new(SystemClock),
     );
+    notifier.metrics = metrics;
     Ok(NotifyDeps {
         notifier: Arc::new(notifier),
     })

@@ -1,16 +1,18 @@
-//! The post function: the poster over the store and the clock (no HTTP layer, no token
-//! verification, no Secrets Manager).
+//! The post function: the poster over the store and the clock, and the metrics (no HTTP layer,
+//! no token verification, no Secrets Manager).
 
-use crate::poster::Poster;
+use crate::{metrics::Metrics, poster::Poster};
 
 /// What posting batched accounts' credits is built from.
 #[derive(Clone, Debug)]
 pub struct PostDeps {
     pub poster: Poster,
+    /// Each invocation's round trips.
+    pub metrics: Metrics,
 }
 
-/// The post function's dependencies, from the environment: the tables and the optional
-/// DynamoDB endpoint.
+/// The post function's dependencies, from the environment: the tables, the optional DynamoDB
+/// endpoint and the metrics' namespace.
 ///
 /// # Errors
 /// A [`super::StartupError`] naming the missing variable.
@@ -24,9 +26,11 @@ pub fn post_deps_from_env() -> Result<PostDeps, super::StartupError> {
         config::{Resources, process_env},
     };
 
-    let resources = Resources::from_env(&process_env())?;
+    let env = process_env();
+    let resources = Resources::from_env(&env)?;
     let store = dynamo_store(&aws_base_config(&resources)?, &resources);
     Ok(PostDeps {
         poster: Poster::new(Arc::new(store), Arc::new(SystemClock)),
+        metrics: Metrics::from_env(&env)?,
     })
 }

@@ -4,7 +4,8 @@
 use std::sync::Arc;
 
 use crate::{
-    Clock, api::serve::RoundTrips, auth::KeyCache, config::TokenSettings, store::ClientStore,
+    Clock, api::serve::RoundTrips, auth::KeyCache, config::TokenSettings, metrics::Metrics,
+    store::ClientStore,
 };
 
 /// What the token endpoint is built from: injected, so the same handler serves Lambda, the local
@@ -19,6 +20,8 @@ pub struct TokenDeps {
     /// The issuer, audience and lifetime of the tokens issued.
     pub tokens: TokenSettings,
     pub round_trips: Option<RoundTrips>,
+    /// Each request's round trips.
+    pub metrics: Metrics,
 }
 
 /// Everything the token endpoint needs, from the environment: the DynamoDB store as the client
@@ -38,6 +41,7 @@ pub fn token_deps_from_env() -> Result<TokenDeps, super::StartupError> {
     let resources = Resources::from_env(&env)?;
     let tokens = TokenSettings::from_env(&env)?;
     let signing_key = env.required("PAYGATE_SIGNING_KEY_SECRET")?;
+    let metrics = Metrics::from_env(&env)?;
     let base = aws_base_config(&resources)?;
     let store = dynamo_store(&base, &resources);
     let secrets = secrets_client(&base, resources.secrets_endpoint.as_deref());
@@ -49,5 +53,6 @@ pub fn token_deps_from_env() -> Result<TokenDeps, super::StartupError> {
         clock: Arc::new(SystemClock),
         tokens,
         round_trips: Some(Arc::new(move || counter.round_trips())),
+        metrics,
     })
 }

@@ -44,6 +44,7 @@ pub async fn webhook_deps_from_env() -> Result<WebhookDeps, super::StartupError>
     let public_keys = env.required("PAYGATE_PUBLIC_KEYS_SECRET")?;
     let key_secret = env.required("PAYGATE_WEBHOOK_KEY_SECRET")?;
     let policy = UrlPolicy::from_env(&env)?;
+    let metrics = crate::metrics::Metrics::from_env(&env)?;
     let base = aws_base_config(&resources)?;
     // One store for the API's reads and the endpoints' and events' operations, so the request
     // log counts every round trip.
@@ -66,6 +67,7 @@ pub async fn webhook_deps_from_env() -> Result<WebhookDeps, super::StartupError>
             payments,
             round_trips: Some(Arc::new(move || counter.round_trips())),
             risk: crate::risk::RiskControl::default(),
+            metrics,
         },
         sealer: Arc::new(sealer),
         policy,

@@ -13,6 +13,7 @@ use paygate_shared::{
     api::{ApiDeps, Authenticator},
     auth::{Claims, Expectations, KeyCache, KeySet, Scopes, SigningKey, StaticKeySource, sign},
     config::PaymentSettings,
+    metrics::{CapturedMetrics, Metrics, PAYMENT_AMOUNT, PAYMENT_EVENTS},
     money::Currency,
     store::{Store, memory::MemoryStore},
 };
@@ -61,6 +62,7 @@ impl TestApi {
             payments: PaymentSettings::default(),
             round_trips: None,
             risk: paygate_shared::risk::RiskControl::default(),
+            metrics: Metrics::off(),
         };
         Self {
             deps,
@@ -126,6 +128,35 @@ impl TestApi {
         let account = self.store.account(id).await.expect("read").expect("exists");
         (account.balance, account.available)
     }
+
+    /// Records the handlers' metrics from now on, under `paygate/test`, for the test to read.
+    pub fn capture_metrics(&mut self) -> CapturedMetrics {
+        let (metrics, captured) = Metrics::capture("paygate/test");
+        self.deps.metrics = metrics;
+        captured
+    }
+}
+
+/// The `PaymentEvents` records so far, as `(Event, Currency, PaymentAmount)`, in order (each
+/// record's `PaymentEvents` checked to be 1).
+pub fn payment_events(captured: &CapturedMetrics) -> Vec<(String, String, i64)> {
+    captured
+        .with_metric(PAYMENT_EVENTS)
+        .iter()
+        .map(|record| {
+            assert_eq!(record[PAYMENT_EVENTS], 1, "{record}");
+            (
+                record["Event"].as_str().expect("an Event").to_owned(),
+                record["Currency"].as_str().expect("a Currency").to_owned(),
+                record[PAYMENT_AMOUNT].as_i64().expect("a PaymentAmount"),
+            )
+        })
+        .collect()
+}
+
+/// `(event, currency, amount)` as [`payment_events`] lists them.
+pub fn payment_event(event: &str, currency: &str, amount: i64) -> (String, String, i64) {
+    (event.to_owned(), currency.to_owned(), amount)
 }
 
 /// The manual clock's reading, without going through the `Clock` trait object.

@@ -1,6 +1,7 @@
 //! One attempt and what follows from its answer: signed with every active secret, posted,
 //! then (in this order) the endpoint disabled on `410`, the next attempt queued, the delivery
-//! record written.
+//! record written, and the attempt's outcome counted (`WebhookDeliveries`): only once its
+//! record is written, so an attempt repeated after a failure before that counts once.
 
 use time::OffsetDateTime;
 
@@ -8,6 +9,7 @@ use super::Notifier;
 use crate::{
     Event, WebhookEndpointId,
     event::{Attempt, AttemptOutcome, Delivery, DeliveryStatus},
+    metrics::DeliveryOutcome,
     notify::{
         DeliveryJob, NotifyError,
         http::{Answer, Message},
@@ -29,6 +31,8 @@ pub(super) enum Kind {
 struct Next {
     status: DeliveryStatus,
     next_attempt_at: Option<OffsetDateTime>,
+    /// The attempt's outcome, as its metric counts it.
+    outcome: DeliveryOutcome,
 }
 
 impl Notifier {
@@ -70,14 +74,14 @@ impl Notifier {
         );
         let next = match sent {
             Ok(Answer { status, .. }) if (200..300).contains(&status) => {
-                Next::settled(DeliveryStatus::Delivered)
+                Next::settled(DeliveryStatus::Delivered, DeliveryOutcome::Delivered)
             }
             Ok(Answer { status: 410, .. }) => {
                 self.store
                     .disable_endpoint(&endpoint.owner, endpoint.id, done)
                     .await?;
                 tracing::warn!(endpoint_id = %endpoint.id, "webhook endpoint disabled: it answered 410 Gone");
-                Next::settled(DeliveryStatus::Failed)
+                Next::settled(DeliveryStatus::Failed, DeliveryOutcome::Disabled)
             }
             answered => {
                 let retry_after = match answered {
@@ -91,10 +95,11 @@ impl Notifier {
                     Kind::Scheduled(n) => self.retry(event, endpoint, n, retry_after, done).await?,
                     // A failed resend leaves the delivery where it stood.
                     Kind::Manual => previous.map_or_else(
-                        || Next::settled(DeliveryStatus::Failed),
+                        || Next::settled(DeliveryStatus::Failed, DeliveryOutcome::Failed),
                         |d| Next {
                             status: d.status,
                             next_attempt_at: d.next_attempt_at,
+                            outcome: DeliveryOutcome::Failed,
                         },
                     ),
                 }
@@ -115,6 +120,7 @@ impl Notifier {
             next_attempt_at: next.next_attempt_at,
         };
         self.store.record_delivery(&delivery, done).await?;
+        self.metrics.webhook_delivery(next.outcome, done);
         Ok(())
     }
 
@@ -145,6 +151,7 @@ impl Notifier {
         Ok(Next {
             status: DeliveryStatus::Pending,
             next_attempt_at: Some(not_before),
+            outcome: DeliveryOutcome::Failed,
         })
     }
 
@@ -174,6 +181,7 @@ impl Notifier {
             ..previous.clone()
         };
         self.store.record_delivery(&delivery, at).await?;
+        self.metrics.webhook_delivery(DeliveryOutcome::Disabled, at);
         tracing::info!(event_id = %event.id, endpoint_id = %endpoint, "webhook delivery ended: endpoint disabled or deleted");
         Ok(())
     }
@@ -185,7 +193,7 @@ impl Notifier {
             endpoint_id = %endpoint,
             "webhook delivery failed"
         );
-        Next::settled(DeliveryStatus::Failed)
+        Next::settled(DeliveryStatus::Failed, DeliveryOutcome::Exhausted)
     }
 
     /// The endpoint's secrets that sign now, opened: the current one and any rotated-out one
@@ -211,10 +219,11 @@ impl Notifier {
 }
 
 impl Next {
-    fn settled(status: DeliveryStatus) -> Self {
+    fn settled(status: DeliveryStatus, outcome: DeliveryOutcome) -> Self {
         Self {
             status,
             next_attempt_at: None,
+            outcome,
         }
     }
 }

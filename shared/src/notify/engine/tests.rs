@@ -15,6 +15,7 @@ use super::*;
 use crate::{
     EventType, ManualClock,
     event::{AttemptOutcome, DeliveryStatus},
+    metrics::{CapturedMetrics, WEBHOOK_DELIVERIES},
     notify::http::WebhookClient,
     webhook::SealedSecret,
 };
@@ -29,12 +30,25 @@ struct World {
     queue: Arc<RecordingQueue>,
     clock: Arc<ManualClock>,
     notifier: Notifier,
+    metrics: CapturedMetrics,
+}
+
+impl World {
+    /// The `Outcome` of each `WebhookDeliveries` record so far, in order.
+    fn outcomes(&self) -> Vec<String> {
+        self.metrics
+            .with_metric(WEBHOOK_DELIVERIES)
+            .iter()
+            .map(|record| record["Outcome"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    }
 }
 
 fn world(schedule: &str, timeout: StdDuration) -> World {
     let store = Arc::new(FakeStore::default());
     let queue = Arc::new(RecordingQueue::default());
     let clock = Arc::new(ManualClock::new(START));
+    let (metrics, captured) = Metrics::capture("paygate/test");
     let notifier = Notifier {
         store: store.clone(),
         queue: queue.clone(),
@@ -43,12 +57,14 @@ fn world(schedule: &str, timeout: StdDuration) -> World {
         schedule: RetrySchedule::parse(schedule).unwrap(),
         clock: clock.clone(),
         client: WebhookClient::new(RootCertStore::empty(), timeout),
+        metrics,
     };
     World {
         store,
         queue,
         clock,
         notifier,
+        metrics: captured,
     }
 }
 
@@ -293,6 +309,11 @@ async fn failing_twice_then_answering_gives_three_attempts_with_one_webhook_id()
         "each attempt signs its own time"
     );
     assert!(w.queue.take().is_empty());
+    assert_eq!(
+        w.outcomes(),
+        ["failed", "failed", "delivered"],
+        "one per attempt made, none for the early or duplicate job"
+    );
 }
 
 #[tokio::test]
@@ -317,6 +338,7 @@ async fn after_the_last_attempt_the_delivery_fails_and_says_so_once_in_the_log()
     assert_eq!(delivery.attempts.len(), 2);
     assert_eq!(delivery.next_attempt_at, None);
     assert!(w.queue.take().is_empty());
+    assert_eq!(w.outcomes(), ["failed", "exhausted"]);
     let text = logs.text();
     let failed: Vec<&str> = text
         .lines()
@@ -364,6 +386,7 @@ async fn gone_disables_the_endpoint_and_ends_the_delivery() {
         .await
         .unwrap();
     assert_eq!(receiver.requests().len(), 1);
+    assert_eq!(w.outcomes(), ["disabled"]);
 }
 
 #[tokio::test]
@@ -575,6 +598,7 @@ async fn a_retry_for_a_deleted_endpoint_ends_the_delivery_without_a_request() {
     );
     assert_eq!(receiver.requests().len(), 1);
     assert!(w.queue.take().is_empty());
+    assert_eq!(w.outcomes(), ["failed", "disabled"]);
 }
 
 #[tokio::test]

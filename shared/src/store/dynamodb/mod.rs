@@ -43,6 +43,8 @@ mod releases;
 mod retry;
 mod reviews;
 mod risk;
+#[cfg(test)]
+mod round_trip_tests;
 pub mod schema;
 mod tx;
 #[cfg(test)]
@@ -90,6 +92,8 @@ impl TableNames {
 }
 
 /// Counts DynamoDB HTTP attempts (retries included): the round trips a request really paid for.
+/// Each attempt counts here, for the store's lifetime, and in the request's own count
+/// ([`crate::metrics::count_round_trips`]), which the `DynamoDbRoundTrips` metric reports.
 #[derive(Debug, Clone, Default)]
 pub struct RoundTripCounter(Arc<AtomicU64>);
 
@@ -111,6 +115,7 @@ impl Intercept for RoundTripCounter {
         _cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         self.0.fetch_add(1, Ordering::Relaxed);
+        crate::metrics::add_round_trip();
         Ok(())
     }
 }

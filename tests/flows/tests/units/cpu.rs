@@ -32,6 +32,7 @@ pub fn token_deps(api: &TestApi, clients: Arc<dyn ClientStore>) -> paygate_autho
             key_cache_ttl: ttl,
         },
         round_trips: None,
+        metrics: paygate_shared::metrics::Metrics::off(),
     }
 }
 
