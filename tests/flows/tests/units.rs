@@ -35,7 +35,7 @@ use recorder::{Calls, Recording};
 use report::Row;
 
 /// The round trips each endpoint's typical request makes; a change fails the test.
-const EXPECTED: [(&str, u64); 11] = [
+const EXPECTED: [(&str, u64); 18] = [
     ("token", 1),
     ("jwks", 0),
     ("pay (hold)", 1),
@@ -46,6 +46,13 @@ const EXPECTED: [(&str, u64); 11] = [
     ("balance", 1),
     ("transactions (20)", 1),
     ("transactions (empty)", 2),
+    ("confirm (partial)", 3),
+    ("refund", 3),
+    ("refund (replay)", 2),
+    ("refunds", 1),
+    ("payments (payer, 20)", 1),
+    ("payments (payee, one account)", 1),
+    ("accounts", 1),
     ("authorizer", 0),
 ];
 /// One-step payments made before the transactions page, so that a full page (and one more
@@ -308,6 +315,121 @@ async fn request_units_and_cost_per_endpoint() {
         })
         .await;
     assert_eq!(empty.body["data"], serde_json::json!([]), "{}", empty.body);
+
+    // A payment's later life (issue 13). Alice pays a second account of her own, so she is
+    // payer and payee both, on one token; the hold is not a row (its first-payee costs are
+    // counted above as a steady state).
+    let till = api
+        .account(events::CLIENT, Currency::CNY, 0)
+        .await
+        .to_string();
+    let held = answer(
+        paygate_pay::handle(
+            deps,
+            events::pay(&token, "units-till", &alice, &till, false).request(),
+        )
+        .await,
+    );
+    let to_till = created(&held, "pending");
+    let partial = bench
+        .measure("confirm (partial)", async || {
+            answer(
+                paygate_confirm::handle(
+                    deps,
+                    events::confirm_part(&token, &to_till, 1_000).request(),
+                )
+                .await,
+            )
+        })
+        .await;
+    assert_eq!(
+        (
+            partial.body["status"].as_str(),
+            partial.body["amount_captured"].as_i64()
+        ),
+        (Some("succeeded"), Some(1_000)),
+        "{}",
+        partial.body
+    );
+    let refund = async || {
+        answer(
+            paygate_refund::handle(
+                deps,
+                events::refund(&token, &to_till, "units-refund", 400).request(),
+            )
+            .await,
+        )
+    };
+    let refunded = bench.measure("refund", async || refund().await).await;
+    assert_eq!(
+        (refunded.status, refunded.body["amount"].as_i64()),
+        (201, Some(400)),
+        "{}",
+        refunded.body
+    );
+    let replayed = bench
+        .measure("refund (replay)", async || refund().await)
+        .await;
+    assert_eq!(
+        (
+            replayed.status,
+            replayed.header("Idempotent-Replayed"),
+            &replayed.body
+        ),
+        (201, Some("true"), &refunded.body)
+    );
+    let refunds = bench
+        .measure("refunds", async || {
+            answer(paygate_refund::handle(deps, events::refunds(&token, &to_till).request()).await)
+        })
+        .await;
+    assert_eq!(
+        refunds.body["data"].as_array().map(Vec::len),
+        Some(1),
+        "{}",
+        refunds.body
+    );
+    let as_payer = bench
+        .measure("payments (payer, 20)", async || {
+            answer(
+                paygate_pay::handle(deps, events::payments(&token, "payer", None).request()).await,
+            )
+        })
+        .await;
+    assert_eq!(
+        as_payer.body["data"].as_array().map(Vec::len),
+        Some(20),
+        "{}",
+        as_payer.body
+    );
+    let as_payee = bench
+        .measure("payments (payee, one account)", async || {
+            answer(
+                paygate_pay::handle(
+                    deps,
+                    events::payments(&token, "payee", Some(&till)).request(),
+                )
+                .await,
+            )
+        })
+        .await;
+    assert_eq!(
+        as_payee.body["data"][0]["id"].as_str(),
+        Some(to_till.as_str()),
+        "{}",
+        as_payee.body
+    );
+    let accounts = bench
+        .measure("accounts", async || {
+            answer(paygate_balance::handle(deps, events::accounts(&token).request()).await)
+        })
+        .await;
+    assert_eq!(
+        accounts.body["data"].as_array().map(Vec::len),
+        Some(2),
+        "{}",
+        accounts.body
+    );
     bench
         .measure("authorizer", async || {
             paygate_authorizer::authorize(&authorizer, events::authorizer(&token))

@@ -160,10 +160,27 @@ pub fn cost(
                 .map(|key| before.get(&key_of(table, key)).map_or(0, item_size))
                 .sum();
             out.rru = units(total, 4096) * if consistent(request) { 1.0 } else { 0.5 };
+            // Each kind returned, in the order first returned (a payment's partition holds
+            // the payment and its refunds).
+            let mut kinds: Vec<(String, usize)> = Vec::new();
+            for key in &returned {
+                let k = kind(before.get(&key_of(table, key)));
+                match kinds.iter_mut().find(|(seen, _)| *seen == k) {
+                    Some((_, n)) => *n += 1,
+                    None => kinds.push((k, 1)),
+                }
+            }
+            let kinds = if kinds.is_empty() {
+                format!("0 × {}", kind(None))
+            } else {
+                kinds
+                    .iter()
+                    .map(|(k, n)| format!("{n} × {k}"))
+                    .collect::<Vec<_>>()
+                    .join(" + ")
+            };
             out.items.push(format!(
-                "{} × {} ({total} B{})",
-                returned.len(),
-                kind(returned.first().and_then(|k| before.get(&key_of(table, k)))),
+                "{kinds} ({total} B{})",
                 if consistent(request) {
                     ""
                 } else {

@@ -160,6 +160,73 @@ pub async fn handler_ms() -> HashMap<&'static str, f64> {
         })
         .await,
     );
+    // A payment's later life: alice pays a second account of her own (payer and payee both).
+    let till = api
+        .account(events::CLIENT, Currency::CNY, 0)
+        .await
+        .to_string();
+    let mut to_till = Vec::new();
+    for i in 0..RUNS {
+        let event = events::pay(&token, &format!("t{i}"), &alice, &till, false);
+        to_till.extend(
+            answer(paygate_pay::handle(deps, event.request()).await).body["id"]
+                .as_str()
+                .map(str::to_owned),
+        );
+    }
+    assert_eq!(to_till.len(), RUNS, "every hold to the till succeeded");
+    ms.insert(
+        "confirm (partial)",
+        median(async |i| {
+            let event = events::confirm_part(&token, &to_till[i], 1_000);
+            paygate_confirm::handle(deps, event.request()).await
+        })
+        .await,
+    );
+    let refund = async |i: usize| {
+        let event = events::refund(&token, &to_till[i], &format!("r{i}"), 400);
+        answer(paygate_refund::handle(deps, event.request()).await)
+    };
+    ms.insert(
+        "refund",
+        median(async |i| assert_eq!(refund(i).await.status, 201)).await,
+    );
+    ms.insert(
+        "refund (replay)",
+        median(async |i| {
+            let replayed = refund(i).await;
+            assert_eq!(replayed.header("Idempotent-Replayed"), Some("true"));
+        })
+        .await,
+    );
+    ms.insert(
+        "refunds",
+        median(async |i| {
+            paygate_refund::handle(deps, events::refunds(&token, &to_till[i]).request()).await
+        })
+        .await,
+    );
+    ms.insert(
+        "payments (payer, 20)",
+        median(async |_| {
+            let event = events::payments(&token, "payer", None);
+            paygate_pay::handle(deps, event.request()).await
+        })
+        .await,
+    );
+    ms.insert(
+        "payments (payee, one account)",
+        median(async |_| {
+            let event = events::payments(&token, "payee", Some(&till));
+            paygate_pay::handle(deps, event.request()).await
+        })
+        .await,
+    );
+    ms.insert(
+        "accounts",
+        median(async |_| paygate_balance::handle(deps, events::accounts(&token).request()).await)
+            .await,
+    );
     ms.insert(
         "token",
         median(async |_| paygate_authorize::handle(&tokens, events::token().request()).await).await,

@@ -47,6 +47,50 @@ pub fn settle(token: &str, id: &str, action: &str) -> Event {
     Event::new("POST", resource, format!("/payments/{id}/{action}")).bearer(token)
 }
 
+/// `POST /payments/{id}/confirm` capturing `amount` of the hold and releasing the rest.
+pub fn confirm_part(token: &str, id: &str, amount: i64) -> Event {
+    settle(token, id, "confirm").json(&json!({ "amount": amount }))
+}
+
+/// `POST /payments/{id}/refunds` of `amount`, by the payee.
+pub fn refund(token: &str, id: &str, key: &str, amount: i64) -> Event {
+    Event::new(
+        "POST",
+        "/payments/{payment_id}/refunds",
+        format!("/payments/{id}/refunds"),
+    )
+    .bearer(token)
+    .header("Idempotency-Key", key)
+    .json(&json!({ "amount": amount, "reason": "requested_by_customer" }))
+}
+
+/// `GET /payments/{id}/refunds`.
+pub fn refunds(token: &str, id: &str) -> Event {
+    Event::new(
+        "GET",
+        "/payments/{payment_id}/refunds",
+        format!("/payments/{id}/refunds"),
+    )
+    .bearer(token)
+}
+
+/// A page of 20 of the caller's payments as `role`, newest first, optionally of one account.
+pub fn payments(token: &str, role: &str, account: Option<&str>) -> Event {
+    let event = Event::new("GET", "/payments", "/payments")
+        .bearer(token)
+        .query("role", role)
+        .query("limit", "20");
+    match account {
+        Some(account) => event.query("account_id", account),
+        None => event,
+    }
+}
+
+/// `GET /accounts`: the caller's accounts with their balances.
+pub fn accounts(token: &str) -> Event {
+    Event::new("GET", "/accounts", "/accounts").bearer(token)
+}
+
 pub fn balance(token: &str, account: &str) -> Event {
     Event::new(
         "GET",

@@ -100,7 +100,8 @@ pub fn units_section(rows: &[Row], items: &Snapshot) -> String {
          2 in `TransactWriteItems`, where `ConditionCheck` is counted as a transactional write; \
          GSI writes with projection ALL, 1 WRU per KB, none when the item is not in the \
          sparse index) applied to the item sizes computed by DynamoDB's size rules. Every read \
-         the adapter makes is strongly consistent.\n\n\
+         of a table is strongly consistent; the lists query global secondary indexes, which \
+         only read eventually consistent (half the units, marked \"eventual\").\n\n\
          | endpoint | round trips | operations | items (size) | RRU | WRU table | WRU GSI |\n\
          |---|---:|---|---|---:|---:|---:|\n",
     );
