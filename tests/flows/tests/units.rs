@@ -128,6 +128,16 @@ impl Bench {
     }
 }
 
+/// A list answer (`{"data": [...]}`) with `len` items.
+fn assert_page(answer: &Answer, len: usize) {
+    assert_eq!(
+        answer.body["data"].as_array().map(Vec::len),
+        Some(len),
+        "{}",
+        answer.body
+    );
+}
+
 fn created(answer: &Answer, status: &str) -> String {
     assert_eq!(
         (answer.status, answer.body["status"].as_str()),
@@ -297,12 +307,7 @@ async fn request_units_and_cost_per_endpoint() {
             )
         })
         .await;
-    assert_eq!(
-        page.body["data"].as_array().map(Vec::len),
-        Some(20),
-        "{}",
-        page.body
-    );
+    assert_page(&page, 20);
     let empty = bench
         .measure("transactions (empty)", async || {
             answer(
@@ -383,12 +388,7 @@ async fn request_units_and_cost_per_endpoint() {
             answer(paygate_refund::handle(deps, events::refunds(&token, &to_till).request()).await)
         })
         .await;
-    assert_eq!(
-        refunds.body["data"].as_array().map(Vec::len),
-        Some(1),
-        "{}",
-        refunds.body
-    );
+    assert_page(&refunds, 1);
     let as_payer = bench
         .measure("payments (payer, 20)", async || {
             answer(
@@ -396,12 +396,7 @@ async fn request_units_and_cost_per_endpoint() {
             )
         })
         .await;
-    assert_eq!(
-        as_payer.body["data"].as_array().map(Vec::len),
-        Some(20),
-        "{}",
-        as_payer.body
-    );
+    assert_page(&as_payer, 20);
     let as_payee = bench
         .measure("payments (payee, one account)", async || {
             answer(
@@ -424,12 +419,7 @@ async fn request_units_and_cost_per_endpoint() {
             answer(paygate_balance::handle(deps, events::accounts(&token).request()).await)
         })
         .await;
-    assert_eq!(
-        accounts.body["data"].as_array().map(Vec::len),
-        Some(2),
-        "{}",
-        accounts.body
-    );
+    assert_page(&accounts, 2);
     bench
         .measure("authorizer", async || {
             paygate_authorizer::authorize(&authorizer, events::authorizer(&token))
