@@ -22,7 +22,7 @@ async fn short_run(store: StoreChoice) {
     println!("{}", webhooks::markdown(&report, &options));
     for (what, phase) in [("without", &report.without), ("with", &report.with)] {
         assert!(phase.payments > 0, "{what}: no payment recorded");
-        assert_eq!(phase.errors, 0, "{what}: non-201 answers");
+        assert_eq!(phase.errors, 0, "{what}: non-201 answers: {phase:?}");
     }
     // Each one-step payment makes payment.created and payment.succeeded.
     assert_eq!(report.idle.events, 2 * options.samples, "{report:?}");

@@ -98,14 +98,46 @@ pub fn pay_body(source: AccountId, destination: AccountId) -> Bytes {
     )
 }
 
+/// What one [`load`] did.
+pub struct LoadRun {
+    /// The measured window (after the warm-up).
+    pub phase: Phase,
+    /// The window on the receiver's clock: from its start until the last answer.
+    pub window_start: f64,
+    pub window_end: f64,
+    /// Payments answered 201 over the whole run, warm-up included: each made events that
+    /// will be delivered, whether or not it was measured.
+    pub created: usize,
+}
+
+/// One connection's share of a [`load`].
+#[derive(Default)]
+struct Tally {
+    latencies: Vec<f64>,
+    errors: u64,
+    resent: u64,
+    created: usize,
+    first_error: Option<String>,
+}
+
+/// Resends of one payment after `409 concurrent_update` before it counts as an error.
+const RESENDS: u32 = 5;
+
 /// One-step payments on `concurrency` connections for `seconds` (after a 1 s warm-up).
+///
+/// Each connection pays from its own source into one shared destination, so on DynamoDB the
+/// captures race for that account's `ledger_head`; the store retries lost races, and when a
+/// starved attempt still loses it answers `409 concurrent_update`, which tells the client to
+/// retry. The driver does what a client should: it resends with the same `Idempotency-Key`
+/// after a short jittered pause (counted in [`Phase::resent`]), and times the payment from its
+/// first send to its last answer.
 pub async fn load(
     addr: SocketAddr,
     creds: &Credentials,
     ids: &[AccountId],
     concurrency: usize,
     seconds: f64,
-) -> (Phase, f64, f64) {
+) -> LoadRun {
     let start = Instant::now();
     let from = start + Duration::from_secs(1);
     let end = from + Duration::from_secs_f64(seconds);
@@ -117,7 +149,8 @@ pub async fn load(
         tasks.push(tokio::spawn(async move {
             let mut conn = Connection::new(addr, Duration::from_secs(30));
             let body = pay_body(source, destination);
-            let (mut latencies, mut errors, mut n) = (Vec::new(), 0u64, 0u64);
+            let mut tally = Tally::default();
+            let mut n = 0u64;
             while Instant::now() < end {
                 n += 1;
                 let key = format!("wl-{c}-{n}-{:x}", rand::random::<u64>());
@@ -127,40 +160,74 @@ pub async fn load(
                     ("idempotency-key", key.as_str()),
                     ("content-type", "application/json"),
                 ];
-                let answer = conn
-                    .send(Method::POST, "/v1/payments", &headers, body.clone())
-                    .await;
-                if Instant::now() < from {
+                let sent = Instant::now();
+                let mut resent = 0;
+                let answer = loop {
+                    let answer = conn
+                        .send(Method::POST, "/v1/payments", &headers, body.clone())
+                        .await;
+                    let busy = matches!(&answer, Ok(a) if a.status == 409
+                        && a.field("code").as_deref() == Some("concurrent_update"));
+                    if !busy || resent == RESENDS {
+                        break answer;
+                    }
+                    resent += 1;
+                    let pause = rand::random_range(10..=50);
+                    tokio::time::sleep(Duration::from_millis(pause)).await;
+                };
+                if matches!(&answer, Ok(a) if a.status == 201) {
+                    tally.created += 1;
+                }
+                if sent < from {
                     continue;
                 }
+                tally.resent += u64::from(resent);
                 match answer {
-                    Ok(a) if a.status == 201 => latencies.push(a.latency.as_secs_f64() * 1e3),
-                    _ => errors += 1,
+                    Ok(a) if a.status == 201 => {
+                        tally.latencies.push(sent.elapsed().as_secs_f64() * 1e3);
+                    }
+                    other => {
+                        tally.errors += 1;
+                        tally.first_error.get_or_insert_with(|| match other {
+                            Ok(a) => format!("{} {}", a.status, String::from_utf8_lossy(&a.body)),
+                            Err(e) => format!("{e:?}"),
+                        });
+                    }
                 }
             }
-            (latencies, errors)
+            tally
         }));
     }
-    let mut all = Vec::new();
-    let mut errors = 0;
+    let mut total = Tally::default();
     for task in tasks {
-        if let Ok((latencies, e)) = task.await {
-            all.extend(latencies);
-            errors += e;
+        if let Ok(t) = task.await {
+            total.latencies.extend(t.latencies);
+            total.errors += t.errors;
+            total.resent += t.resent;
+            total.created += t.created;
+            total.first_error = total.first_error.or(t.first_error);
         }
     }
     // The load lasts until its last request is answered: a payment sent just before `end`
     // commits after it, and its events were created under load too.
     let window_end = receiver_clock();
+    let mut all = total.latencies;
     all.sort_by(f64::total_cmp);
     let phase = Phase {
         payments: all.len() as u64,
-        errors,
+        errors: total.errors,
+        resent: total.resent,
         seconds,
         p50_ms: percentile(&all, 0.5),
         p99_ms: percentile(&all, 0.99),
+        first_error: total.first_error,
     };
-    (phase, window_start, window_end)
+    LoadRun {
+        phase,
+        window_start,
+        window_end,
+        created: total.created,
+    }
 }
 
 pub fn receiver_clock() -> f64 {

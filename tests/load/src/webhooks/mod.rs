@@ -36,10 +36,15 @@ pub struct WebhookOptions {
 #[derive(Debug, Clone, Default)]
 pub struct Phase {
     pub payments: u64,
+    /// Payments that did not end in 201 (after any resends).
     pub errors: u64,
+    /// Requests resent after `409 concurrent_update` (same key).
+    pub resent: u64,
     pub seconds: f64,
     pub p50_ms: f64,
     pub p99_ms: f64,
+    /// The first measured answer that was not 201 (status and body, or the transport error).
+    pub first_error: Option<String>,
 }
 
 /// Commit to first delivery attempt.
@@ -85,9 +90,8 @@ pub async fn run(options: &WebhookOptions) -> Result<Report, String> {
         ..Report::default()
     };
 
-    report.without = load(addr, &creds, &ids, options.concurrency, options.seconds)
-        .await
-        .0;
+    let without = load(addr, &creds, &ids, options.concurrency, options.seconds).await;
+    report.without = without.phase;
 
     let url = format!("http://{}/hook", receiver.addr);
     let key = format!("wl-endpoint-{:x}", rand::random::<u64>());
@@ -132,8 +136,9 @@ pub async fn run(options: &WebhookOptions) -> Result<Report, String> {
     report.idle = latency(idle.values().map(|(created, at)| at - created));
 
     let before = receiver.count();
-    let (with, from, to) = load(addr, &creds, &ids, options.concurrency, options.seconds).await;
-    report.with = with;
+    let with = load(addr, &creds, &ids, options.concurrency, options.seconds).await;
+    let (from, to) = (with.window_start, with.window_end);
+    report.with = with.phase;
     let (so_far, _) = first_arrivals(&receiver);
     let events_in_window = so_far
         .values()
@@ -145,7 +150,9 @@ pub async fn run(options: &WebhookOptions) -> Result<Report, String> {
         .skip(before)
         .filter(|a| a.at >= from && a.at < from + options.seconds)
         .count();
-    let expected_total = idle.len() + 2 * (report.with.payments + report.with.errors) as usize;
+    // Every payment of the phase made two events, the warm-up's too: wait for all of them, or
+    // the warm-up's deliveries alone could satisfy the count before the window's arrive.
+    let expected_total = idle.len() + 2 * with.created;
     report.drain_s = drain(&receiver, expected_total).await;
     let (all, duplicates) = first_arrivals(&receiver);
     report.events_in_window = all
@@ -161,6 +168,18 @@ pub async fn run(options: &WebhookOptions) -> Result<Report, String> {
     report.duplicates = duplicates;
     running.stop().await.map_err(|e| e.to_string())?;
     Ok(report)
+}
+
+/// A line on the payments resent after `409 concurrent_update`, when there were any.
+fn resent(r: &Report) -> String {
+    if r.without.resent + r.with.resent == 0 {
+        return String::new();
+    }
+    format!(
+        "\nResent after `409 concurrent_update` (same key, the store's own retries spent): {} \
+         without an endpoint, {} with one.\n",
+        r.without.resent, r.with.resent
+    )
 }
 
 /// The report as markdown tables.
@@ -185,7 +204,7 @@ pub fn markdown(r: &Report, options: &WebhookOptions) -> String {
          | one-step payments | payments/s | p50 ms | p99 ms | non-201 |\n|---|---:|---:|---:|---:|\n{}{}\n\
          | commit → first delivery attempt | events | p50 ms | p99 ms | max ms |\n|---|---:|---:|---:|---:|\n{}{}\n\
          Deliveries during the loaded window: {} in {} s ({:.0}/s; the window created {} events); \
-         the last event arrived {:.2} s after the load ended; {} duplicate requests.\n",
+         the last event arrived {:.2} s after the load ended; {} duplicate requests.\n{}",
         r.store,
         options.concurrency,
         options.seconds,
@@ -198,6 +217,7 @@ pub fn markdown(r: &Report, options: &WebhookOptions) -> String {
         r.delivered_in_window as f64 / r.with.seconds,
         r.events_in_window,
         r.drain_s,
-        r.duplicates
+        r.duplicates,
+        resent(r)
     )
 }
